@@ -1,0 +1,253 @@
+//! Categories, TLP 2.0 and Admiralty grades: the labels every observation carries.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a label could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{value}` is not a valid {what}; expected {expected}")]
+pub struct LabelError {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+macro_rules! string_enum {
+    ($name:ident, $what:literal, { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// What an observable is used for. Feeds' own words are mapped by [`FromStr`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    Phishing,
+    CredentialTheft,
+    BankingMalware,
+    Ransomware,
+    BotnetC2,
+    MalwareDistribution,
+    Scanning,
+    Spam,
+    Other,
+}
+
+string_enum!(Category, "category", {
+    Phishing => "phishing",
+    CredentialTheft => "credential-theft",
+    BankingMalware => "banking-malware",
+    Ransomware => "ransomware",
+    BotnetC2 => "botnet-c2",
+    MalwareDistribution => "malware-distribution",
+    Scanning => "scanning",
+    Spam => "spam",
+    Other => "other",
+});
+
+impl FromStr for Category {
+    type Err = LabelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+        let cat = match norm.as_str() {
+            "phishing" | "phish" => Category::Phishing,
+            "credential-theft" | "infostealer" | "stealer" | "credential-harvesting" => Category::CredentialTheft,
+            "banking-malware" | "banker" | "banking-trojan" => Category::BankingMalware,
+            "ransomware" => Category::Ransomware,
+            "botnet-c2" | "c2" | "c&c" | "botnet-cc" | "command-and-control" | "botnet" => Category::BotnetC2,
+            "malware-distribution" | "malware-download" | "payload-delivery" | "malware" | "exploit-kit" => {
+                Category::MalwareDistribution
+            }
+            "scanning" | "scanner" | "brute-force" | "bruteforce" | "scanning/brute-force" => Category::Scanning,
+            "spam" => Category::Spam,
+            "other" | "unknown" => Category::Other,
+            _ => {
+                return Err(LabelError {
+                    what: "category",
+                    value: s.to_string(),
+                    expected: "phishing, credential-theft, banking-malware, ransomware, botnet-c2, \
+                               malware-distribution, scanning, spam or other",
+                });
+            }
+        };
+        Ok(cat)
+    }
+}
+
+/// Traffic Light Protocol 2.0. The order is from least to most restrictive,
+/// so `max` of two labels is the stricter one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Tlp {
+    Clear,
+    Green,
+    Amber,
+    AmberStrict,
+    Red,
+}
+
+string_enum!(Tlp, "TLP", {
+    Clear => "clear",
+    Green => "green",
+    Amber => "amber",
+    AmberStrict => "amber+strict",
+    Red => "red",
+});
+
+impl FromStr for Tlp {
+    type Err = LabelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let norm = s.trim().to_ascii_lowercase();
+        let norm = norm.strip_prefix("tlp:").or_else(|| norm.strip_prefix("tlp-")).unwrap_or(&norm);
+        Ok(match norm.trim() {
+            "clear" | "white" => Tlp::Clear,
+            "green" => Tlp::Green,
+            "amber" => Tlp::Amber,
+            "amber+strict" | "amber-strict" | "amber_strict" => Tlp::AmberStrict,
+            "red" => Tlp::Red,
+            _ => {
+                return Err(LabelError {
+                    what: "TLP",
+                    value: s.to_string(),
+                    expected: "clear, green, amber, amber+strict or red (TLP 1.0 white is read as clear)",
+                });
+            }
+        })
+    }
+}
+
+/// Admiralty source reliability, A (completely reliable) to F (cannot be judged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Reliability {
+    A,
+    B,
+    C,
+    D,
+    E,
+    F,
+}
+
+/// Admiralty information credibility, 1 (confirmed) to 6 (cannot be judged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Credibility(u8);
+
+impl Credibility {
+    pub fn new(n: u8) -> Option<Credibility> {
+        (1..=6).contains(&n).then_some(Credibility(n))
+    }
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// An Admiralty grade such as `B2`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Grade {
+    pub reliability: Reliability,
+    pub credibility: Credibility,
+}
+
+impl Grade {
+    /// The grade given to a source nobody has graded: reliability and
+    /// credibility that cannot be judged.
+    pub const UNGRADED: Grade = Grade { reliability: Reliability::F, credibility: Credibility(6) };
+}
+
+impl fmt::Display for Grade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}{}", self.reliability, self.credibility.0)
+    }
+}
+
+impl FromStr for Grade {
+    type Err = LabelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || LabelError {
+            what: "Admiralty grade",
+            value: s.to_string(),
+            expected: "a reliability letter A-F followed by a credibility digit 1-6, such as B2",
+        };
+        let t = s.trim().to_ascii_uppercase();
+        let mut chars = t.chars();
+        let reliability = match chars.next() {
+            Some('A') => Reliability::A,
+            Some('B') => Reliability::B,
+            Some('C') => Reliability::C,
+            Some('D') => Reliability::D,
+            Some('E') => Reliability::E,
+            Some('F') => Reliability::F,
+            _ => return Err(err()),
+        };
+        let digit = chars.next().and_then(|c| c.to_digit(10)).ok_or_else(err)?;
+        if chars.next().is_some() {
+            return Err(err());
+        }
+        let credibility = Credibility::new(digit as u8).ok_or_else(err)?;
+        Ok(Grade { reliability, credibility })
+    }
+}
+
+impl Serialize for Grade {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Grade {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tlp_orders_by_restriction_and_reads_tlp1() {
+        assert!(Tlp::Red > Tlp::AmberStrict && Tlp::AmberStrict > Tlp::Amber && Tlp::Green > Tlp::Clear);
+        assert_eq!("TLP:WHITE".parse::<Tlp>().unwrap(), Tlp::Clear);
+        assert_eq!("tlp:amber+strict".parse::<Tlp>().unwrap(), Tlp::AmberStrict);
+        assert!("purple".parse::<Tlp>().is_err());
+    }
+
+    #[test]
+    fn grades_round_trip_and_reject_nonsense() {
+        let g: Grade = "b2".parse().unwrap();
+        assert_eq!(g.to_string(), "B2");
+        for bad in ["", "G1", "A7", "A0", "A12", "2B"] {
+            assert!(bad.parse::<Grade>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn categories_map_feed_words() {
+        assert_eq!("botnet_cc".parse::<Category>().unwrap(), Category::BotnetC2);
+        assert_eq!("malware_download".parse::<Category>().unwrap(), Category::MalwareDistribution);
+        assert_eq!("Infostealer".parse::<Category>().unwrap(), Category::CredentialTheft);
+        for c in Category::ALL {
+            assert_eq!(c.as_str().parse::<Category>().unwrap(), *c);
+        }
+    }
+}

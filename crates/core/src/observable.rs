@@ -1,0 +1,484 @@
+//! Observables: the values partners report, normalised at construction so that
+//! two spellings of the same thing are one key in every store and index.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of value an observable is. The string forms are stable: they are
+/// stored, exported and accepted on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Ipv4,
+    Ipv6,
+    Cidr,
+    Domain,
+    Url,
+    Md5,
+    Sha1,
+    Sha256,
+    Email,
+    Asn,
+    #[serde(rename = "x509-sha256")]
+    X509Sha256,
+    Ja3,
+    Ja3s,
+    Jarm,
+    SshHostKey,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 15] = [
+        Kind::Ipv4,
+        Kind::Ipv6,
+        Kind::Cidr,
+        Kind::Domain,
+        Kind::Url,
+        Kind::Md5,
+        Kind::Sha1,
+        Kind::Sha256,
+        Kind::Email,
+        Kind::Asn,
+        Kind::X509Sha256,
+        Kind::Ja3,
+        Kind::Ja3s,
+        Kind::Jarm,
+        Kind::SshHostKey,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Ipv4 => "ipv4",
+            Kind::Ipv6 => "ipv6",
+            Kind::Cidr => "cidr",
+            Kind::Domain => "domain",
+            Kind::Url => "url",
+            Kind::Md5 => "md5",
+            Kind::Sha1 => "sha1",
+            Kind::Sha256 => "sha256",
+            Kind::Email => "email",
+            Kind::Asn => "asn",
+            Kind::X509Sha256 => "x509-sha256",
+            Kind::Ja3 => "ja3",
+            Kind::Ja3s => "ja3s",
+            Kind::Jarm => "jarm",
+            Kind::SshHostKey => "ssh-host-key",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = ObservableError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().to_ascii_lowercase();
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .or(match s.as_str() {
+                "ip" | "ip-dst" | "ip-src" | "ipv4-addr" => Some(Kind::Ipv4),
+                "ipv6-addr" => Some(Kind::Ipv6),
+                "hostname" | "fqdn" | "domain-name" => Some(Kind::Domain),
+                "link" | "uri" => Some(Kind::Url),
+                "email-addr" | "email-src" | "email-dst" => Some(Kind::Email),
+                "as" | "autonomous-system" => Some(Kind::Asn),
+                "sha-256" => Some(Kind::Sha256),
+                "sha-1" => Some(Kind::Sha1),
+                _ => None,
+            })
+            .ok_or_else(|| ObservableError::UnknownKind(s.to_string()))
+    }
+}
+
+/// Why a value could not become an observable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ObservableError {
+    #[error("empty value")]
+    Empty,
+    #[error("unknown observable kind `{0}`")]
+    UnknownKind(String),
+    #[error("`{value}` is not a valid {kind}")]
+    Invalid { kind: Kind, value: String },
+    #[error("`{value}` is not a valid {kind}: {why}")]
+    InvalidBecause { kind: Kind, value: String, why: &'static str },
+    #[error("CIDR `{given}` has host bits set (the network is `{network}`)")]
+    HostBitsSet { given: String, network: String },
+    #[error("cannot tell what kind of value `{0}` is")]
+    Unrecognised(String),
+}
+
+/// A normalised observable. Construct it with [`Observable::parse`] or
+/// [`Observable::guess`]; the fields are private so every instance is normal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Observable {
+    kind: Kind,
+    value: String,
+}
+
+impl Observable {
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    pub fn ip(addr: IpAddr) -> Observable {
+        match fold_mapped(addr) {
+            IpAddr::V4(v4) => Observable { kind: Kind::Ipv4, value: v4.to_string() },
+            IpAddr::V6(v6) => Observable { kind: Kind::Ipv6, value: v6.to_string() },
+        }
+    }
+
+    /// Parses `value` as an observable of `kind`, normalising it.
+    pub fn parse(kind: Kind, value: &str) -> Result<Observable, ObservableError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(ObservableError::Empty);
+        }
+        let invalid = || ObservableError::Invalid { kind, value: value.to_string() };
+        match kind {
+            Kind::Ipv4 | Kind::Ipv6 => {
+                let addr: IpAddr = value.parse().map_err(|_| invalid())?;
+                let obs = Observable::ip(addr);
+                if obs.kind != kind && !(kind == Kind::Ipv6 && obs.kind == Kind::Ipv4) {
+                    return Err(invalid());
+                }
+                Ok(obs)
+            }
+            Kind::Cidr => parse_cidr(value),
+            Kind::Domain => normalise_domain(value)
+                .map(|value| Observable { kind, value })
+                .ok_or_else(invalid),
+            Kind::Url => normalise_url(value).map(|value| Observable { kind, value }),
+            Kind::Md5 | Kind::Ja3 | Kind::Ja3s => hex_of_len(value, 32).map(|v| Observable { kind, value: v }).ok_or_else(invalid),
+            Kind::Sha1 => hex_of_len(value, 40).map(|v| Observable { kind, value: v }).ok_or_else(invalid),
+            Kind::Sha256 | Kind::X509Sha256 => {
+                let cleaned: String = value.chars().filter(|c| *c != ':').collect();
+                hex_of_len(&cleaned, 64).map(|v| Observable { kind, value: v }).ok_or_else(invalid)
+            }
+            Kind::Jarm => hex_of_len(value, 62).map(|v| Observable { kind, value: v }).ok_or_else(invalid),
+            Kind::Email => normalise_email(value).map(|value| Observable { kind, value }).ok_or_else(invalid),
+            Kind::Asn => parse_asn(value).map(|n| Observable::asn(n)).ok_or_else(invalid),
+            Kind::SshHostKey => {
+                let v = value.trim();
+                let ok = v.len() >= 16 && v.chars().all(|c| c.is_ascii_alphanumeric() || "+/=:-_ ".contains(c));
+                ok.then(|| Observable { kind, value: v.to_string() }).ok_or_else(invalid)
+            }
+        }
+    }
+
+    pub fn asn(number: u32) -> Observable {
+        Observable { kind: Kind::Asn, value: format!("AS{number}") }
+    }
+
+    /// Works out what kind of value `raw` is (IP, CIDR, URL, hash, e-mail,
+    /// ASN, domain) and parses it. Defanged forms (`hxxp`, `[.]`) are accepted.
+    pub fn guess(raw: &str) -> Result<Observable, ObservableError> {
+        let refanged = refang(raw.trim());
+        let v = refanged.as_str();
+        if v.is_empty() {
+            return Err(ObservableError::Empty);
+        }
+        if let Ok(addr) = v.parse::<IpAddr>() {
+            return Ok(Observable::ip(addr));
+        }
+        if v.contains('/') && !v.contains("://") && v.split('/').next().is_some_and(|h| h.parse::<IpAddr>().is_ok()) {
+            if let Some(len) = v.rsplit('/').next()
+                && len.chars().all(|c| c.is_ascii_digit())
+            {
+                return parse_cidr(v);
+            }
+        }
+        if v.contains("://") {
+            return Observable::parse(Kind::Url, v);
+        }
+        if v.chars().all(|c| c.is_ascii_hexdigit()) {
+            match v.len() {
+                32 => return Observable::parse(Kind::Md5, v),
+                40 => return Observable::parse(Kind::Sha1, v),
+                64 => return Observable::parse(Kind::Sha256, v),
+                _ => {}
+            }
+        }
+        if v.contains('@') {
+            return Observable::parse(Kind::Email, v);
+        }
+        if (v.starts_with("AS") || v.starts_with("as")) && v[2..].chars().all(|c| c.is_ascii_digit()) && v.len() > 2 {
+            return Observable::parse(Kind::Asn, v);
+        }
+        if v.contains('/') {
+            // A host with a path but no scheme, as feeds and analysts write URLs.
+            return Observable::parse(Kind::Url, &format!("http://{v}"));
+        }
+        Observable::parse(Kind::Domain, v).map_err(|_| ObservableError::Unrecognised(raw.trim().to_string()))
+    }
+
+    /// For IPs and CIDRs, the inclusive address range covered, as 16-byte
+    /// big-endian keys (IPv4 in its IPv4-mapped IPv6 form) so that one
+    /// byte-wise comparison orders both families.
+    pub fn ip_range(&self) -> Option<([u8; 16], [u8; 16])> {
+        match self.kind {
+            Kind::Ipv4 | Kind::Ipv6 => {
+                let key = ip_key(self.value.parse().ok()?);
+                Some((key, key))
+            }
+            Kind::Cidr => {
+                let (addr, len) = self.value.split_once('/')?;
+                let addr: IpAddr = addr.parse().ok()?;
+                let len: u32 = len.parse().ok()?;
+                let (lo, bits) = match addr {
+                    IpAddr::V4(_) => (ip_key(addr), 96 + len),
+                    IpAddr::V6(_) => (ip_key(addr), len),
+                };
+                let lo_n = u128::from_be_bytes(lo);
+                let host_mask = if bits >= 128 { 0 } else { u128::MAX >> bits };
+                Some((lo, (lo_n | host_mask).to_be_bytes()))
+            }
+            _ => None,
+        }
+    }
+
+    /// For a domain, the parent domains from the closest up, excluding the
+    /// top-level label: `a.b.example.com` gives `b.example.com`, `example.com`.
+    pub fn parent_domains(&self) -> Vec<&str> {
+        if self.kind != Kind::Domain {
+            return Vec::new();
+        }
+        let mut parents = Vec::new();
+        let mut rest = self.value.as_str();
+        while let Some((_, tail)) = rest.split_once('.') {
+            if !tail.contains('.') {
+                break;
+            }
+            parents.push(tail);
+            rest = tail;
+        }
+        parents
+    }
+
+    /// The host of a URL, as a domain or IP observable.
+    pub fn url_host(&self) -> Option<Observable> {
+        if self.kind != Kind::Url {
+            return None;
+        }
+        let url = url::Url::parse(&self.value).ok()?;
+        match url.host()? {
+            url::Host::Domain(d) => Observable::parse(Kind::Domain, d).ok(),
+            url::Host::Ipv4(a) => Some(Observable::ip(IpAddr::V4(a))),
+            url::Host::Ipv6(a) => Some(Observable::ip(IpAddr::V6(a))),
+        }
+    }
+}
+
+impl fmt::Display for Observable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.value)
+    }
+}
+
+/// The 16-byte ordering key of an address (IPv4 mapped into IPv6 space).
+pub fn ip_key(addr: IpAddr) -> [u8; 16] {
+    match fold_mapped(addr) {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+fn fold_mapped(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+/// Undoes the usual defanging of indicators in reports and e-mails.
+pub fn refang(s: &str) -> String {
+    let mut out = s.replace("[.]", ".").replace("(.)", ".").replace("[dot]", ".").replace("[:]", ":").replace("[@]", "@");
+    for (from, to) in [("hxxps://", "https://"), ("hxxp://", "http://"), ("fxp://", "ftp://"), ("hXXps://", "https://"), ("hXXp://", "http://")] {
+        if out.len() >= from.len() && out[..from.len()].eq_ignore_ascii_case(from) {
+            out = format!("{to}{}", &out[from.len()..]);
+        }
+    }
+    out
+}
+
+fn parse_cidr(value: &str) -> Result<Observable, ObservableError> {
+    let invalid = || ObservableError::Invalid { kind: Kind::Cidr, value: value.to_string() };
+    let (addr, len) = value.split_once('/').ok_or_else(invalid)?;
+    let addr: IpAddr = addr.trim().parse().map_err(|_| invalid())?;
+    let len: u32 = len.trim().parse().map_err(|_| invalid())?;
+    let (addr, len) = match (addr, fold_mapped(addr)) {
+        (IpAddr::V6(_), IpAddr::V4(v4)) if len >= 96 => (IpAddr::V4(v4), len - 96),
+        _ => (addr, len),
+    };
+    let (network, max) = match addr {
+        IpAddr::V4(v4) => {
+            if len > 32 {
+                return Err(invalid());
+            }
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            (IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask)), 32)
+        }
+        IpAddr::V6(v6) => {
+            if len > 128 {
+                return Err(invalid());
+            }
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            (IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask)), 128)
+        }
+    };
+    if network != addr {
+        return Err(ObservableError::HostBitsSet { given: value.to_string(), network: format!("{network}/{len}") });
+    }
+    if len == max {
+        return Ok(Observable::ip(addr));
+    }
+    Ok(Observable { kind: Kind::Cidr, value: format!("{network}/{len}") })
+}
+
+fn hex_of_len(value: &str, len: usize) -> Option<String> {
+    (value.len() == len && value.bytes().all(|b| b.is_ascii_hexdigit())).then(|| value.to_ascii_lowercase())
+}
+
+fn parse_asn(value: &str) -> Option<u32> {
+    let v = value.trim();
+    let digits = if v.len() > 2 && v[..2].eq_ignore_ascii_case("as") { &v[2..] } else { v };
+    digits.parse().ok()
+}
+
+/// Lower-case, IDNA (punycode) form without the trailing dot; `None` when the
+/// result is not a plausible registrable-or-deeper name.
+pub fn normalise_domain(value: &str) -> Option<String> {
+    let v = value.trim().trim_end_matches('.');
+    if v.is_empty() || v.len() > 253 {
+        return None;
+    }
+    let ascii = if v.is_ascii() { v.to_ascii_lowercase() } else { idna::domain_to_ascii(v).ok()? };
+    let labels: Vec<&str> = ascii.split('.').collect();
+    if labels.len() < 2 {
+        return None;
+    }
+    for label in &labels {
+        let ok = !label.is_empty()
+            && label.len() <= 63
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !label.starts_with('-')
+            && !label.ends_with('-');
+        if !ok {
+            return None;
+        }
+    }
+    let tld = labels[labels.len() - 1];
+    if tld.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(ascii)
+}
+
+fn normalise_url(value: &str) -> Result<String, ObservableError> {
+    let refanged = refang(value);
+    let because = |why| ObservableError::InvalidBecause { kind: Kind::Url, value: value.to_string(), why };
+    let mut url = url::Url::parse(&refanged).map_err(|_| because("not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https" | "ftp" | "ftps" | "ws" | "wss" | "tcp" | "udp" | "irc" | "smb" | "file") {
+        return Err(because("unsupported scheme"));
+    }
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_string();
+            let n = normalise_domain(&d).ok_or_else(|| because("bad host name"))?;
+            url.set_host(Some(&n)).map_err(|_| because("bad host name"))?;
+        }
+        Some(_) => {}
+        None => return Err(because("no host")),
+    }
+    url.set_fragment(None);
+    Ok(url.to_string())
+}
+
+fn normalise_email(value: &str) -> Option<String> {
+    let (local, domain) = value.trim().rsplit_once('@')?;
+    let local = local.trim_start_matches("mailto:");
+    if local.is_empty() || local.len() > 64 || local.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!("{}@{}", local.to_lowercase(), normalise_domain(domain)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(s: &str) -> Observable {
+        Observable::guess(s).unwrap()
+    }
+
+    #[test]
+    fn normalises_domains() {
+        assert_eq!(g("WWW.Example.COM.").value(), "www.example.com");
+        assert_eq!(g("bücher.example").value(), "xn--bcher-kva.example");
+        assert_eq!(g("evil[.]com").value(), "evil.com");
+        assert!(Observable::parse(Kind::Domain, "localhost").is_err());
+        assert!(Observable::parse(Kind::Domain, "a..b").is_err());
+        assert!(Observable::parse(Kind::Domain, "-a.com").is_err());
+    }
+
+    #[test]
+    fn normalises_urls() {
+        assert_eq!(g("HTTP://Evil.COM:80/a/../b#frag").value(), "http://evil.com/b");
+        assert_eq!(g("hxxps://evil[.]com/x?y=1").value(), "https://evil.com/x?y=1");
+        assert_eq!(g("evil.com/payload.exe").value(), "http://evil.com/payload.exe");
+        assert!(Observable::parse(Kind::Url, "javascript:alert(1)").is_err());
+        assert_eq!(g("http://1.2.3.4:8080/x").url_host().unwrap().value(), "1.2.3.4");
+    }
+
+    #[test]
+    fn folds_and_masks_ips() {
+        assert_eq!(g("::ffff:1.2.3.4"), g("1.2.3.4"));
+        assert_eq!(g("2001:DB8::1").value(), "2001:db8::1");
+        assert_eq!(g("10.0.0.0/8").kind(), Kind::Cidr);
+        assert_eq!(g("10.1.2.3/32").kind(), Kind::Ipv4);
+        assert!(matches!(Observable::guess("10.0.0.1/8"), Err(ObservableError::HostBitsSet { .. })));
+        assert!(Observable::guess("10.0.0.0/33").is_err());
+        assert_eq!(g("::ffff:10.0.0.0/104").value(), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn ranges_cover_their_members() {
+        let (lo, hi) = g("10.0.0.0/8").ip_range().unwrap();
+        let k = ip_key("10.200.3.4".parse().unwrap());
+        assert!(lo <= k && k <= hi);
+        assert!(ip_key("11.0.0.0".parse().unwrap()) > hi);
+        let (lo6, hi6) = g("2a06:e480::/29").ip_range().unwrap();
+        let k6 = ip_key("2a06:e487:ffff::1".parse().unwrap());
+        assert!(lo6 <= k6 && k6 <= hi6);
+    }
+
+    #[test]
+    fn hashes_asns_emails() {
+        assert_eq!(g("D41D8CD98F00B204E9800998ECF8427E").kind(), Kind::Md5);
+        assert_eq!(g("da39a3ee5e6b4b0d3255bfef95601890afd80709").kind(), Kind::Sha1);
+        assert_eq!(g("AS13335").value(), "AS13335");
+        assert_eq!(Observable::parse(Kind::Asn, "13335").unwrap().value(), "AS13335");
+        assert_eq!(g("Bad.Guy@Evil.COM").value(), "bad.guy@evil.com");
+        assert!(Observable::guess("not a thing at all").is_err());
+    }
+
+    #[test]
+    fn parent_domains_stop_before_the_tld() {
+        assert_eq!(g("a.b.example.com").parent_domains(), vec!["b.example.com", "example.com"]);
+        assert!(g("example.com").parent_domains().is_empty());
+    }
+}

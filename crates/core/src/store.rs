@@ -1,0 +1,146 @@
+//! The store trait: what every backend (embedded SQLite, PostgreSQL) must do,
+//! and the plain types that cross it. Backends live in `dragnet-store`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Category, Grade, Tlp};
+use crate::observable::Observable;
+use crate::record::Reject;
+use crate::time::Timestamp;
+
+/// A named partner feed with the grade and TLP its reports get by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    pub name: String,
+    pub grade: Grade,
+    pub tlp: Tlp,
+}
+
+/// A source as the store knows it, with its activity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceInfo {
+    #[serde(flatten)]
+    pub source: Source,
+    pub created: Timestamp,
+    pub observations: u64,
+    pub rejects: u64,
+    pub last_ingest: Option<Timestamp>,
+}
+
+/// One report of one observable by one source, fully labelled (see
+/// [`crate::policy::label`]) and ready to be written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Observation {
+    pub observable: Observable,
+    pub category: Category,
+    pub tlp: Tlp,
+    pub grade: Grade,
+    pub confidence: Option<u8>,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub tags: Vec<String>,
+    pub line: u32,
+    pub raw: String,
+}
+
+/// Everything one input contributes; written all or nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    pub source: &'a str,
+    /// Where the input came from (a path, `demo:…`, a URL).
+    pub origin: &'a str,
+    pub observations: &'a [Observation],
+    pub rejects: &'a [Reject],
+    pub ingested_at: Timestamp,
+}
+
+/// What writing a batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchOutcome {
+    /// Observations the store did not hold before.
+    pub new_observations: u64,
+    /// Observables the store had never seen from any source.
+    pub new_observables: u64,
+    /// Rejects recorded for the first time.
+    pub new_rejects: u64,
+}
+
+/// How a stored observation matched a looked-up value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    Exact,
+    /// A stored CIDR covers the looked-up IP or CIDR.
+    CoveringCidr,
+    /// A stored domain is a parent of the looked-up domain.
+    ParentDomain,
+}
+
+/// One stored observation that answers a lookup.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub matched: Observable,
+    pub via: Via,
+    pub source: String,
+    pub observation: Observation,
+    pub origin: String,
+}
+
+/// A rejected piece of input as stored, with its origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredReject {
+    pub source: String,
+    pub origin: String,
+    #[serde(flatten)]
+    pub reject: Reject,
+}
+
+/// Counts over the whole store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub observables: u64,
+    pub observations: u64,
+    pub rejects: u64,
+    pub sources: u64,
+    pub observables_by_kind: BTreeMap<String, u64>,
+    pub observations_by_category: BTreeMap<String, u64>,
+    pub observations_by_source: BTreeMap<String, u64>,
+    pub observations_by_tlp: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {location}: {message}")]
+    Open { location: String, message: String },
+    #[error("store schema version {found} is newer than this dragnet understands ({known}); upgrade dragnet")]
+    TooNew { found: i64, known: i64 },
+    #[error("unknown source `{0}`")]
+    UnknownSource(String),
+    #[error("store holds a value it cannot read back ({what}: {value})")]
+    Corrupt { what: &'static str, value: String },
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// A durable home for sources, observations and rejects. Both backends pass
+/// the same conformance suite (`crates/store/tests/conformance.rs`).
+pub trait Store {
+    /// Returns the source, creating it with these defaults if it is new.
+    fn ensure_source(&mut self, source: &Source, now: Timestamp) -> Result<Source, StoreError>;
+
+    /// Writes a batch atomically; writing the same batch again changes nothing.
+    fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError>;
+
+    /// Every observation of `observable`, of a CIDR covering it (IPs and CIDRs)
+    /// and of a parent domain (domains).
+    fn lookup(&mut self, observable: &Observable) -> Result<Vec<Hit>, StoreError>;
+
+    fn sources(&mut self) -> Result<Vec<SourceInfo>, StoreError>;
+
+    fn stats(&mut self) -> Result<Stats, StoreError>;
+
+    /// The most recent rejects, newest first, optionally of one source.
+    fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError>;
+}
