@@ -63,6 +63,9 @@ impl Reject {
 pub struct Parsed {
     pub records: Vec<Record>,
     pub rejects: Vec<Reject>,
+    /// Well-formed items that carry nothing Dragnet tracks (a MISP `text`
+    /// attribute, a STIX `malware` object): counted, not stored.
+    pub skipped: u64,
 }
 
 /// An input that could not be read at all (malformed JSON, a binary file
