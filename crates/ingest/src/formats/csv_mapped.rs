@@ -1,1 +1,167 @@
+//! Generic delimited files with a column mapping: which column holds the
+//! value and, optionally, its kind, category, times, tags, confidence and TLP.
 
+use std::str::FromStr;
+
+use dragnet_core::{FileError, Kind, Observable, Parsed, Record, parse_timestamp};
+
+use crate::table;
+use crate::text::{Header, present};
+
+/// Which column holds what. Columns are header names (case-insensitive) or
+/// 1-based positions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub value: String,
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub tags: Option<String>,
+    pub confidence: Option<String>,
+    pub tlp: Option<String>,
+    /// `None` detects `,`, `;`, tab or `|` from the header line.
+    pub delimiter: Option<u8>,
+}
+
+/// Header names recognised as the value column when no mapping is given.
+pub const VALUE_ALIASES: &[&str] =
+    &["indicator", "ioc", "ioc_value", "value", "observable", "ip", "ip_address", "ipaddress", "domain", "url", "hash"];
+
+impl Default for Mapping {
+    fn default() -> Self {
+        Mapping {
+            value: String::new(),
+            kind: None,
+            category: None,
+            first_seen: None,
+            last_seen: None,
+            tags: None,
+            confidence: None,
+            tlp: None,
+            delimiter: None,
+        }
+    }
+}
+
+impl FromStr for Mapping {
+    type Err = String;
+
+    /// `value=COL,kind=COL,category=COL,first_seen=COL,last_seen=COL,tags=COL,confidence=COL,tlp=COL,delimiter=;`
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut m = Mapping::default();
+        for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, col) = pair.split_once('=').ok_or_else(|| format!("`{pair}` is not KEY=COLUMN"))?;
+            let col = Some(col.trim().to_string());
+            match key.trim() {
+                "value" => m.value = col.unwrap_or_default(),
+                "kind" | "type" => m.kind = col,
+                "category" => m.category = col,
+                "first_seen" => m.first_seen = col,
+                "last_seen" => m.last_seen = col,
+                "tags" => m.tags = col,
+                "confidence" => m.confidence = col,
+                "tlp" => m.tlp = col,
+                "delimiter" => {
+                    m.delimiter = match col.as_deref() {
+                        Some("tab" | "\\t") => Some(b'\t'),
+                        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+                        _ => return Err("delimiter must be one character or `tab`".into()),
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "unknown mapping key `{other}`; use value, kind, category, first_seen, last_seen, tags, confidence, tlp, delimiter"
+                    ));
+                }
+            }
+        }
+        if m.value.is_empty() {
+            return Err("the mapping needs value=COLUMN".into());
+        }
+        Ok(m)
+    }
+}
+
+fn column(header: &Header, spec: &Option<String>) -> Option<usize> {
+    let spec = spec.as_deref()?;
+    match spec.parse::<usize>() {
+        Ok(n) if n >= 1 => Some(n - 1),
+        _ => header.index(&[spec.to_ascii_lowercase().as_str()]),
+    }
+}
+
+fn detect_delimiter(input: &[u8]) -> u8 {
+    let first = input.split(|&b| b == b'\n').find(|l| !l.is_empty() && l[0] != b'#').unwrap_or_default();
+    [b',', b'\t', b';', b'|'].into_iter().max_by_key(|d| first.iter().filter(|b| *b == d).count()).unwrap_or(b',')
+}
+
+pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
+    let delimiter = mapping.delimiter.unwrap_or_else(|| detect_delimiter(input));
+    let value_key = mapping.value.to_ascii_lowercase();
+    let by_position = mapping.value.parse::<usize>().is_ok();
+    let keys: Vec<&str> = match (by_position, value_key.is_empty()) {
+        (true, _) => Vec::new(),
+        (false, true) => VALUE_ALIASES.to_vec(),
+        (false, false) => vec![value_key.as_str()],
+    };
+    let parsed = table::read(input, delimiter, &keys, |h, f, line, raw| {
+        let value_col = if by_position { column(h, &Some(mapping.value.clone())) } else { h.index(&keys) };
+        let value = present(f, value_col).ok_or_else(|| (Some(mapping.value.clone()), "empty value".to_string()))?;
+        let field_name = || Some(value_col.map(|i| h.name(i).to_string()).unwrap_or_default());
+        let obs = match present(f, column(h, &mapping.kind)) {
+            Some(kind) => kind.parse::<Kind>().and_then(|k| Observable::parse(k, value)),
+            None => Observable::guess(value),
+        }
+        .map_err(|e| (field_name(), e.to_string()))?;
+        let mut r = Record::new(obs, line, raw);
+        if let Some(c) = present(f, column(h, &mapping.category)) {
+            r.category = Some(c.parse().map_err(|e: dragnet_core::LabelError| (mapping.category.clone(), e.to_string()))?);
+        }
+        if let Some(t) = present(f, column(h, &mapping.tlp)) {
+            r.tlp = Some(t.parse().map_err(|e: dragnet_core::LabelError| (mapping.tlp.clone(), e.to_string()))?);
+        }
+        r.first_seen = present(f, column(h, &mapping.first_seen)).and_then(parse_timestamp);
+        r.last_seen = present(f, column(h, &mapping.last_seen)).and_then(parse_timestamp);
+        r.confidence = present(f, column(h, &mapping.confidence)).and_then(|c| c.parse::<u8>().ok()).map(|c| c.min(100));
+        if let Some(tags) = present(f, column(h, &mapping.tags)) {
+            r.tags = tags.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+        }
+        Ok(vec![r])
+    })?;
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dragnet_core::{Category, Tlp};
+
+    #[test]
+    fn maps_named_columns() {
+        let m: Mapping = "value=Indicator,kind=Type,category=threat,first_seen=seen,tags=labels,tlp=tlp".parse().unwrap();
+        let input = b"Indicator;Type;threat;seen;labels;tlp\nEvil.example;domain;phishing;2024-01-02;a|b;amber\n1.2.3.4;domain;phishing;;;\nx.example;domain;weird;;;\n";
+        let p = parse(input, &m).unwrap();
+        assert_eq!(p.records.len(), 1);
+        let r = &p.records[0];
+        assert_eq!((r.observable.value(), r.category, r.tlp), ("evil.example", Some(Category::Phishing), Some(Tlp::Amber)));
+        assert_eq!(r.tags, vec!["a", "b"]);
+        assert_eq!(p.rejects.len(), 2);
+        assert_eq!((p.rejects[0].line, p.rejects[0].field.as_deref()), (3, Some("indicator")));
+        assert_eq!((p.rejects[1].line, p.rejects[1].field.as_deref()), (4, Some("threat")));
+    }
+
+    #[test]
+    fn positions_and_auto_columns() {
+        let m: Mapping = "value=2".parse().unwrap();
+        let p = parse(b"id,thing\n1,198.51.100.7\n", &m).unwrap();
+        assert_eq!(p.records[0].observable.value(), "198.51.100.7");
+        let p = parse(b"ip_address\tnote\n198.51.100.8\tx\n", &Mapping::default()).unwrap();
+        assert_eq!(p.records[0].observable.value(), "198.51.100.8");
+        assert!("kind=x".parse::<Mapping>().is_err());
+        assert!("value=a,colour=b".parse::<Mapping>().is_err());
+        let err = parse(b"a,b\n1,2\n", &m.clone()).map(|p| p.records.len());
+        assert!(err.is_ok());
+        assert!(parse(b"a,b\n1,2\n", &"value=nope".parse().unwrap()).is_err());
+    }
+}

@@ -1,0 +1,137 @@
+//! Line and field splitting shared by the text formats. Feeds are line-based
+//! with no multi-line fields, so this is simpler and faster than a general
+//! CSV reader, and it copes with the quirks real feeds have (ThreatFox's
+//! `", "` separators, `#`-commented headers, CRLF, a BOM).
+
+use std::borrow::Cow;
+
+use dragnet_core::FileError;
+
+/// A text line with its 1-based number; `text` has no line terminator.
+pub struct Line<'a> {
+    pub number: u32,
+    pub text: Result<&'a str, &'a [u8]>,
+}
+
+/// Rejects binary input up front, so it is reported once, not line by line.
+pub fn ensure_text(input: &[u8]) -> Result<(), FileError> {
+    let head = &input[..input.len().min(8192)];
+    if let Some(pos) = head.iter().position(|&b| b == 0) {
+        return Err(FileError::new(dragnet_core::record::line_at(input, pos), "binary data (NUL byte), not a text feed"));
+    }
+    Ok(())
+}
+
+/// Lines of `input`, each as UTF-8 text or, if it is not valid UTF-8, its bytes.
+pub fn lines(input: &[u8]) -> impl Iterator<Item = Line<'_>> {
+    let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
+    input.split(|&b| b == b'\n').enumerate().filter_map(|(i, raw)| {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.is_empty() {
+            return None;
+        }
+        Some(Line { number: i as u32 + 1, text: std::str::from_utf8(raw).map_err(|_| raw) })
+    })
+}
+
+/// Splits one line into fields. Fields may be double-quoted (with `""` as an
+/// escaped quote) and padded with spaces around the delimiter.
+pub fn split_fields(line: &str, delimiter: u8) -> Result<Vec<Cow<'_, str>>, &'static str> {
+    let bytes = line.as_bytes();
+    let mut fields = Vec::with_capacity(16);
+    let mut i = 0;
+    loop {
+        while i < bytes.len() && bytes[i] == b' ' && delimiter != b' ' {
+            i += 1;
+        }
+        if i < bytes.len() && bytes[i] == b'"' {
+            let start = i + 1;
+            let mut j = start;
+            let mut escaped = false;
+            loop {
+                match bytes[j..].iter().position(|&b| b == b'"') {
+                    None => return Err("unterminated quoted field"),
+                    Some(p) => {
+                        j += p;
+                        if bytes.get(j + 1) == Some(&b'"') {
+                            escaped = true;
+                            j += 2;
+                        } else {
+                            break;
+                        }
+                    }
+                }
+            }
+            let text = &line[start..j];
+            fields.push(if escaped { Cow::Owned(text.replace("\"\"", "\"")) } else { Cow::Borrowed(text) });
+            i = j + 1;
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            if i == bytes.len() {
+                return Ok(fields);
+            }
+            if bytes[i] != delimiter {
+                return Err("text after a closing quote");
+            }
+            i += 1;
+        } else {
+            let end = bytes[i..].iter().position(|&b| b == delimiter).map_or(bytes.len(), |p| i + p);
+            fields.push(Cow::Borrowed(line[i..end].trim()));
+            if end == bytes.len() {
+                return Ok(fields);
+            }
+            i = end + 1;
+        }
+    }
+}
+
+/// A header row: column names, lower-cased, looked up by any of their aliases.
+pub struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    pub fn new<S: AsRef<str>>(names: &[S]) -> Header {
+        Header { names: names.iter().map(|n| n.as_ref().trim().trim_matches('"').to_ascii_lowercase()).collect() }
+    }
+
+    pub fn index(&self, aliases: &[&str]) -> Option<usize> {
+        aliases.iter().find_map(|a| self.names.iter().position(|n| n == a))
+    }
+
+    pub fn name(&self, index: usize) -> &str {
+        &self.names[index]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// A field that feeds leave empty or write as `None`/`null`/`-`.
+pub fn present<'a>(fields: &'a [Cow<'a, str>], index: Option<usize>) -> Option<&'a str> {
+    let v = fields.get(index?)?.as_ref();
+    (!matches!(v, "" | "None" | "none" | "null" | "NULL" | "-" | "N/A")).then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_quoted_and_spaced_fields() {
+        let f = split_fields(r#""a", "b,c", "d""e",f , """#, b',').unwrap();
+        assert_eq!(f, vec!["a", "b,c", "d\"e", "f", ""]);
+        assert!(split_fields(r#""open"#, b',').is_err());
+        assert!(split_fields(r#""a"x,b"#, b',').is_err());
+        assert_eq!(split_fields("1\t2\t\t3", b'\t').unwrap(), vec!["1", "2", "", "3"]);
+    }
+
+    #[test]
+    fn numbers_lines_and_skips_blank_ones() {
+        let got: Vec<u32> = lines(b"\xef\xbb\xbfa\r\n\nb\n").map(|l| l.number).collect();
+        assert_eq!(got, vec![1, 3]);
+        assert!(ensure_text(b"abc\n\0").is_err());
+    }
+}
