@@ -248,6 +248,35 @@ impl Observable {
         }
     }
 
+    /// For an IP or CIDR, every strictly larger network that contains it, as
+    /// canonical CIDR text, from the closest up to `/0`: exact-match keys for
+    /// finding covering CIDRs without a range index.
+    pub fn covering_networks(&self) -> Vec<String> {
+        let Some((lo, _)) = self.ip_range() else { return Vec::new() };
+        let (is_v4, own_len) = match self.kind {
+            Kind::Ipv4 => (true, 32),
+            Kind::Ipv6 => (false, 128),
+            _ => {
+                let (addr, len) = self.value.split_once('/').unwrap_or_default();
+                (addr.contains('.'), len.parse().unwrap_or(0))
+            }
+        };
+        let n = u128::from_be_bytes(lo);
+        (0..own_len)
+            .rev()
+            .map(|len: u32| {
+                if is_v4 {
+                    let v4 = n as u32;
+                    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                    format!("{}/{len}", Ipv4Addr::from(v4 & mask))
+                } else {
+                    let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                    format!("{}/{len}", Ipv6Addr::from(n & mask))
+                }
+            })
+            .collect()
+    }
+
     /// For a domain, the parent domains from the closest up, excluding the
     /// top-level label: `a.b.example.com` gives `b.example.com`, `example.com`.
     pub fn parent_domains(&self) -> Vec<&str> {
@@ -474,6 +503,21 @@ mod tests {
         assert_eq!(Observable::parse(Kind::Asn, "13335").unwrap().value(), "AS13335");
         assert_eq!(g("Bad.Guy@Evil.COM").value(), "bad.guy@evil.com");
         assert!(Observable::guess("not a thing at all").is_err());
+    }
+
+    #[test]
+    fn covering_networks_are_canonical_cidrs() {
+        let nets = g("10.1.2.3").covering_networks();
+        assert_eq!(nets.len(), 32);
+        assert_eq!(nets[0], "10.1.2.2/31");
+        assert!(nets.contains(&"10.0.0.0/8".to_string()));
+        assert_eq!(nets[31], "0.0.0.0/0");
+        for n in &nets[..31] {
+            assert_eq!(Observable::parse(Kind::Cidr, n).unwrap().value(), n);
+        }
+        assert_eq!(g("10.0.0.0/8").covering_networks()[0], "10.0.0.0/7");
+        assert!(g("2a06:e480::1").covering_networks().contains(&"2a06:e480::/29".to_string()));
+        assert!(g("evil.example").covering_networks().is_empty());
     }
 
     #[test]

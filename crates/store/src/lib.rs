@@ -1,1 +1,85 @@
+//! Durable stores behind [`dragnet_core::Store`]: embedded SQLite (the
+//! default, a file in the data directory) and PostgreSQL (shared by several
+//! Dragnet processes). Both use the same SQL text and pass the same
+//! conformance suite.
 
+mod codec;
+mod db;
+mod postgres;
+mod schema;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+
+use dragnet_core::{Store, StoreError};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A data directory holding `dragnet.sqlite`.
+    Embedded(PathBuf),
+    /// A `postgres://` or `postgresql://` connection string.
+    Postgres(String),
+}
+
+impl Location {
+    /// A `--store` value wins over the data directory.
+    pub fn choose(store: Option<&str>, data_dir: &Path) -> Result<Location, StoreError> {
+        match store {
+            None | Some("") => Ok(Location::Embedded(data_dir.to_path_buf())),
+            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => {
+                Ok(Location::Postgres(s.to_string()))
+            }
+            Some(s) if s.starts_with("sqlite:") => Ok(Location::Embedded(PathBuf::from(&s["sqlite:".len()..]))),
+            Some(s) => Err(StoreError::Open {
+                location: s.to_string(),
+                message: "expected a postgres:// URL or sqlite:DIR".into(),
+            }),
+        }
+    }
+
+    /// How to show this location without leaking a password.
+    pub fn display(&self) -> String {
+        match self {
+            Location::Embedded(dir) => dir.join(sqlite::FILE_NAME).display().to_string(),
+            Location::Postgres(url) => redact(url),
+        }
+    }
+}
+
+/// Opens (and migrates) the store.
+pub fn open(location: &Location) -> Result<Box<dyn Store>, StoreError> {
+    Ok(match location {
+        Location::Embedded(dir) => Box::new(SqliteStore::open(dir)?),
+        Location::Postgres(url) => Box::new(PgStore::connect(url)?),
+    })
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    match rest.split_once('@') {
+        Some((creds, host)) if creds.contains(':') => {
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_shown() {
+        assert_eq!(redact("postgres://u:pw@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        let loc = Location::choose(Some("postgres://u:pw@h/db"), Path::new("x")).unwrap();
+        assert!(!loc.display().contains("pw"));
+        assert!(Location::choose(Some("mysql://x"), Path::new("x")).is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! The store logic, written once over a minimal SQL connection trait that
+//! each backend implements. Everything backend-specific (DDL, driver calls,
+//! transaction statements) stays in `sqlite.rs` and `postgres.rs`.
+
+use std::collections::BTreeMap;
+
+use dragnet_core::store::{Batch, BatchOutcome, Hit, Observation, Source, SourceInfo, Stats, StoredReject, Via};
+use dragnet_core::{Kind, Observable, Reject, Store, StoreError, Timestamp};
+
+use crate::codec;
+use crate::schema::{self, sql};
+
+/// A parameter for a statement.
+#[derive(Debug, Clone, Copy)]
+pub enum Param<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+}
+
+/// A value read back from a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+}
+
+impl Cell {
+    pub fn int(&self) -> i64 {
+        match self {
+            Cell::Int(n) => *n,
+            _ => 0,
+        }
+    }
+    pub fn text(&self) -> &str {
+        match self {
+            Cell::Text(s) => s,
+            _ => "",
+        }
+    }
+    pub fn opt_int(&self) -> Option<i64> {
+        match self {
+            Cell::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+    pub fn opt_text(&self) -> Option<String> {
+        match self {
+            Cell::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// What a backend driver provides.
+pub trait Connection {
+    fn exec(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError>;
+    fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Vec<Cell>>, StoreError>;
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Statement that opens a write transaction.
+    fn begin_statement(&self) -> &'static str;
+}
+
+/// Runs `work` inside a transaction: committed if it succeeds, rolled back
+/// (leaving the store as it was) if it fails.
+pub fn transaction<C: Connection, T>(
+    conn: &mut C,
+    work: impl FnOnce(&mut C) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let begin = conn.begin_statement();
+    conn.batch(begin)?;
+    match work(conn) {
+        Ok(v) => {
+            conn.batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = conn.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// Applies the migrations newer than the store's version.
+pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, &str)]) -> Result<(), StoreError> {
+    conn.batch(schema::CREATE_VERSION_TABLE)?;
+    let known = migrations.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    transaction(conn, |c| {
+        let found = c.query("SELECT MAX(version) FROM dragnet_schema", &[])?;
+        let current = found.first().and_then(|r| r.first()).and_then(Cell::opt_int).unwrap_or(0);
+        if current > known {
+            return Err(StoreError::TooNew { found: current, known });
+        }
+        for (version, ddl) in migrations.iter().filter(|(v, _)| *v > current) {
+            c.batch(ddl)?;
+            c.exec("INSERT INTO dragnet_schema (version) VALUES ($1)", &[Param::Int(*version)])?;
+        }
+        Ok(())
+    })
+}
+
+/// A [`Store`] over any [`Connection`].
+pub struct SqlStore<C> {
+    pub(crate) conn: C,
+}
+
+fn source_id<C: Connection>(conn: &mut C, name: &str) -> Result<i64, StoreError> {
+    let rows = conn.query(sql::SOURCE_BY_NAME, &[Param::Text(name)])?;
+    rows.first().map(|r| r[0].int()).ok_or_else(|| StoreError::UnknownSource(name.to_string()))
+}
+
+fn id_of<C: Connection>(conn: &mut C, insert: &str, select: &str, params: &[Param<'_>]) -> Result<(i64, bool), StoreError> {
+    if let Some(row) = conn.query(insert, params)?.first() {
+        return Ok((row[0].int(), true));
+    }
+    let rows = conn.query(select, params)?;
+    rows.first().map(|r| (r[0].int(), false)).ok_or_else(|| StoreError::Backend("row vanished during insert".into()))
+}
+
+fn write_observation<C: Connection>(
+    conn: &mut C,
+    o: &Observation,
+    source: i64,
+    origin: i64,
+    at: Timestamp,
+    out: &mut BatchOutcome,
+) -> Result<(), StoreError> {
+    let kind = o.observable.kind().as_str();
+    let value = o.observable.value();
+    let (observable, new) =
+        id_of(conn, sql::INSERT_OBSERVABLE, sql::OBSERVABLE_ID, &[Param::Text(kind), Param::Text(value)])?;
+    out.new_observables += u64::from(new);
+    let tags = codec::join_tags(&o.tags);
+    let grade = o.grade.to_string();
+    out.new_observations += conn.exec(
+        sql::INSERT_OBSERVATION,
+        &[
+            Param::Int(observable),
+            Param::Int(source),
+            Param::Int(origin),
+            Param::Int(i64::from(o.line)),
+            Param::Text(o.category.as_str()),
+            Param::Text(o.tlp.as_str()),
+            Param::Text(&grade),
+            o.confidence.map_or(Param::Null, |c| Param::Int(i64::from(c))),
+            Param::Int(o.first_seen),
+            Param::Int(o.last_seen),
+            Param::Text(&tags),
+            Param::Text(&o.raw),
+            Param::Int(codec::raw_hash(&o.raw)),
+            Param::Int(at),
+        ],
+    )?;
+    Ok(())
+}
+
+fn write_reject<C: Connection>(conn: &mut C, r: &Reject, source: i64, origin: i64, at: Timestamp) -> Result<u64, StoreError> {
+    conn.exec(
+        sql::INSERT_REJECT,
+        &[
+            Param::Int(source),
+            Param::Int(origin),
+            Param::Int(i64::from(r.line)),
+            r.field.as_deref().map_or(Param::Null, Param::Text),
+            Param::Text(&r.reason),
+            Param::Text(&r.raw),
+            Param::Int(codec::raw_hash(&r.raw)),
+            Param::Int(at),
+        ],
+    )
+}
+
+fn counts<C: Connection>(conn: &mut C, query: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+    Ok(conn.query(query, &[])?.into_iter().map(|r| (r[0].text().to_string(), r[1].int() as u64)).collect())
+}
+
+fn count<C: Connection>(conn: &mut C, query: &str) -> Result<u64, StoreError> {
+    Ok(conn.query(query, &[])?.first().map_or(0, |r| r[0].int() as u64))
+}
+
+impl<C: Connection> Store for SqlStore<C> {
+    fn ensure_source(&mut self, source: &Source, now: Timestamp) -> Result<Source, StoreError> {
+        let grade = source.grade.to_string();
+        self.conn.exec(
+            sql::INSERT_SOURCE,
+            &[Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)],
+        )?;
+        let rows = self.conn.query(sql::SOURCE_BY_NAME, &[Param::Text(&source.name)])?;
+        let row = rows.first().ok_or_else(|| StoreError::UnknownSource(source.name.clone()))?;
+        Ok(Source { name: row[1].text().to_string(), grade: codec::grade(row[2].text())?, tlp: codec::tlp(row[3].text())? })
+    }
+
+    fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
+        transaction(&mut self.conn, |conn| {
+            let source = source_id(conn, batch.source)?;
+            let (origin, _) = id_of(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
+            let mut out = BatchOutcome::default();
+            for o in batch.observations {
+                write_observation(conn, o, source, origin, batch.ingested_at, &mut out)?;
+            }
+            for r in batch.rejects {
+                out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn lookup(&mut self, observable: &Observable) -> Result<Vec<Hit>, StoreError> {
+        let mut candidates: Vec<(Kind, String, Via)> =
+            vec![(observable.kind(), observable.value().to_string(), Via::Exact)];
+        candidates.extend(observable.covering_networks().into_iter().map(|n| (Kind::Cidr, n, Via::CoveringCidr)));
+        candidates.extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
+        let mut hits = Vec::new();
+        for (kind, value, via) in candidates {
+            for row in self.conn.query(sql::HITS, &[Param::Text(kind.as_str()), Param::Text(&value)])? {
+                let matched = codec::observable(kind.as_str(), &value)?;
+                hits.push(Hit {
+                    via,
+                    source: row[0].text().to_string(),
+                    observation: Observation {
+                        observable: matched.clone(),
+                        category: codec::category(row[1].text())?,
+                        tlp: codec::tlp(row[2].text())?,
+                        grade: codec::grade(row[3].text())?,
+                        confidence: row[4].opt_int().map(|c| c.clamp(0, 100) as u8),
+                        first_seen: row[5].int(),
+                        last_seen: row[6].int(),
+                        tags: codec::split_tags(row[7].text()),
+                        line: row[8].int() as u32,
+                        raw: row[9].text().to_string(),
+                    },
+                    origin: row[10].text().to_string(),
+                    matched,
+                });
+            }
+        }
+        Ok(hits)
+    }
+
+    fn sources(&mut self) -> Result<Vec<SourceInfo>, StoreError> {
+        self.conn
+            .query(sql::SOURCES, &[])?
+            .into_iter()
+            .map(|r| {
+                Ok(SourceInfo {
+                    source: Source {
+                        name: r[0].text().to_string(),
+                        grade: codec::grade(r[1].text())?,
+                        tlp: codec::tlp(r[2].text())?,
+                    },
+                    created: r[3].int(),
+                    observations: r[4].int() as u64,
+                    rejects: r[5].int() as u64,
+                    last_ingest: r[6].opt_int(),
+                })
+            })
+            .collect()
+    }
+
+    fn stats(&mut self) -> Result<Stats, StoreError> {
+        let c = &mut self.conn;
+        Ok(Stats {
+            observables: count(c, sql::COUNT_OBSERVABLES)?,
+            observations: count(c, sql::COUNT_OBSERVATIONS)?,
+            rejects: count(c, sql::COUNT_REJECTS)?,
+            sources: count(c, sql::COUNT_SOURCES)?,
+            observables_by_kind: counts(c, sql::BY_KIND)?,
+            observations_by_category: counts(c, sql::BY_CATEGORY)?,
+            observations_by_source: counts(c, sql::BY_SOURCE)?,
+            observations_by_tlp: counts(c, sql::BY_TLP)?,
+        })
+    }
+
+    fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {
+        let rows = self.conn.query(sql::REJECTS, &[Param::Text(source.unwrap_or("")), Param::Int(i64::from(limit))])?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredReject {
+                source: r[0].text().to_string(),
+                origin: r[1].text().to_string(),
+                reject: Reject {
+                    line: r[2].int() as u32,
+                    field: r[3].opt_text(),
+                    reason: r[4].text().to_string(),
+                    raw: r[5].text().to_string(),
+                },
+            })
+            .collect())
+    }
+}

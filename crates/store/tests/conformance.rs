@@ -1,0 +1,199 @@
+//! One conformance suite, run against every backend: the embedded SQLite
+//! store in a temporary directory and PostgreSQL in a fresh schema.
+//!
+//! PostgreSQL is taken from `DRAGNET_TEST_PG` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); `.ci/run` starts it. Set
+//! `DRAGNET_SKIP_PG=1` to run only the embedded half on a machine without it.
+
+use dragnet_core::store::{Batch, Observation, Source, Via};
+use dragnet_core::{Category, Grade, Kind, Observable, Reject, Store, StoreError, Tlp};
+use dragnet_store::{PgStore, SqliteStore};
+
+fn obs(value: &str, raw: &str) -> Observation {
+    Observation {
+        observable: Observable::guess(value).unwrap(),
+        category: Category::BotnetC2,
+        tlp: Tlp::Amber,
+        grade: "B2".parse().unwrap(),
+        confidence: Some(80),
+        first_seen: 1_700_000_000,
+        last_seen: 1_700_000_100,
+        tags: vec!["Emotet".into(), "port:443".into()],
+        line: 3,
+        raw: raw.into(),
+    }
+}
+
+fn source(name: &str) -> Source {
+    Source { name: name.into(), grade: "C3".parse().unwrap(), tlp: Tlp::Green }
+}
+
+fn batch<'a>(source: &'a str, observations: &'a [Observation], rejects: &'a [Reject]) -> Batch<'a> {
+    Batch { source, origin: "feeds/test.txt", observations, rejects, ingested_at: 1_700_001_000 }
+}
+
+fn suite(store: &mut dyn Store) {
+    sources_keep_their_first_defaults(store);
+    batches_are_idempotent(store);
+    lookups_find_exact_covering_and_parent_matches(store);
+    a_failing_batch_leaves_the_store_unchanged(store);
+    rejects_are_kept_with_their_raw_text(store);
+    unknown_sources_are_refused(store);
+}
+
+fn sources_keep_their_first_defaults(store: &mut dyn Store) {
+    let first = store.ensure_source(&source("alpha"), 10).unwrap();
+    assert_eq!(first.grade, "C3".parse::<Grade>().unwrap());
+    let again = store.ensure_source(&Source { tlp: Tlp::Red, ..source("alpha") }, 20).unwrap();
+    assert_eq!(again.tlp, Tlp::Green, "an existing source keeps its defaults");
+    let listed = store.sources().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].source.name.as_str(), listed[0].created), ("alpha", 10));
+}
+
+fn batches_are_idempotent(store: &mut dyn Store) {
+    let observations = vec![
+        obs("198.51.100.7", "198.51.100.7,443"),
+        obs("203.0.113.0/24", "203.0.113.0/24 ; SBL1"),
+        obs("2001:db8:40::/48", "2001:db8:40::/48"),
+        obs("evil.example", "evil.example"),
+        obs("http://evil.example/x", "http://evil.example/x"),
+        obs("198.51.100.7", "198.51.100.7,8080"),
+    ];
+    let out = store.write_batch(&batch("alpha", &observations, &[])).unwrap();
+    assert_eq!((out.new_observations, out.new_observables), (6, 5));
+    let before = store.stats().unwrap();
+    let again = store.write_batch(&batch("alpha", &observations, &[])).unwrap();
+    assert_eq!((again.new_observations, again.new_observables, again.new_rejects), (0, 0, 0));
+    assert_eq!(store.stats().unwrap(), before, "re-ingesting changes nothing");
+    assert_eq!(before.observables, 5);
+    assert_eq!(before.observations, 6);
+    assert_eq!(before.observables_by_kind.get("cidr"), Some(&2));
+    assert_eq!(before.observations_by_category.get("botnet-c2"), Some(&6));
+    assert_eq!(before.observations_by_tlp.get("amber"), Some(&6));
+    assert_eq!(before.observations_by_source.get("alpha"), Some(&6));
+}
+
+fn lookups_find_exact_covering_and_parent_matches(store: &mut dyn Store) {
+    let hits = store.lookup(&Observable::guess("198.51.100.7").unwrap()).unwrap();
+    assert_eq!(hits.len(), 2);
+    let h = &hits[0];
+    assert_eq!((h.via, h.source.as_str(), h.origin.as_str()), (Via::Exact, "alpha", "feeds/test.txt"));
+    assert_eq!(h.observation.tags, vec!["Emotet", "port:443"]);
+    assert_eq!((h.observation.confidence, h.observation.line), (Some(80), 3));
+    assert_eq!(h.observation.grade.to_string(), "B2");
+
+    let hits = store.lookup(&Observable::guess("203.0.113.77").unwrap()).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!((hits[0].via, hits[0].matched.value()), (Via::CoveringCidr, "203.0.113.0/24"));
+    let hits = store.lookup(&Observable::guess("2001:db8:40:1::9").unwrap()).unwrap();
+    assert_eq!(hits[0].matched.value(), "2001:db8:40::/48");
+    let hits = store.lookup(&Observable::guess("a.b.evil.example").unwrap()).unwrap();
+    assert_eq!((hits[0].via, hits[0].matched.kind()), (Via::ParentDomain, Kind::Domain));
+    assert!(store.lookup(&Observable::guess("198.51.100.8").unwrap()).unwrap().is_empty());
+    assert!(store.lookup(&Observable::guess("example").unwrap_or_else(|_| Observable::asn(1))).unwrap().is_empty());
+}
+
+fn a_failing_batch_leaves_the_store_unchanged(store: &mut dyn Store) {
+    let before = store.stats().unwrap();
+    let mut broken = obs("192.0.2.200", "broken");
+    broken.first_seen = broken.last_seen + 1;
+    let observations = vec![obs("192.0.2.199", "fine"), obs("new.example", "fine too"), broken];
+    let err = store.write_batch(&batch("alpha", &observations, &[])).unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err}");
+    assert_eq!(store.stats().unwrap(), before, "nothing of the failed batch remains");
+    assert!(store.lookup(&Observable::guess("192.0.2.199").unwrap()).unwrap().is_empty());
+}
+
+fn rejects_are_kept_with_their_raw_text(store: &mut dyn Store) {
+    store.ensure_source(&source("beta"), 30).unwrap();
+    let rejects = vec![
+        Reject::new(7, Some("dst_ip"), "`999.1.1.1` is not an IP address", "\"999.1.1.1\",\"443\""),
+        Reject::new(9, None, "unterminated quoted field", "\"oops"),
+    ];
+    let observations = vec![obs("192.0.2.1", "192.0.2.1")];
+    let out = store.write_batch(&batch("beta", &observations, &rejects)).unwrap();
+    assert_eq!(out.new_rejects, 2);
+    let again = store.write_batch(&batch("beta", &observations, &rejects)).unwrap();
+    assert_eq!(again.new_rejects, 0);
+    let stored = store.rejects(Some("beta"), 10).unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].reject.raw, "\"oops");
+    assert_eq!(stored[1].reject.field.as_deref(), Some("dst_ip"));
+    assert_eq!(stored[1].origin, "feeds/test.txt");
+    assert!(store.rejects(Some("alpha"), 10).unwrap().is_empty());
+    assert_eq!(store.rejects(None, 1).unwrap().len(), 1);
+    let beta = store.sources().unwrap().into_iter().find(|s| s.source.name == "beta").unwrap();
+    assert_eq!((beta.observations, beta.rejects, beta.last_ingest), (1, 2, Some(1_700_001_000)));
+}
+
+fn unknown_sources_are_refused(store: &mut dyn Store) {
+    let err = store.write_batch(&batch("nobody", &[obs("192.0.2.9", "x")], &[])).unwrap_err();
+    assert!(matches!(err, StoreError::UnknownSource(ref s) if s == "nobody"));
+}
+
+#[test]
+fn embedded_sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = SqliteStore::open(dir.path()).unwrap();
+    suite(&mut store);
+    drop(store);
+    // Reopening migrates nothing and keeps the data.
+    let mut reopened = SqliteStore::open(dir.path()).unwrap();
+    assert_eq!(reopened.stats().unwrap().observations, 7);
+}
+
+#[test]
+fn embedded_store_refuses_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join("dragnet.sqlite")).unwrap();
+    conn.execute("INSERT INTO dragnet_schema (version) VALUES (999)", []).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(dir.path()).err().expect("must refuse");
+    assert!(matches!(err, StoreError::TooNew { found: 999, .. }), "{err}");
+}
+
+/// A fresh schema in the test database, dropped when the guard goes.
+struct PgSchema {
+    url: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn create() -> Option<PgSchema> {
+        let url = std::env::var("DRAGNET_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => {
+                eprintln!("skipping PostgreSQL conformance (DRAGNET_SKIP_PG set): {e}");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1"),
+        };
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("conformance_{}_{nanos}", std::process::id());
+        admin.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Some(PgSchema { url: format!("{url}{sep}options=-c%20search_path%3D{name}"), name })
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let base = self.url.split(['?', '&']).next().unwrap_or_default().to_string();
+        if let Ok(mut admin) = postgres::Client::connect(&base, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
+}
+
+#[test]
+fn postgres_store_conforms() {
+    let Some(schema) = PgSchema::create() else { return };
+    let mut store = PgStore::connect(&schema.url).unwrap();
+    suite(&mut store);
+    drop(store);
+    let mut reopened = PgStore::connect(&schema.url).unwrap();
+    assert_eq!(reopened.stats().unwrap().observations, 7);
+}
