@@ -156,11 +156,11 @@ impl Observable {
                 Ok(obs)
             }
             Kind::Cidr => parse_cidr(value),
-            Kind::Domain => normalise_domain(value)
-                .map(|value| Observable { kind, value })
-                .ok_or_else(invalid),
+            Kind::Domain => normalise_domain(value).map(|value| Observable { kind, value }).ok_or_else(invalid),
             Kind::Url => normalise_url(value).map(|value| Observable { kind, value }),
-            Kind::Md5 | Kind::Ja3 | Kind::Ja3s => hex_of_len(value, 32).map(|v| Observable { kind, value: v }).ok_or_else(invalid),
+            Kind::Md5 | Kind::Ja3 | Kind::Ja3s => {
+                hex_of_len(value, 32).map(|v| Observable { kind, value: v }).ok_or_else(invalid)
+            }
             Kind::Sha1 => hex_of_len(value, 40).map(|v| Observable { kind, value: v }).ok_or_else(invalid),
             Kind::Sha256 | Kind::X509Sha256 => {
                 let cleaned: String = value.chars().filter(|c| *c != ':').collect();
@@ -335,8 +335,15 @@ fn fold_mapped(addr: IpAddr) -> IpAddr {
 
 /// Undoes the usual defanging of indicators in reports and e-mails.
 pub fn refang(s: &str) -> String {
-    let mut out = s.replace("[.]", ".").replace("(.)", ".").replace("[dot]", ".").replace("[:]", ":").replace("[@]", "@");
-    for (from, to) in [("hxxps://", "https://"), ("hxxp://", "http://"), ("fxp://", "ftp://"), ("hXXps://", "https://"), ("hXXp://", "http://")] {
+    let mut out =
+        s.replace("[.]", ".").replace("(.)", ".").replace("[dot]", ".").replace("[:]", ":").replace("[@]", "@");
+    for (from, to) in [
+        ("hxxps://", "https://"),
+        ("hxxp://", "http://"),
+        ("fxp://", "ftp://"),
+        ("hXXps://", "https://"),
+        ("hXXp://", "http://"),
+    ] {
         if out.len() >= from.len() && out[..from.len()].eq_ignore_ascii_case(from) {
             out = format!("{to}{}", &out[from.len()..]);
         }
@@ -421,7 +428,10 @@ fn normalise_url(value: &str) -> Result<String, ObservableError> {
     let refanged = refang(value);
     let because = |why| ObservableError::InvalidBecause { kind: Kind::Url, value: value.to_string(), why };
     let mut url = url::Url::parse(&refanged).map_err(|_| because("not a URL"))?;
-    if !matches!(url.scheme(), "http" | "https" | "ftp" | "ftps" | "ws" | "wss" | "tcp" | "udp" | "irc" | "smb" | "file") {
+    if !matches!(
+        url.scheme(),
+        "http" | "https" | "ftp" | "ftps" | "ws" | "wss" | "tcp" | "udp" | "irc" | "smb" | "file"
+    ) {
         return Err(because("unsupported scheme"));
     }
     match url.host() {

@@ -78,6 +78,16 @@ pub enum Via {
     ParentDomain,
 }
 
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Exact => "exact",
+            Via::CoveringCidr => "covering-cidr",
+            Via::ParentDomain => "parent-domain",
+        }
+    }
+}
+
 /// One stored observation that answers a lookup.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {

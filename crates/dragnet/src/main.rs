@@ -1,1 +1,79 @@
-fn main(){}
+//! The `dragnet` command: the one place where parsers, stores and outputs
+//! are wired together.
+
+mod bench;
+mod demo;
+mod ingest;
+mod lookup;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use dragnet_store::Location;
+
+#[derive(Parser)]
+#[command(
+    name = "dragnet",
+    version,
+    about = "Coordinated takedowns of malicious infrastructure, from partner feeds to verified offline"
+)]
+struct Cli {
+    /// Data directory of the embedded store.
+    #[arg(long, global = true, env = "DRAGNET_DATA", default_value = "./dragnet-data")]
+    data: PathBuf,
+    /// Use this store instead of the embedded one: a postgres:// URL.
+    #[arg(long, global = true, env = "DRAGNET_STORE", hide_env_values = true)]
+    store: Option<String>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest feed files or folders (a folder ingests every file in it; a
+    /// folder with manifest.json is read as a MISP feed).
+    Ingest(ingest::Args),
+    /// Look values up (IP, CIDR, domain, URL, hash, e-mail, ASN).
+    Lookup(lookup::Args),
+    /// List sources with their default grade and TLP and their activity.
+    Sources,
+    /// Counts by kind, category, source and TLP.
+    Stats,
+    /// Show stored rejects (input that could not be used), newest first.
+    Rejects(output::RejectsArgs),
+    /// Ingest the bundled demo feeds into the store and look a few values up.
+    Demo,
+    /// Measure parse and durable-ingest rates on generated feeds.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let location = Location::choose(cli.store.as_deref(), &cli.data)?;
+    let open = || dragnet_store::open(&location).with_context(|| format!("opening the store {}", location.display()));
+    match cli.command {
+        Command::Ingest(args) => ingest::run(&mut *open()?, &args, cli.json),
+        Command::Lookup(args) => lookup::run(&mut *open()?, &args, cli.json),
+        Command::Sources => output::sources(&mut *open()?, cli.json),
+        Command::Stats => output::stats(&mut *open()?, cli.json),
+        Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
+        Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
+        Command::Bench(args) => bench::run(&args, cli.json),
+    }
+}

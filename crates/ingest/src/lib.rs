@@ -108,7 +108,8 @@ pub fn detect(input: &[u8]) -> Format {
     let compact: String = head.chars().filter(|c| !c.is_whitespace()).collect();
     if json::looks_like_json(input) {
         let first_line = head.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
-        let first_is_object = first_line.starts_with('{') && serde_json::from_str::<serde_json::Value>(first_line).is_ok();
+        let first_is_object =
+            first_line.starts_with('{') && serde_json::from_str::<serde_json::Value>(first_line).is_ok();
         if first_is_object && first_line.contains("\"sblid\"") {
             return Format::Drop;
         }
@@ -148,8 +149,12 @@ pub fn detect(input: &[u8]) -> Format {
     if lower.contains("dshield.org") {
         return Format::Dshield;
     }
-    let data: Vec<&str> =
-        head.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';')).take(20).collect();
+    let data: Vec<&str> = head
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .take(20)
+        .collect();
     let asn_row = |l: &&str| {
         l.split(';').next().is_some_and(|v| {
             let v = v.trim();
@@ -194,7 +199,10 @@ mod tests {
             ("# \"first_seen_utc\",\"ioc_id\",\"ioc_value\",\"ioc_type\"\n", Format::Threatfox),
             ("; Spamhaus DROP List\n1.4.0.0/17 ; SBL256893\n", Format::Drop),
             ("; Spamhaus ASN-DROP\nAS260 ; AE | X\n", Format::AsnDrop),
-            ("{\"cidr\":\"1.10.16.0/20\",\"sblid\":\"SBL256894\",\"rir\":\"apnic\"}\n{\"cidr\":\"1.1.1.0/24\",\"sblid\":\"S\",\"rir\":\"x\"}\n", Format::Drop),
+            (
+                "{\"cidr\":\"1.10.16.0/20\",\"sblid\":\"SBL256894\",\"rir\":\"apnic\"}\n{\"cidr\":\"1.1.1.0/24\",\"sblid\":\"S\",\"rir\":\"x\"}\n",
+                Format::Drop,
+            ),
             ("{\"asn\":6517,\"rir\":\"arin\",\"domain\":\"x\"}\n", Format::AsnDrop),
             ("#   DShield.org Recommended Block List\n", Format::Dshield),
             ("1.2.3.0\t1.2.3.255\t24\t10\n", Format::Dshield),

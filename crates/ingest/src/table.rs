@@ -72,7 +72,9 @@ where
         }
         match row(h, &fields, line.number, raw) {
             Ok(records) => parsed.records.extend(records),
-            Err((field, reason)) => parsed.rejects.push(Reject { line: line.number, field, reason, raw: raw.to_string() }),
+            Err((field, reason)) => {
+                parsed.rejects.push(Reject { line: line.number, field, reason, raw: raw.to_string() })
+            }
         }
     }
     if header.is_none() {

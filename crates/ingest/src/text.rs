@@ -17,7 +17,10 @@ pub struct Line<'a> {
 pub fn ensure_text(input: &[u8]) -> Result<(), FileError> {
     let head = &input[..input.len().min(8192)];
     if let Some(pos) = head.iter().position(|&b| b == 0) {
-        return Err(FileError::new(dragnet_core::record::line_at(input, pos), "binary data (NUL byte), not a text feed"));
+        return Err(FileError::new(
+            dragnet_core::record::line_at(input, pos),
+            "binary data (NUL byte), not a text feed",
+        ));
     }
     Ok(())
 }

@@ -110,7 +110,12 @@ fn source_id<C: Connection>(conn: &mut C, name: &str) -> Result<i64, StoreError>
     rows.first().map(|r| r[0].int()).ok_or_else(|| StoreError::UnknownSource(name.to_string()))
 }
 
-fn id_of<C: Connection>(conn: &mut C, insert: &str, select: &str, params: &[Param<'_>]) -> Result<(i64, bool), StoreError> {
+fn id_of<C: Connection>(
+    conn: &mut C,
+    insert: &str,
+    select: &str,
+    params: &[Param<'_>],
+) -> Result<(i64, bool), StoreError> {
     if let Some(row) = conn.query(insert, params)?.first() {
         return Ok((row[0].int(), true));
     }
@@ -155,7 +160,13 @@ fn write_observation<C: Connection>(
     Ok(())
 }
 
-fn write_reject<C: Connection>(conn: &mut C, r: &Reject, source: i64, origin: i64, at: Timestamp) -> Result<u64, StoreError> {
+fn write_reject<C: Connection>(
+    conn: &mut C,
+    r: &Reject,
+    source: i64,
+    origin: i64,
+    at: Timestamp,
+) -> Result<u64, StoreError> {
     conn.exec(
         sql::INSERT_REJECT,
         &[
@@ -188,7 +199,11 @@ impl<C: Connection> Store for SqlStore<C> {
         )?;
         let rows = self.conn.query(sql::SOURCE_BY_NAME, &[Param::Text(&source.name)])?;
         let row = rows.first().ok_or_else(|| StoreError::UnknownSource(source.name.clone()))?;
-        Ok(Source { name: row[1].text().to_string(), grade: codec::grade(row[2].text())?, tlp: codec::tlp(row[3].text())? })
+        Ok(Source {
+            name: row[1].text().to_string(),
+            grade: codec::grade(row[2].text())?,
+            tlp: codec::tlp(row[3].text())?,
+        })
     }
 
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
@@ -210,7 +225,8 @@ impl<C: Connection> Store for SqlStore<C> {
         let mut candidates: Vec<(Kind, String, Via)> =
             vec![(observable.kind(), observable.value().to_string(), Via::Exact)];
         candidates.extend(observable.covering_networks().into_iter().map(|n| (Kind::Cidr, n, Via::CoveringCidr)));
-        candidates.extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
+        candidates
+            .extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
         let mut hits = Vec::new();
         for (kind, value, via) in candidates {
             for row in self.conn.query(sql::HITS, &[Param::Text(kind.as_str()), Param::Text(&value)])? {

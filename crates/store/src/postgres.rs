@@ -26,10 +26,8 @@ impl SqlStore<PgConnection> {
     /// Connects to `url` (a `postgres://` URL; `?options=-c search_path=…`
     /// selects a schema) and migrates it.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let client = Client::connect(url, NoTls).map_err(|e| StoreError::Open {
-            location: crate::redact(url),
-            message: e.to_string(),
-        })?;
+        let client = Client::connect(url, NoTls)
+            .map_err(|e| StoreError::Open { location: crate::redact(url), message: e.to_string() })?;
         let mut conn = PgConnection { client, statements: HashMap::new() };
         // Two processes migrating at once must not both create the tables.
         conn.batch("SELECT pg_advisory_lock(7431001)")?;

@@ -109,8 +109,10 @@ pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS dragnet_schem
 /// Queries shared by both backends (SQLite accepts `$N` placeholders).
 pub mod sql {
     pub const SOURCE_BY_NAME: &str = "SELECT id, name, grade, tlp FROM sources WHERE name = $1";
-    pub const INSERT_SOURCE: &str = "INSERT INTO sources (name, grade, tlp, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
-    pub const INSERT_ORIGIN: &str = "INSERT INTO origins (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING RETURNING id";
+    pub const INSERT_SOURCE: &str =
+        "INSERT INTO sources (name, grade, tlp, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+    pub const INSERT_ORIGIN: &str =
+        "INSERT INTO origins (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING RETURNING id";
     pub const ORIGIN_ID: &str = "SELECT id FROM origins WHERE origin = $1";
     pub const INSERT_OBSERVABLE: &str =
         "INSERT INTO observables (kind, value) VALUES ($1, $2) ON CONFLICT (kind, value) DO NOTHING RETURNING id";
@@ -118,7 +120,8 @@ pub mod sql {
     pub const INSERT_OBSERVATION: &str = "INSERT INTO observations (observable_id, source_id, origin_id, line, category, tlp, grade, confidence, first_seen, last_seen, tags, raw, raw_hash, ingested_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         ON CONFLICT (observable_id, source_id, raw_hash) DO NOTHING";
-    pub const INSERT_REJECT: &str = "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_hash, ingested_at)
+    pub const INSERT_REJECT: &str =
+        "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_hash, ingested_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, origin_id, line, raw_hash) DO NOTHING";
     pub const HITS: &str = "SELECT s.name, o.category, o.tlp, o.grade, o.confidence, o.first_seen, o.last_seen, o.tags, o.line, o.raw, g.origin
         FROM observables b JOIN observations o ON o.observable_id = b.id JOIN sources s ON s.id = o.source_id

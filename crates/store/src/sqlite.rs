@@ -22,7 +22,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
 impl SqlStore<SqliteConnection> {
     /// Opens `dir/dragnet.sqlite`, creating the directory and the schema.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
-        let open_err = |message: String| StoreError::Open { location: dir.join(FILE_NAME).display().to_string(), message };
+        let open_err =
+            |message: String| StoreError::Open { location: dir.join(FILE_NAME).display().to_string(), message };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         let conn = rusqlite::Connection::open(dir.join(FILE_NAME)).map_err(|e| open_err(e.to_string()))?;
         Self::init(conn).map_err(|e| match e {

@@ -169,7 +169,9 @@ impl PgSchema {
                 eprintln!("skipping PostgreSQL conformance (DRAGNET_SKIP_PG set): {e}");
                 return None;
             }
-            Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1"),
+            Err(e) => {
+                panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1")
+            }
         };
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
         let name = format!("conformance_{}_{nanos}", std::process::id());

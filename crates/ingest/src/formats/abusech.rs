@@ -39,7 +39,9 @@ fn feodo_json(input: &[u8]) -> Result<Parsed, FileError> {
                 r.tags.extend(item.get("port").and_then(Value::as_u64).map(|p| format!("port:{p}")));
                 parsed.records.push(r);
             }
-            None => parsed.rejects.push(Reject::new(line, Some("ip_address"), format!("`{ip}` is not an IP address"), raw)),
+            None => {
+                parsed.rejects.push(Reject::new(line, Some("ip_address"), format!("`{ip}` is not an IP address"), raw))
+            }
         }
     }
     Ok(parsed)
@@ -109,7 +111,10 @@ pub fn parse_threatfox(input: &[u8]) -> Result<Parsed, FileError> {
             Some(Value::Array(a)) => a.iter().collect(),
             _ => {
                 let status = map.get("query_status").and_then(Value::as_str).unwrap_or("?");
-                return Err(FileError::new(1, format!("ThreatFox API response without data (query_status `{status}`)")));
+                return Err(FileError::new(
+                    1,
+                    format!("ThreatFox API response without data (query_status `{status}`)"),
+                ));
             }
         },
         Value::Object(map) => map.values().filter_map(Value::as_array).flatten().collect(),
@@ -254,7 +259,10 @@ mod tests {
             \"2024-01-01 10:00:00\", \"1\", \"192.0.2.10:4443\", \"ip:port\", \"botnet_cc\", \"win.cobalt\", None, \"Cobalt Strike\", None, \"75\", None, \"c2,cs\", \"0\", \"x\"\n";
         let p = parse_threatfox(csv.as_bytes()).unwrap();
         let r = &p.records[0];
-        assert_eq!((r.observable.value(), r.confidence, r.category), ("192.0.2.10", Some(75), Some(Category::BotnetC2)));
+        assert_eq!(
+            (r.observable.value(), r.confidence, r.category),
+            ("192.0.2.10", Some(75), Some(Category::BotnetC2))
+        );
         assert_eq!(r.tags, vec!["Cobalt Strike", "port:4443", "c2", "cs"]);
         assert_eq!(r.last_seen, None);
 

@@ -116,14 +116,16 @@ pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
         .map_err(|e| (field_name(), e.to_string()))?;
         let mut r = Record::new(obs, line, raw);
         if let Some(c) = present(f, column(h, &mapping.category)) {
-            r.category = Some(c.parse().map_err(|e: dragnet_core::LabelError| (mapping.category.clone(), e.to_string()))?);
+            r.category =
+                Some(c.parse().map_err(|e: dragnet_core::LabelError| (mapping.category.clone(), e.to_string()))?);
         }
         if let Some(t) = present(f, column(h, &mapping.tlp)) {
             r.tlp = Some(t.parse().map_err(|e: dragnet_core::LabelError| (mapping.tlp.clone(), e.to_string()))?);
         }
         r.first_seen = present(f, column(h, &mapping.first_seen)).and_then(parse_timestamp);
         r.last_seen = present(f, column(h, &mapping.last_seen)).and_then(parse_timestamp);
-        r.confidence = present(f, column(h, &mapping.confidence)).and_then(|c| c.parse::<u8>().ok()).map(|c| c.min(100));
+        r.confidence =
+            present(f, column(h, &mapping.confidence)).and_then(|c| c.parse::<u8>().ok()).map(|c| c.min(100));
         if let Some(tags) = present(f, column(h, &mapping.tags)) {
             r.tags = tags.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
         }
@@ -139,12 +141,16 @@ mod tests {
 
     #[test]
     fn maps_named_columns() {
-        let m: Mapping = "value=Indicator,kind=Type,category=threat,first_seen=seen,tags=labels,tlp=tlp".parse().unwrap();
+        let m: Mapping =
+            "value=Indicator,kind=Type,category=threat,first_seen=seen,tags=labels,tlp=tlp".parse().unwrap();
         let input = b"Indicator;Type;threat;seen;labels;tlp\nEvil.example;domain;phishing;2024-01-02;a|b;amber\n1.2.3.4;domain;phishing;;;\nx.example;domain;weird;;;\n";
         let p = parse(input, &m).unwrap();
         assert_eq!(p.records.len(), 1);
         let r = &p.records[0];
-        assert_eq!((r.observable.value(), r.category, r.tlp), ("evil.example", Some(Category::Phishing), Some(Tlp::Amber)));
+        assert_eq!(
+            (r.observable.value(), r.category, r.tlp),
+            ("evil.example", Some(Category::Phishing), Some(Tlp::Amber))
+        );
         assert_eq!(r.tags, vec!["a", "b"]);
         assert_eq!(p.rejects.len(), 2);
         assert_eq!((p.rejects[0].line, p.rejects[0].field.as_deref()), (3, Some("indicator")));

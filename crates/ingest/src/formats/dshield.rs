@@ -33,9 +33,12 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
                 r.tags.extend(fields.get(4..6).into_iter().flatten().filter(|s| !s.is_empty()).map(|s| s.to_string()));
                 parsed.records.push(r);
             }
-            Ok(_) | Err(_) => {
-                parsed.rejects.push(Reject::new(line.number, Some("netblock"), format!("`{cidr}` is not a network"), raw))
-            }
+            Ok(_) | Err(_) => parsed.rejects.push(Reject::new(
+                line.number,
+                Some("netblock"),
+                format!("`{cidr}` is not a network"),
+                raw,
+            )),
         }
     }
     Ok(parsed)

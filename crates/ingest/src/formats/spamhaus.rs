@@ -8,7 +8,9 @@ use crate::text;
 
 /// `drop.txt` / `drop_v4.json` / `drop_v6.json`: hijacked or criminal netblocks.
 pub fn parse_drop(input: &[u8]) -> Result<Parsed, FileError> {
-    parse(input, "cidr", |v| Observable::guess(v).ok().filter(|o| matches!(o.kind(), Kind::Cidr | Kind::Ipv4 | Kind::Ipv6)))
+    parse(input, "cidr", |v| {
+        Observable::guess(v).ok().filter(|o| matches!(o.kind(), Kind::Cidr | Kind::Ipv4 | Kind::Ipv6))
+    })
 }
 
 /// `asndrop.txt` / `asndrop.json`: autonomous systems run by criminals.
@@ -63,12 +65,7 @@ fn parse(input: &[u8], key: &str, observable: impl Fn(&str) -> Option<Observable
             (value, tags)
         } else {
             let (value, rest) = t.split_once(';').unwrap_or((t, ""));
-            let tags = rest
-                .split('|')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            let tags = rest.split('|').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect();
             (value.trim().to_string(), tags)
         };
         match observable(&value) {
@@ -77,7 +74,9 @@ fn parse(input: &[u8], key: &str, observable: impl Fn(&str) -> Option<Observable
                 r.tags = tags;
                 parsed.records.push(r);
             }
-            None => parsed.rejects.push(Reject::new(line.number, Some(key), format!("`{value}` is not a valid {key}"), raw)),
+            None => {
+                parsed.rejects.push(Reject::new(line.number, Some(key), format!("`{value}` is not a valid {key}"), raw))
+            }
         }
     }
     for r in &mut parsed.records {
@@ -118,11 +117,17 @@ mod tests {
 
     #[test]
     fn asn_drop_text_and_json() {
-        let p = parse_asn_drop(b"; ASN-DROP\nAS260 ; AE | XCONNECT24 - Xconnect24 Inc., US\nAS10516 ; | Orb-bit\nASX ; zz\n").unwrap();
+        let p = parse_asn_drop(
+            b"; ASN-DROP\nAS260 ; AE | XCONNECT24 - Xconnect24 Inc., US\nAS10516 ; | Orb-bit\nASX ; zz\n",
+        )
+        .unwrap();
         assert_eq!(p.records.iter().map(|r| r.observable.value()).collect::<Vec<_>>(), vec!["AS260", "AS10516"]);
         assert_eq!(p.records[0].tags, vec!["AE", "XCONNECT24 - Xconnect24 Inc., US"]);
         assert_eq!(p.rejects.len(), 1);
-        let p = parse_asn_drop(b"{\"asn\":6517,\"rir\":\"arin\",\"domain\":\"x.example\",\"cc\":\"US\",\"asname\":\"X\"}\n").unwrap();
+        let p = parse_asn_drop(
+            b"{\"asn\":6517,\"rir\":\"arin\",\"domain\":\"x.example\",\"cc\":\"US\",\"asname\":\"X\"}\n",
+        )
+        .unwrap();
         assert_eq!(p.records[0].observable.value(), "AS6517");
     }
 }

@@ -1,0 +1,311 @@
+//! `dragnet ingest`: reads files and folders (the I/O edge), hands bytes to
+//! the pure parsers, labels the records and writes each input as one batch.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use dragnet_core::policy::{BatchLabels, label};
+use dragnet_core::store::{Batch, Source};
+use dragnet_core::{Category, Grade, Reject, Store, Timestamp, Tlp};
+use dragnet_ingest::{Format, Mapping};
+use serde::Serialize;
+
+use crate::output::print_json;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or folders to ingest.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The partner feed this comes from; created on first use.
+    #[arg(long)]
+    source: String,
+    /// auto (detect from content) or one of: stix, misp, misp-feed, feodo,
+    /// urlhaus, threatfox, drop, asn-drop, dshield, plain, csv.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// Column mapping for csv: value=COL[,kind=COL,category=COL,first_seen=COL,
+    /// last_seen=COL,tags=COL,confidence=COL,tlp=COL,delimiter=C]; COL is a
+    /// header name or a 1-based position.
+    #[arg(long)]
+    columns: Option<String>,
+    /// TLP floor for this input (a record marked stricter keeps its marking);
+    /// also the default of a new source.
+    #[arg(long)]
+    tlp: Option<Tlp>,
+    /// Admiralty grade for this input, e.g. B2; also the default of a new source.
+    #[arg(long)]
+    grade: Option<Grade>,
+    /// Category for records whose feed does not say.
+    #[arg(long)]
+    category: Option<Category>,
+    /// List every reject with file:line and reason.
+    #[arg(long)]
+    show_rejects: bool,
+}
+
+/// What one input contributed.
+#[derive(Debug, Default, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub format: Option<String>,
+    pub detected: bool,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub skipped: u64,
+    pub new: u64,
+    pub new_observables: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejects: Vec<Reject>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub skipped: u64,
+    pub new: u64,
+    pub new_observables: u64,
+    pub files_failed: u64,
+    pub files: Vec<FileReport>,
+}
+
+impl Report {
+    pub fn add(&mut self, file: FileReport) {
+        self.accepted += file.accepted;
+        self.rejected += file.rejected;
+        self.skipped += file.skipped;
+        self.new += file.new;
+        self.new_observables += file.new_observables;
+        self.files_failed += u64::from(file.error.is_some());
+        self.files.push(file);
+    }
+}
+
+pub fn now() -> Timestamp {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Everything that is the same for every input of one ingest.
+pub struct Job<'a> {
+    pub source: Source,
+    pub labels: BatchLabels,
+    pub format: Option<Format>,
+    pub mapping: &'a Mapping,
+    pub keep_rejects: bool,
+}
+
+impl Job<'_> {
+    /// Parses one input and writes it as one batch. Inputs that cannot be
+    /// read, or hold nothing usable, write nothing.
+    pub fn ingest_bytes(
+        &self,
+        store: &mut dyn Store,
+        origin: &str,
+        bytes: &[u8],
+        format: Option<Format>,
+    ) -> FileReport {
+        let (format, detected) = match format.or(self.format) {
+            Some(f) => (f, false),
+            None => (dragnet_ingest::detect(bytes), true),
+        };
+        let mut report =
+            FileReport { path: origin.to_string(), format: Some(format.name().into()), detected, ..Default::default() };
+        let parsed = match dragnet_ingest::parse(format, bytes, self.mapping) {
+            Ok(p) => p,
+            Err(e) => {
+                report.error = Some(format!("{origin}:{e}"));
+                return report;
+            }
+        };
+        report.rejected = parsed.rejects.len() as u64;
+        report.skipped = parsed.skipped;
+        report.accepted = parsed.records.len() as u64;
+        if self.keep_rejects {
+            report.rejects = parsed.rejects.clone();
+        }
+        if parsed.records.is_empty() {
+            report.error = Some(format!(
+                "{origin}: nothing usable as {format} ({} rejected, {} skipped); nothing was written",
+                report.rejected, report.skipped
+            ));
+            report.accepted = 0;
+            return report;
+        }
+        let at = now();
+        let observations: Vec<_> =
+            parsed.records.into_iter().map(|r| label(r, &self.source, &self.labels, at)).collect();
+        let batch = Batch {
+            source: &self.source.name,
+            origin,
+            observations: &observations,
+            rejects: &parsed.rejects,
+            ingested_at: at,
+        };
+        match store.write_batch(&batch) {
+            Ok(out) => {
+                report.new = out.new_observations;
+                report.new_observables = out.new_observables;
+            }
+            Err(e) => {
+                report.accepted = 0;
+                report.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
+            }
+        }
+        report
+    }
+}
+
+/// An input file, with the format it must be read as when the layout says so
+/// (event files of a MISP feed).
+struct Input {
+    path: PathBuf,
+    format: Option<Format>,
+}
+
+/// Expands folders: a folder with `manifest.json` is a MISP feed (its event
+/// files, in manifest order); any other folder gives its files, recursively,
+/// in name order, skipping hidden ones.
+fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_dir() {
+        out.push(Input { path: path.to_path_buf(), format: None });
+        return Ok(());
+    }
+    let manifest = path.join("manifest.json");
+    if manifest.is_file() {
+        let bytes = std::fs::read(&manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+        let events = dragnet_ingest::formats::misp::feed_event_files(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}:{e}", manifest.display()))?;
+        for event in events {
+            out.push(Input { path: path.join(event), format: Some(Format::Misp) });
+        }
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        expand(&entry, out)?;
+    }
+    Ok(())
+}
+
+pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
+    let format = match args.format.as_str() {
+        "auto" => None,
+        name => Some(name.parse::<Format>().map_err(anyhow::Error::msg)?),
+    };
+    let mapping = match &args.columns {
+        Some(spec) => spec.parse::<Mapping>().map_err(|e| anyhow::anyhow!("--columns: {e}"))?,
+        None if format == Some(Format::Csv) => Mapping::default(),
+        None => Mapping::default(),
+    };
+    if args.source.trim().is_empty() {
+        bail!("--source must name the partner feed");
+    }
+    let mut inputs = Vec::new();
+    for path in &args.paths {
+        expand(path, &mut inputs)?;
+    }
+    let wanted = Source {
+        name: args.source.trim().to_string(),
+        grade: args.grade.unwrap_or(Grade::UNGRADED),
+        tlp: args.tlp.unwrap_or(Tlp::Amber),
+    };
+    let source = store.ensure_source(&wanted, now())?;
+    let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: args.category };
+    let job = Job { source, labels, format, mapping: &mapping, keep_rejects: args.show_rejects };
+
+    let total: u64 = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
+    let bar = progress_bar(total, json);
+    let mut report = Report { source: job.source.name.clone(), ..Default::default() };
+    for input in &inputs {
+        let origin = input.path.display().to_string();
+        bar.set_message(origin.clone());
+        let file = match std::fs::read(&input.path) {
+            Ok(bytes) => {
+                let file = job.ingest_bytes(store, &origin, &bytes, input.format);
+                bar.inc(bytes.len() as u64);
+                file
+            }
+            Err(e) => FileReport {
+                path: origin.clone(),
+                error: Some(format!("cannot read {origin}: {e}")),
+                ..Default::default()
+            },
+        };
+        if !json {
+            bar.suspend(|| print_file(&file, args.show_rejects));
+        }
+        report.add(file);
+    }
+    bar.finish_and_clear();
+    if json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "{}: {} accepted ({} new observations, {} new observables), {} rejected, {} skipped{}",
+            report.source,
+            report.accepted,
+            report.new,
+            report.new_observables,
+            report.rejected,
+            report.skipped,
+            if report.files_failed > 0 {
+                format!(", {} inputs not ingested", report.files_failed)
+            } else {
+                String::new()
+            }
+        );
+        if report.rejected > 0 && !args.show_rejects {
+            println!("(--show-rejects lists them; `dragnet rejects` shows the stored ones)");
+        }
+    }
+    if report.accepted == 0 {
+        if !json {
+            eprintln!("error: the input held nothing usable");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_file(file: &FileReport, show_rejects: bool) {
+    let format = file.format.as_deref().unwrap_or("?");
+    let how = if file.detected { format!("detected {format}") } else { format.to_string() };
+    match &file.error {
+        Some(e) => eprintln!("{} ({how}): error: {e}", file.path),
+        None => println!(
+            "{} ({how}): {} accepted, {} new, {} rejected, {} skipped",
+            file.path, file.accepted, file.new, file.rejected, file.skipped
+        ),
+    }
+    if show_rejects {
+        for r in &file.rejects {
+            let field = r.field.as_deref().map(|f| format!(" [{f}]")).unwrap_or_default();
+            println!("  {}:{}{}: {}\n      {}", file.path, r.line, field, r.reason, r.raw);
+        }
+    }
+}
+
+fn progress_bar(total: u64, json: bool) -> indicatif::ProgressBar {
+    if json || !std::io::stderr().is_terminal() || total < 4 * 1024 * 1024 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
