@@ -1,0 +1,246 @@
+//! End-to-end tests of the `dragnet` binary on a real SQLite file in a
+//! temporary data directory (and PostgreSQL where noted).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+fn dragnet(data: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_dragnet"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("DRAGNET_STORE")
+        .output()
+        .expect("run dragnet");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn samples() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared/samples is not present");
+        None
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn ingest_json(data: &Path, path: &Path, source: &str, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["ingest", path.to_str().unwrap(), "--source", source, "--json"];
+    args.extend_from_slice(extra);
+    let run = dragnet(data, &args);
+    (run.code, run.json())
+}
+
+fn stats(data: &Path) -> Value {
+    dragnet(data, &["stats", "--json"]).json()
+}
+
+#[test]
+fn sample_feeds_ingest_with_their_stated_counts_and_are_found() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let feeds = samples.join("feeds");
+    let cases = [
+        ("intelmq-feodotracker-ipblocklist.json", "feodo", 4, "51.178.161.32"),
+        ("intelmq-spamhaus-drop.txt", "drop", 2, "1.4.0.0/17"),
+        ("intelmq-spamhaus-asndrop.txt", "asn-drop", 2, "AS260"),
+        ("intelmq-dshield-block.txt", "dshield", 2, "43.229.53.0/24"),
+        ("intelmq-blocklistde-imap.txt", "plain", 6, "203.0.113.254"),
+    ];
+    for (file, format, count, probe) in cases {
+        let (code, report) = ingest_json(data.path(), &feeds.join(file), format, &[]);
+        assert_eq!(code, 0, "{file}: {report}");
+        assert_eq!(report["accepted"], count, "{file}: {report}");
+        assert_eq!(report["rejected"], 0, "{file}: {report}");
+        assert_eq!(report["new"], count, "{file}: {report}");
+        assert_eq!(report["files"][0]["format"], format, "{file} detected as {}", report["files"][0]["format"]);
+        let found = dragnet(data.path(), &["lookup", probe, "--json"]).json();
+        assert_eq!(found[0]["found"], true, "{probe}: {found}");
+        assert_eq!(found[0]["sources"][0], format);
+    }
+    // An IP inside an ingested CIDR is found, naming the covering CIDR.
+    let inside = dragnet(data.path(), &["lookup", "1.4.100.200", "--json"]).json();
+    assert_eq!(inside[0]["found"], true);
+    assert_eq!(inside[0]["matches"][0]["value"], "1.4.0.0/17");
+    assert_eq!(inside[0]["matches"][0]["via"], "covering-cidr");
+    let v6 = dragnet(data.path(), &["lookup", "2a06:e481::1", "--json"]).json();
+    assert_eq!(v6[0]["matches"][0]["value"], "2a06:e480::/29");
+}
+
+#[test]
+fn reingesting_changes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = repo().join("demo/feodo-ipblocklist.json");
+    let (code, first) = ingest_json(data.path(), &demo, "feodo", &["--grade", "B2", "--tlp", "clear"]);
+    assert_eq!((code, first["new"].as_u64()), (0, Some(4)));
+    let before = stats(data.path());
+    let (code, second) = ingest_json(data.path(), &demo, "feodo", &[]);
+    assert_eq!((code, &second["accepted"], &second["new"], &second["new_observables"]), (0, &first["accepted"], &0.into(), &0.into()));
+    assert_eq!(stats(data.path()), before);
+    let sources = dragnet(data.path(), &["sources", "--json"]).json();
+    assert_eq!(sources[0]["grade"], "B2");
+    assert_eq!(sources[0]["tlp"], "clear");
+    assert_eq!(sources[0]["rejects"], 1, "the bad record is kept once: {sources}");
+}
+
+#[test]
+fn lookup_normalises_values_and_reports_fields() {
+    let data = tempfile::tempdir().unwrap();
+    let list = data.path().join("list.txt");
+    std::fs::write(&list, "Evil.Example.\nhttp://Bad.Example:80/x/../payload.exe\n198.51.100.0/24\n").unwrap();
+    let (code, _) = ingest_json(data.path(), &list, "analyst", &["--category", "phishing", "--tlp", "amber"]);
+    assert_eq!(code, 0);
+    let got = dragnet(
+        data.path(),
+        &["lookup", "EVIL.example", "hxxp://bad[.]example/payload.exe", "198.51.100.9", "sub.evil.example", "192.0.2.1", "--json"],
+    )
+    .json();
+    let a = &got[0];
+    assert_eq!((a["value"].as_str(), a["kind"].as_str(), a["found"].as_bool()), (Some("evil.example"), Some("domain"), Some(true)));
+    assert_eq!(a["sources"], serde_json::json!(["analyst"]));
+    assert_eq!(a["categories"], serde_json::json!(["phishing"]));
+    assert_eq!(a["tlp"], "amber");
+    assert!(a["first_seen"].as_str().unwrap().ends_with('Z') && a["last_seen"].is_string());
+    assert_eq!((got[1]["value"].as_str(), got[1]["found"].as_bool()), (Some("http://bad.example/payload.exe"), Some(true)));
+    assert_eq!(got[2]["matches"][0]["value"], "198.51.100.0/24");
+    assert_eq!(got[3]["matches"][0]["via"], "parent-domain");
+    assert_eq!(got[4]["found"], false);
+    let bad = dragnet(data.path(), &["lookup", "not a value", "--json"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.json()[0]["error"].as_str().unwrap().contains("not a value"));
+}
+
+/// A malformed input of every format: a clear error naming the file and
+/// location, exit code 1, and a store exactly as it was.
+#[test]
+fn malformed_inputs_leave_the_store_unchanged() {
+    let data = tempfile::tempdir().unwrap();
+    let (code, _) = ingest_json(data.path(), &repo().join("demo/spamhaus-drop.txt"), "seed", &[]);
+    assert_eq!(code, 0);
+    let before = stats(data.path());
+    let cases: &[(&str, &str, &str)] = &[
+        ("stix", "bundle.json", "{\"type\": \"bundle\",\n \"objects\": [ {\"type\": \"indicator\",, } ]}"),
+        ("misp", "event.json", "{\"Event\": {\"Attribute\": [\n {\"type\": \"ip-dst\" \"value\": \"1.2.3.4\"}]}}"),
+        ("feodo", "feodo.json", "[\n{\"ip_address\": \"1.2.3.4\"\n"),
+        ("threatfox", "tf.json", "{\"1\": [\n{\"ioc_value\": }]}"),
+        ("urlhaus", "urlhaus.csv", "\"1\",\"2024-01-01\",\"http://x.example/\"\n"),
+        ("drop", "drop.txt", "; DROP\nnot-a-network ; SBL1\n"),
+        ("asn-drop", "asndrop.txt", "ASX ; ZZ\n"),
+        ("dshield", "block.txt", "garbage line\n"),
+        ("plain", "list.bin", "\u{0}\u{1}binary"),
+        ("csv", "table.csv", "name,colour\nx,y\n"),
+    ];
+    for (format, file, content) in cases {
+        let path = data.path().join(file);
+        std::fs::write(&path, content).unwrap();
+        let run = dragnet(data.path(), &["ingest", path.to_str().unwrap(), "--source", "broken", "--format", format]);
+        assert_eq!(run.code, 1, "{format}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(file), "{format}: error must name the file: {}", run.stderr);
+        assert!(run.stderr.contains("line") || run.stderr.contains("nothing usable"), "{format}: {}", run.stderr);
+        let after = stats(data.path());
+        assert_eq!(after["observations"], before["observations"], "{format}");
+        assert_eq!(after["rejects"], before["rejects"], "{format}");
+        assert_eq!(after["observables"], before["observables"], "{format}");
+    }
+    let missing = dragnet(data.path(), &["ingest", "/nonexistent/feed.txt", "--source", "x"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("/nonexistent/feed.txt"));
+}
+
+#[test]
+fn show_rejects_lists_file_line_and_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let demo = repo().join("demo/threatfox-recent.csv");
+    let run = dragnet(data.path(), &["ingest", demo.to_str().unwrap(), "--source", "tf", "--show-rejects"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("threatfox-recent.csv:9 [ioc_value]"), "{}", run.stdout);
+    let stored = dragnet(data.path(), &["rejects", "--json"]).json();
+    assert_eq!(stored[0]["line"], 9);
+    assert!(stored[0]["raw"].as_str().unwrap().contains("not-a-host:99999"));
+}
+
+#[test]
+fn csv_with_a_column_mapping() {
+    let data = tempfile::tempdir().unwrap();
+    let path = data.path().join("partner.csv");
+    std::fs::write(&path, "when;what;kind\n2024-05-01;c2.example;domain\n2024-05-02;198.51.100.5;ipv4\n").unwrap();
+    let (code, report) = ingest_json(
+        data.path(),
+        &path,
+        "p",
+        &["--format", "csv", "--columns", "value=what,kind=kind,first_seen=when", "--category", "botnet-c2"],
+    );
+    assert_eq!((code, report["accepted"].as_u64()), (0, Some(2)), "{report}");
+    let got = dragnet(data.path(), &["lookup", "c2.example", "--json"]).json();
+    assert_eq!(got[0]["first_seen"], "2024-05-01T00:00:00Z");
+    assert_eq!(got[0]["categories"][0], "botnet-c2");
+    let bad = dragnet(data.path(), &["ingest", path.to_str().unwrap(), "--source", "p", "--format", "csv", "--columns", "colour=x"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("--columns"), "{}", bad.stderr);
+}
+
+#[test]
+fn demo_runs_on_the_embedded_default() {
+    let data = tempfile::tempdir().unwrap();
+    let run = dragnet(data.path(), &["demo", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    let accepted: u64 = report["ingests"].as_array().unwrap().iter().map(|r| r["accepted"].as_u64().unwrap()).sum();
+    assert!(accepted >= 30, "{accepted}");
+    let lookups = report["lookups"].as_array().unwrap();
+    let corroborated = &lookups[0];
+    assert!(corroborated["sources"].as_array().unwrap().len() >= 3, "{corroborated}");
+    assert_eq!(lookups.last().unwrap()["found"], false);
+    assert!(data.path().join("dragnet.sqlite").is_file());
+}
+
+#[test]
+fn postgres_store_via_the_cli() {
+    let url = std::env::var("DRAGNET_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => return eprintln!("skipping: {e}"),
+        Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}; set DRAGNET_SKIP_PG=1 to skip"),
+    };
+    let schema = format!("cli_{}", std::process::id());
+    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+    let store = format!("{url}?options=-c%20search_path%3D{schema}");
+    let data = tempfile::tempdir().unwrap();
+    let demo = repo().join("demo/feodo-ipblocklist.json");
+    let run = |args: &[&str]| {
+        let mut full = vec!["--store", store.as_str()];
+        full.extend_from_slice(args);
+        dragnet(data.path(), &full)
+    };
+    let first = run(&["ingest", demo.to_str().unwrap(), "--source", "feodo", "--json"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(first.json()["new"], 4);
+    assert_eq!(run(&["ingest", demo.to_str().unwrap(), "--source", "feodo", "--json"]).json()["new"], 0);
+    let found = run(&["lookup", "198.51.100.47", "--json"]).json();
+    assert_eq!(found[0]["found"], true);
+    assert!(!data.path().join("dragnet.sqlite").exists(), "--store must not touch the embedded store");
+    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
