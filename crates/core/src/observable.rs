@@ -168,7 +168,7 @@ impl Observable {
             }
             Kind::Jarm => hex_of_len(value, 62).map(|v| Observable { kind, value: v }).ok_or_else(invalid),
             Kind::Email => normalise_email(value).map(|value| Observable { kind, value }).ok_or_else(invalid),
-            Kind::Asn => parse_asn(value).map(|n| Observable::asn(n)).ok_or_else(invalid),
+            Kind::Asn => parse_asn(value).map(Observable::asn).ok_or_else(invalid),
             Kind::SshHostKey => {
                 let v = value.trim();
                 let ok = v.len() >= 16 && v.chars().all(|c| c.is_ascii_alphanumeric() || "+/=:-_ ".contains(c));
@@ -192,12 +192,12 @@ impl Observable {
         if let Ok(addr) = v.parse::<IpAddr>() {
             return Ok(Observable::ip(addr));
         }
-        if v.contains('/') && !v.contains("://") && v.split('/').next().is_some_and(|h| h.parse::<IpAddr>().is_ok()) {
-            if let Some(len) = v.rsplit('/').next()
-                && len.chars().all(|c| c.is_ascii_digit())
-            {
-                return parse_cidr(v);
-            }
+        if v.contains('/')
+            && !v.contains("://")
+            && v.split('/').next().is_some_and(|h| h.parse::<IpAddr>().is_ok())
+            && v.rsplit('/').next().is_some_and(|len| len.chars().all(|c| c.is_ascii_digit()))
+        {
+            return parse_cidr(v);
         }
         if v.contains("://") {
             return Observable::parse(Kind::Url, v);

@@ -14,7 +14,8 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
     }
 }
 
@@ -98,7 +99,10 @@ fn reingesting_changes_nothing() {
     assert_eq!((code, first["new"].as_u64()), (0, Some(4)));
     let before = stats(data.path());
     let (code, second) = ingest_json(data.path(), &demo, "feodo", &[]);
-    assert_eq!((code, &second["accepted"], &second["new"], &second["new_observables"]), (0, &first["accepted"], &0.into(), &0.into()));
+    assert_eq!(
+        (code, &second["accepted"], &second["new"], &second["new_observables"]),
+        (0, &first["accepted"], &0.into(), &0.into())
+    );
     assert_eq!(stats(data.path()), before);
     let sources = dragnet(data.path(), &["sources", "--json"]).json();
     assert_eq!(sources[0]["grade"], "B2");
@@ -115,16 +119,30 @@ fn lookup_normalises_values_and_reports_fields() {
     assert_eq!(code, 0);
     let got = dragnet(
         data.path(),
-        &["lookup", "EVIL.example", "hxxp://bad[.]example/payload.exe", "198.51.100.9", "sub.evil.example", "192.0.2.1", "--json"],
+        &[
+            "lookup",
+            "EVIL.example",
+            "hxxp://bad[.]example/payload.exe",
+            "198.51.100.9",
+            "sub.evil.example",
+            "192.0.2.1",
+            "--json",
+        ],
     )
     .json();
     let a = &got[0];
-    assert_eq!((a["value"].as_str(), a["kind"].as_str(), a["found"].as_bool()), (Some("evil.example"), Some("domain"), Some(true)));
+    assert_eq!(
+        (a["value"].as_str(), a["kind"].as_str(), a["found"].as_bool()),
+        (Some("evil.example"), Some("domain"), Some(true))
+    );
     assert_eq!(a["sources"], serde_json::json!(["analyst"]));
     assert_eq!(a["categories"], serde_json::json!(["phishing"]));
     assert_eq!(a["tlp"], "amber");
     assert!(a["first_seen"].as_str().unwrap().ends_with('Z') && a["last_seen"].is_string());
-    assert_eq!((got[1]["value"].as_str(), got[1]["found"].as_bool()), (Some("http://bad.example/payload.exe"), Some(true)));
+    assert_eq!(
+        (got[1]["value"].as_str(), got[1]["found"].as_bool()),
+        (Some("http://bad.example/payload.exe"), Some(true))
+    );
     assert_eq!(got[2]["matches"][0]["value"], "198.51.100.0/24");
     assert_eq!(got[3]["matches"][0]["via"], "parent-domain");
     assert_eq!(got[4]["found"], false);
@@ -197,7 +215,10 @@ fn csv_with_a_column_mapping() {
     let got = dragnet(data.path(), &["lookup", "c2.example", "--json"]).json();
     assert_eq!(got[0]["first_seen"], "2024-05-01T00:00:00Z");
     assert_eq!(got[0]["categories"][0], "botnet-c2");
-    let bad = dragnet(data.path(), &["ingest", path.to_str().unwrap(), "--source", "p", "--format", "csv", "--columns", "colour=x"]);
+    let bad = dragnet(
+        data.path(),
+        &["ingest", path.to_str().unwrap(), "--source", "p", "--format", "csv", "--columns", "colour=x"],
+    );
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("--columns"), "{}", bad.stderr);
 }

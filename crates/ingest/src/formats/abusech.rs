@@ -48,7 +48,7 @@ fn feodo_json(input: &[u8]) -> Result<Parsed, FileError> {
 }
 
 fn feodo_csv(input: &[u8]) -> Result<Parsed, FileError> {
-    table::read(input, b',', &["dst_ip"], |h, f, line, raw| feodo_row(h, f, line, raw))
+    table::read(input, b',', &["dst_ip"], feodo_row)
 }
 
 fn feodo_row(h: &Header, f: &[Cow<'_, str>], line: u32, raw: &str) -> RowResult {

@@ -10,7 +10,7 @@ use crate::text::{Header, present};
 
 /// Which column holds what. Columns are header names (case-insensitive) or
 /// 1-based positions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mapping {
     pub value: String,
     pub kind: Option<String>,
@@ -28,22 +28,6 @@ pub struct Mapping {
 pub const VALUE_ALIASES: &[&str] =
     &["indicator", "ioc", "ioc_value", "value", "observable", "ip", "ip_address", "ipaddress", "domain", "url", "hash"];
 
-impl Default for Mapping {
-    fn default() -> Self {
-        Mapping {
-            value: String::new(),
-            kind: None,
-            category: None,
-            first_seen: None,
-            last_seen: None,
-            tags: None,
-            confidence: None,
-            tlp: None,
-            delimiter: None,
-        }
-    }
-}
-
 impl FromStr for Mapping {
     type Err = String;
 
@@ -52,9 +36,10 @@ impl FromStr for Mapping {
         let mut m = Mapping::default();
         for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, col) = pair.split_once('=').ok_or_else(|| format!("`{pair}` is not KEY=COLUMN"))?;
-            let col = Some(col.trim().to_string());
+            let name = col.trim().to_string();
+            let col = Some(name.clone());
             match key.trim() {
-                "value" => m.value = col.unwrap_or_default(),
+                "value" => m.value = name,
                 "kind" | "type" => m.kind = col,
                 "category" => m.category = col,
                 "first_seen" => m.first_seen = col,
