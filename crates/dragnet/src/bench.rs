@@ -154,10 +154,13 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
         std::fs::write(dir.join("feodo.csv"), &csv)?;
         std::fs::write(dir.join("bundle.json"), &bundle)?;
     }
-    let figures = vec![
-        measure("feodo-csv", Format::Feodo, csv.as_bytes(), args.lines, args.runs)?,
-        measure("stix-bundle", Format::Stix, bundle.as_bytes(), args.stix, args.runs)?,
-    ];
+    let mut figures = Vec::new();
+    if args.lines > 0 {
+        figures.push(measure("feodo-csv", Format::Feodo, csv.as_bytes(), args.lines, args.runs)?);
+    }
+    if args.stix > 0 {
+        figures.push(measure("stix-bundle", Format::Stix, bundle.as_bytes(), args.stix, args.runs)?);
+    }
     if json {
         print_json(&figures)?;
     } else {

@@ -16,12 +16,23 @@ pub fn split_tags(text: &str) -> Vec<String> {
 /// FNV-1a, 64-bit: a stable fingerprint of a raw record, used to make
 /// re-ingesting the same record a no-op. Stored, so it must never change.
 pub fn raw_hash(raw: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in raw.bytes() {
+    fnv1a(0xcbf2_9ce4_8422_2325, raw.as_bytes()) as i64
+}
+
+/// The id of an observable: a hash of its kind and normal value, so a
+/// lookup or an upsert is one primary-key probe with no secondary index.
+/// Stored, so it must never change; collisions are detected on write.
+pub fn observable_id(observable: &Observable) -> i64 {
+    let h = fnv1a(0xcbf2_9ce4_8422_2325, observable.kind().as_str().as_bytes());
+    fnv1a(fnv1a(h, &[0]), observable.value().as_bytes()) as i64
+}
+
+fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h as i64
+    h
 }
 
 fn corrupt(what: &'static str, value: &str) -> StoreError {
@@ -56,5 +67,8 @@ mod tests {
         assert!(split_tags("").is_empty());
         // Fixed value: changing the hash would break idempotence of existing stores.
         assert_eq!(raw_hash("1.2.3.4"), 790_097_504_932_053_221);
+        let ip = Observable::guess("1.2.3.4").unwrap();
+        assert_eq!(observable_id(&ip), observable_id(&Observable::guess("::ffff:1.2.3.4").unwrap()));
+        assert_ne!(observable_id(&ip), observable_id(&Observable::guess("1.2.3.5").unwrap()));
     }
 }

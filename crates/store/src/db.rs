@@ -58,6 +58,23 @@ pub trait Connection {
     fn exec(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError>;
     fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Vec<Cell>>, StoreError>;
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    /// Runs `insert` (which ends in `RETURNING id` and does nothing on
+    /// conflict) and returns the new row's id and `true`, or, if the row
+    /// existed, its id from `select` and `false`.
+    fn insert_or_get_id(
+        &mut self,
+        insert: &str,
+        select: &str,
+        params: &[Param<'_>],
+    ) -> Result<(i64, bool), StoreError> {
+        if let Some(row) = self.query(insert, params)?.first() {
+            return Ok((row[0].int(), true));
+        }
+        let rows = self.query(select, params)?;
+        rows.first()
+            .map(|r| (r[0].int(), false))
+            .ok_or_else(|| StoreError::Backend("row vanished during insert".into()))
+    }
     /// Statement that opens a write transaction.
     fn begin_statement(&self) -> &'static str;
 }
@@ -110,21 +127,9 @@ fn source_id<C: Connection>(conn: &mut C, name: &str) -> Result<i64, StoreError>
     rows.first().map(|r| r[0].int()).ok_or_else(|| StoreError::UnknownSource(name.to_string()))
 }
 
-fn id_of<C: Connection>(
-    conn: &mut C,
-    insert: &str,
-    select: &str,
-    params: &[Param<'_>],
-) -> Result<(i64, bool), StoreError> {
-    if let Some(row) = conn.query(insert, params)?.first() {
-        return Ok((row[0].int(), true));
-    }
-    let rows = conn.query(select, params)?;
-    rows.first().map(|r| (r[0].int(), false)).ok_or_else(|| StoreError::Backend("row vanished during insert".into()))
-}
-
 fn write_observation<C: Connection>(
     conn: &mut C,
+    observable: i64,
     o: &Observation,
     source: i64,
     origin: i64,
@@ -133,9 +138,14 @@ fn write_observation<C: Connection>(
 ) -> Result<(), StoreError> {
     let kind = o.observable.kind().as_str();
     let value = o.observable.value();
-    let (observable, new) =
-        id_of(conn, sql::INSERT_OBSERVABLE, sql::OBSERVABLE_ID, &[Param::Text(kind), Param::Text(value)])?;
-    out.new_observables += u64::from(new);
+    let new = conn.exec(sql::INSERT_OBSERVABLE, &[Param::Int(observable), Param::Text(kind), Param::Text(value)])?;
+    if new == 0 {
+        let rows = conn.query(sql::OBSERVABLE, &[Param::Int(observable)])?;
+        if rows.first().is_none_or(|r| r[0].text() != kind || r[1].text() != value) {
+            return Err(StoreError::Backend(format!("observable id collision for {kind} {value}; please report this")));
+        }
+    }
+    out.new_observables += new;
     let tags = codec::join_tags(&o.tags);
     let grade = o.grade.to_string();
     out.new_observations += conn.exec(
@@ -209,10 +219,16 @@ impl<C: Connection> Store for SqlStore<C> {
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
         transaction(&mut self.conn, |conn| {
             let source = source_id(conn, batch.source)?;
-            let (origin, _) = id_of(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
+            let (origin, _) =
+                conn.insert_or_get_id(sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
             let mut out = BatchOutcome::default();
-            for o in batch.observations {
-                write_observation(conn, o, source, origin, batch.ingested_at, &mut out)?;
+            // Writing in id order turns random B-tree inserts into appends:
+            // several times faster for large batches, same result.
+            let mut order: Vec<(i64, &Observation)> =
+                batch.observations.iter().map(|o| (codec::observable_id(&o.observable), o)).collect();
+            order.sort_unstable_by_key(|(id, _)| *id);
+            for (id, o) in order {
+                write_observation(conn, id, o, source, origin, batch.ingested_at, &mut out)?;
             }
             for r in batch.rejects {
                 out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
@@ -229,11 +245,13 @@ impl<C: Connection> Store for SqlStore<C> {
             .extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
         let mut hits = Vec::new();
         for (kind, value, via) in candidates {
-            for row in self.conn.query(sql::HITS, &[Param::Text(kind.as_str()), Param::Text(&value)])? {
-                let matched = codec::observable(kind.as_str(), &value)?;
+            let matched = codec::observable(kind.as_str(), &value)?;
+            let id = codec::observable_id(&matched);
+            for row in self.conn.query(sql::HITS, &[Param::Int(id), Param::Text(kind.as_str()), Param::Text(&value)])? {
                 hits.push(Hit {
                     via,
                     source: row[0].text().to_string(),
+                    matched: matched.clone(),
                     observation: Observation {
                         observable: matched.clone(),
                         category: codec::category(row[1].text())?,
@@ -247,7 +265,6 @@ impl<C: Connection> Store for SqlStore<C> {
                         raw: row[9].text().to_string(),
                     },
                     origin: row[10].text().to_string(),
-                    matched,
                 });
             }
         }

@@ -39,7 +39,7 @@ impl SqlStore<SqliteConnection> {
 
     fn init(conn: rusqlite::Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
             .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = SqliteConnection(conn);
@@ -86,6 +86,23 @@ impl Connection for SqliteConnection {
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
         self.0.execute_batch(sql).map_err(backend)
+    }
+
+    fn insert_or_get_id(
+        &mut self,
+        insert: &str,
+        select: &str,
+        params: &[Param<'_>],
+    ) -> Result<(i64, bool), StoreError> {
+        // Cheaper than RETURNING in SQLite: no result buffering or statement journal.
+        let plain = insert.trim_end().trim_end_matches("RETURNING id").trim_end();
+        if self.exec(plain, params)? == 1 {
+            return Ok((self.0.last_insert_rowid(), true));
+        }
+        let mut stmt = self.0.prepare_cached(select).map_err(backend)?;
+        stmt.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
+            .map(|id| (id, false))
+            .map_err(backend)
     }
 
     fn begin_statement(&self) -> &'static str {
