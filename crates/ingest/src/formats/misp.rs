@@ -47,10 +47,7 @@ pub fn feed_event_files(manifest: &[u8]) -> Result<Vec<String>, FileError> {
     let mut files = Vec::with_capacity(map.len());
     for (key, value) in &map {
         if !is_uuid(key) {
-            return Err(FileError::new(
-                key_line(manifest, key),
-                format!("manifest key `{key}` is not an event uuid"),
-            ));
+            return Err(FileError::new(key_line(manifest, key), format!("manifest key `{key}` is not an event uuid")));
         }
         if !value.is_object() {
             return Err(FileError::new(
@@ -193,7 +190,9 @@ fn list<'a>(obj: &'a Object, key: &str, what: &str, line: u32) -> Result<&'a [Va
     match obj.get(key) {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(items)) => Ok(items),
-        Some(other) => Err(FileError::new(line, format!("MISP {what} `{key}` is {}, expected an array", describe(other)))),
+        Some(other) => {
+            Err(FileError::new(line, format!("MISP {what} `{key}` is {}, expected an array", describe(other))))
+        }
     }
 }
 
@@ -291,7 +290,9 @@ fn tag_confidence(name: &str, value: &str) -> Option<u8> {
 enum Mapping {
     Skip,
     /// IPv4, IPv6 or CIDR (the part before `|` for `ip-*|port`).
-    Ip { composite: bool },
+    Ip {
+        composite: bool,
+    },
     /// One observable of this kind from the whole value.
     Whole(Kind),
     /// The part before the `|` (`hostname|port`).
@@ -596,7 +597,9 @@ mod tests {
     use super::*;
 
     fn event(attrs: &str) -> String {
-        format!(r#"{{"Event": {{"uuid": "11111111-1111-4111-8111-111111111111", "info": "Test event", "date": "2024-01-02", "Tag": [{{"name": "tlp:amber"}}], "Attribute": [{attrs}]}}}}"#)
+        format!(
+            r#"{{"Event": {{"uuid": "11111111-1111-4111-8111-111111111111", "info": "Test event", "date": "2024-01-02", "Tag": [{{"name": "tlp:amber"}}], "Attribute": [{attrs}]}}}}"#
+        )
     }
 
     fn attr(uuid_n: u8, t: &str, value: &str) -> String {
@@ -662,10 +665,7 @@ mod tests {
     #[test]
     fn splits_domain_ip_into_two_records() {
         let p = one("domain|ip", "evil.example.com|192.0.2.1");
-        assert_eq!(
-            kv(&p),
-            vec![(Kind::Domain, "evil.example.com".to_string()), (Kind::Ipv4, "192.0.2.1".to_string())]
-        );
+        assert_eq!(kv(&p), vec![(Kind::Domain, "evil.example.com".to_string()), (Kind::Ipv4, "192.0.2.1".to_string())]);
         assert_eq!(p.records[0].raw, p.records[1].raw);
         let half = one("domain|ip", "evil.example.com|not-an-ip");
         assert_eq!(half.records.len(), 1);
@@ -790,7 +790,8 @@ mod tests {
 
         let bare = r#"{"info": "bare", "Attribute": [{"type": "hostname", "value": "h.example.com"}]}"#;
         assert_eq!(parse(bare.as_bytes()).unwrap().records.len(), 1);
-        let bare_attr = r#"{"type": "url", "category": "Payload delivery", "to_ids": false, "value": "http://x.example.com/"}"#;
+        let bare_attr =
+            r#"{"type": "url", "category": "Payload delivery", "to_ids": false, "value": "http://x.example.com/"}"#;
         assert_eq!(parse(bare_attr.as_bytes()).unwrap().records.len(), 1);
         assert!(parse(br#"{"response": []}"#).unwrap().records.is_empty());
     }
