@@ -853,7 +853,3 @@ mod tests {
         assert!(feed_event_files(b"[]").is_err());
     }
 }
-
-pub fn feed_event_files(_manifest: &[u8]) -> Result<Vec<String>, FileError> {
-    Ok(Vec::new())
-}
