@@ -185,11 +185,16 @@ impl Observable {
     /// ASN, domain) and parses it. Defanged forms (`hxxp`, `[.]`) are accepted.
     pub fn guess(raw: &str) -> Result<Observable, ObservableError> {
         let refanged = refang(raw.trim());
-        let v = refanged.as_str();
+        let v = refanged.as_ref();
         if v.is_empty() {
             return Err(ObservableError::Empty);
         }
         if let Ok(addr) = v.parse::<IpAddr>() {
+            // std's IPv4 parser accepts only the canonical dotted form, so the
+            // text can be kept as it is instead of formatted again.
+            if addr.is_ipv4() {
+                return Ok(Observable { kind: Kind::Ipv4, value: v.to_string() });
+            }
             return Ok(Observable::ip(addr));
         }
         if v.contains('/')
@@ -334,7 +339,11 @@ fn fold_mapped(addr: IpAddr) -> IpAddr {
 }
 
 /// Undoes the usual defanging of indicators in reports and e-mails.
-pub fn refang(s: &str) -> String {
+pub fn refang(s: &str) -> std::borrow::Cow<'_, str> {
+    let starts_defanged = s.len() >= 4 && matches!(&s.as_bytes()[..2], b"hx" | b"hX" | b"fx" | b"Hx" | b"HX");
+    if !starts_defanged && !s.contains(['[', '(']) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out =
         s.replace("[.]", ".").replace("(.)", ".").replace("[dot]", ".").replace("[:]", ":").replace("[@]", "@");
     for (from, to) in [
@@ -348,7 +357,7 @@ pub fn refang(s: &str) -> String {
             out = format!("{to}{}", &out[from.len()..]);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 fn parse_cidr(value: &str) -> Result<Observable, ObservableError> {

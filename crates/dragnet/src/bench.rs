@@ -32,6 +32,9 @@ pub struct Args {
     /// Parse runs to take the best of.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Measure parsing only.
+    #[arg(long)]
+    parse_only: bool,
 }
 
 #[derive(Serialize)]
@@ -102,7 +105,8 @@ pub fn stix_bundle(indicators: usize) -> String {
     s
 }
 
-fn measure(input: &'static str, format: Format, bytes: &[u8], items: usize, runs: usize) -> anyhow::Result<Figure> {
+fn measure(input: &'static str, format: Format, bytes: &[u8], items: usize, args: &Args) -> anyhow::Result<Figure> {
+    let runs = args.runs;
     let mapping = Mapping::default();
     let mut best = f64::MAX;
     let mut parsed = None;
@@ -114,6 +118,18 @@ fn measure(input: &'static str, format: Format, bytes: &[u8], items: usize, runs
     }
     let parsed = parsed.expect("at least one run");
     anyhow::ensure!(parsed.records.len() == items, "{input}: parsed {} of {items}", parsed.records.len());
+    if args.parse_only {
+        return Ok(Figure {
+            input,
+            items,
+            bytes: bytes.len(),
+            parse_seconds: best,
+            parse_per_second: items as f64 / best,
+            ingest_seconds: 0.0,
+            ingest_per_second: 0.0,
+            store_bytes: 0,
+        });
+    }
 
     let dir = std::env::temp_dir().join(format!("dragnet-bench-{}-{input}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -156,10 +172,10 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     }
     let mut figures = Vec::new();
     if args.lines > 0 {
-        figures.push(measure("feodo-csv", Format::Feodo, csv.as_bytes(), args.lines, args.runs)?);
+        figures.push(measure("feodo-csv", Format::Feodo, csv.as_bytes(), args.lines, args)?);
     }
     if args.stix > 0 {
-        figures.push(measure("stix-bundle", Format::Stix, bundle.as_bytes(), args.stix, args.runs)?);
+        figures.push(measure("stix-bundle", Format::Stix, bundle.as_bytes(), args.stix, args)?);
     }
     if json {
         print_json(&figures)?;

@@ -18,6 +18,7 @@ where
     text::ensure_text(input)?;
     let mut parsed = Parsed::default();
     let mut header: Option<Header> = None;
+    let mut fields = Vec::with_capacity(16);
     for line in text::lines(input) {
         let raw = match line.text {
             Ok(t) => t,
@@ -43,8 +44,8 @@ where
             }
             continue;
         }
-        let fields = match text::split_fields(raw, delimiter) {
-            Ok(f) => f,
+        match text::split_fields_into(raw, delimiter, &mut fields) {
+            Ok(()) => {}
             Err(why) => {
                 parsed.rejects.push(Reject::new(line.number, None, why, raw));
                 continue;

@@ -40,8 +40,15 @@ pub fn lines(input: &[u8]) -> impl Iterator<Item = Line<'_>> {
 /// Splits one line into fields. Fields may be double-quoted (with `""` as an
 /// escaped quote) and padded with spaces around the delimiter.
 pub fn split_fields(line: &str, delimiter: u8) -> Result<Vec<Cow<'_, str>>, &'static str> {
-    let bytes = line.as_bytes();
     let mut fields = Vec::with_capacity(16);
+    split_fields_into(line, delimiter, &mut fields)?;
+    Ok(fields)
+}
+
+/// [`split_fields`] into a vector the caller reuses from line to line.
+pub fn split_fields_into<'a>(line: &'a str, delimiter: u8, fields: &mut Vec<Cow<'a, str>>) -> Result<(), &'static str> {
+    fields.clear();
+    let bytes = line.as_bytes();
     let mut i = 0;
     loop {
         while i < bytes.len() && bytes[i] == b' ' && delimiter != b' ' {
@@ -72,7 +79,7 @@ pub fn split_fields(line: &str, delimiter: u8) -> Result<Vec<Cow<'_, str>>, &'st
                 i += 1;
             }
             if i == bytes.len() {
-                return Ok(fields);
+                return Ok(());
             }
             if bytes[i] != delimiter {
                 return Err("text after a closing quote");
@@ -82,7 +89,7 @@ pub fn split_fields(line: &str, delimiter: u8) -> Result<Vec<Cow<'_, str>>, &'st
             let end = bytes[i..].iter().position(|&b| b == delimiter).map_or(bytes.len(), |p| i + p);
             fields.push(Cow::Borrowed(line[i..end].trim()));
             if end == bytes.len() {
-                return Ok(fields);
+                return Ok(());
             }
             i = end + 1;
         }

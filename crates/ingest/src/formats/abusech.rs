@@ -48,21 +48,46 @@ fn feodo_json(input: &[u8]) -> Result<Parsed, FileError> {
 }
 
 fn feodo_csv(input: &[u8]) -> Result<Parsed, FileError> {
-    table::read(input, b',', &["dst_ip"], feodo_row)
+    let mut columns = None;
+    table::read(input, b',', &["dst_ip"], |h, f, line, raw| {
+        let c = columns.get_or_insert_with(|| FeodoColumns::new(h));
+        feodo_row(c, f, line, raw)
+    })
 }
 
-fn feodo_row(h: &Header, f: &[Cow<'_, str>], line: u32, raw: &str) -> RowResult {
-    let ip = present(f, h.index(&["dst_ip"])).ok_or_else(|| bad("dst_ip", "empty"))?;
+/// Column positions, found once per header rather than once per row.
+struct FeodoColumns {
+    ip: Option<usize>,
+    first_seen: Option<usize>,
+    last_online: Option<usize>,
+    malware: Option<usize>,
+    port: Option<usize>,
+}
+
+impl FeodoColumns {
+    fn new(h: &Header) -> Self {
+        FeodoColumns {
+            ip: h.index(&["dst_ip"]),
+            first_seen: h.index(&["first_seen_utc", "first_seen"]),
+            last_online: h.index(&["last_online"]),
+            malware: h.index(&["malware"]),
+            port: h.index(&["dst_port"]),
+        }
+    }
+}
+
+fn feodo_row(c: &FeodoColumns, f: &[Cow<'_, str>], line: u32, raw: &str) -> RowResult {
+    let ip = present(f, c.ip).ok_or_else(|| bad("dst_ip", "empty"))?;
     let obs = Observable::guess(ip)
         .ok()
         .filter(|o| matches!(o.kind(), Kind::Ipv4 | Kind::Ipv6))
         .ok_or_else(|| bad("dst_ip", format!("`{ip}` is not an IP address")))?;
     let mut r = Record::new(obs, line, raw);
     r.category = Some(Category::BotnetC2);
-    r.first_seen = present(f, h.index(&["first_seen_utc", "first_seen"])).and_then(parse_timestamp);
-    r.last_seen = present(f, h.index(&["last_online"])).and_then(parse_timestamp);
-    r.tags.extend(present(f, h.index(&["malware"])).map(str::to_string));
-    r.tags.extend(present(f, h.index(&["dst_port"])).map(|p| format!("port:{p}")));
+    r.first_seen = present(f, c.first_seen).and_then(parse_timestamp);
+    r.last_seen = present(f, c.last_online).and_then(parse_timestamp);
+    r.tags.extend(present(f, c.malware).map(str::to_string));
+    r.tags.extend(present(f, c.port).map(|p| ["port:", p].concat()));
     Ok(vec![r])
 }
 
