@@ -127,47 +127,89 @@ fn source_id<C: Connection>(conn: &mut C, name: &str) -> Result<i64, StoreError>
     rows.first().map(|r| r[0].int()).ok_or_else(|| StoreError::UnknownSource(name.to_string()))
 }
 
-fn write_observation<C: Connection>(
+/// Rows per multi-row INSERT: amortises statement overhead (and, on
+/// PostgreSQL, round trips) while staying far below parameter limits.
+const CHUNK: usize = 64;
+
+/// `head ($1, …, $k), (…) … tail` for `rows` rows of `columns` parameters.
+fn multi_row(head: &str, tail: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + tail.len() + rows * columns * 6);
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..columns {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(r * columns + c + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push(' ');
+    sql.push_str(tail);
+    sql
+}
+
+/// Inserts the chunk's observables; returns how many were new. When some
+/// already existed, checks that each stored id holds the same value, so a
+/// hash collision is an error, never a silent merge.
+fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observation)]) -> Result<u64, StoreError> {
+    let mut params = Vec::with_capacity(chunk.len() * 3);
+    for (id, o) in chunk {
+        params.extend([Param::Int(*id), Param::Text(o.observable.kind().as_str()), Param::Text(o.observable.value())]);
+    }
+    let insert = multi_row(sql::INSERT_OBSERVABLES_HEAD, sql::INSERT_OBSERVABLES_TAIL, 3, chunk.len());
+    let new = conn.exec(&insert, &params)?;
+    if (new as usize) < chunk.len() {
+        let ids: Vec<Param<'_>> = chunk.iter().map(|(id, _)| Param::Int(*id)).collect();
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let select = format!("{} ({})", sql::OBSERVABLES_BY_ID, placeholders.join(", "));
+        let stored: std::collections::HashMap<i64, (String, String)> = conn
+            .query(&select, &ids)?
+            .into_iter()
+            .map(|r| (r[0].int(), (r[1].text().to_string(), r[2].text().to_string())))
+            .collect();
+        for (id, o) in chunk {
+            let (kind, value) = (o.observable.kind().as_str(), o.observable.value());
+            if stored.get(id).is_none_or(|(k, v)| k != kind || v != value) {
+                return Err(StoreError::Backend(format!("observable id collision for {kind} {value}; please report this")));
+            }
+        }
+    }
+    Ok(new)
+}
+
+fn write_observations<C: Connection>(
     conn: &mut C,
-    observable: i64,
-    o: &Observation,
+    chunk: &[(i64, &Observation)],
     source: i64,
     origin: i64,
     at: Timestamp,
-    out: &mut BatchOutcome,
-) -> Result<(), StoreError> {
-    let kind = o.observable.kind().as_str();
-    let value = o.observable.value();
-    let new = conn.exec(sql::INSERT_OBSERVABLE, &[Param::Int(observable), Param::Text(kind), Param::Text(value)])?;
-    if new == 0 {
-        let rows = conn.query(sql::OBSERVABLE, &[Param::Int(observable)])?;
-        if rows.first().is_none_or(|r| r[0].text() != kind || r[1].text() != value) {
-            return Err(StoreError::Backend(format!("observable id collision for {kind} {value}; please report this")));
-        }
-    }
-    out.new_observables += new;
-    let tags = codec::join_tags(&o.tags);
-    let grade = o.grade.to_string();
-    out.new_observations += conn.exec(
-        sql::INSERT_OBSERVATION,
-        &[
-            Param::Int(observable),
+) -> Result<u64, StoreError> {
+    let texts: Vec<(String, String)> =
+        chunk.iter().map(|(_, o)| (codec::join_tags(&o.tags), o.grade.to_string())).collect();
+    let mut params = Vec::with_capacity(chunk.len() * 14);
+    for ((id, o), (tags, grade)) in chunk.iter().zip(&texts) {
+        params.extend([
+            Param::Int(*id),
             Param::Int(source),
             Param::Int(origin),
             Param::Int(i64::from(o.line)),
             Param::Text(o.category.as_str()),
             Param::Text(o.tlp.as_str()),
-            Param::Text(&grade),
+            Param::Text(grade),
             o.confidence.map_or(Param::Null, |c| Param::Int(i64::from(c))),
             Param::Int(o.first_seen),
             Param::Int(o.last_seen),
-            Param::Text(&tags),
+            Param::Text(tags),
             Param::Text(&o.raw),
             Param::Int(codec::raw_hash(&o.raw)),
             Param::Int(at),
-        ],
-    )?;
-    Ok(())
+        ]);
+    }
+    let insert = multi_row(sql::INSERT_OBSERVATIONS_HEAD, sql::INSERT_OBSERVATIONS_TAIL, 14, chunk.len());
+    conn.exec(&insert, &params)
 }
 
 fn write_reject<C: Connection>(
@@ -227,8 +269,9 @@ impl<C: Connection> Store for SqlStore<C> {
             let mut order: Vec<(i64, &Observation)> =
                 batch.observations.iter().map(|o| (codec::observable_id(&o.observable), o)).collect();
             order.sort_unstable_by_key(|(id, _)| *id);
-            for (id, o) in order {
-                write_observation(conn, id, o, source, origin, batch.ingested_at, &mut out)?;
+            for chunk in order.chunks(CHUNK) {
+                out.new_observables += write_observables(conn, chunk)?;
+                out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
             }
             for r in batch.rejects {
                 out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;

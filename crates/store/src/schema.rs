@@ -110,12 +110,11 @@ pub mod sql {
     pub const INSERT_ORIGIN: &str =
         "INSERT INTO origins (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING RETURNING id";
     pub const ORIGIN_ID: &str = "SELECT id FROM origins WHERE origin = $1";
-    pub const INSERT_OBSERVABLE: &str =
-        "INSERT INTO observables (id, kind, value) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
-    pub const OBSERVABLE: &str = "SELECT kind, value FROM observables WHERE id = $1";
-    pub const INSERT_OBSERVATION: &str = "INSERT INTO observations (observable_id, source_id, origin_id, line, category, tlp, grade, confidence, first_seen, last_seen, tags, raw, raw_hash, ingested_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-        ON CONFLICT (observable_id, source_id, raw_hash) DO NOTHING";
+    pub const INSERT_OBSERVABLES_HEAD: &str = "INSERT INTO observables (id, kind, value) VALUES ";
+    pub const INSERT_OBSERVABLES_TAIL: &str = "ON CONFLICT (id) DO NOTHING";
+    pub const OBSERVABLES_BY_ID: &str = "SELECT id, kind, value FROM observables WHERE id IN";
+    pub const INSERT_OBSERVATIONS_HEAD: &str = "INSERT INTO observations (observable_id, source_id, origin_id, line, category, tlp, grade, confidence, first_seen, last_seen, tags, raw, raw_hash, ingested_at) VALUES ";
+    pub const INSERT_OBSERVATIONS_TAIL: &str = "ON CONFLICT (observable_id, source_id, raw_hash) DO NOTHING";
     pub const INSERT_REJECT: &str =
         "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_hash, ingested_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, origin_id, line, raw_hash) DO NOTHING";
