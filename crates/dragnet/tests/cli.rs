@@ -265,3 +265,47 @@ fn postgres_store_via_the_cli() {
     assert!(!data.path().join("dragnet.sqlite").exists(), "--store must not touch the embedded store");
     admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }
+
+#[test]
+fn a_misp_feed_folder_is_read_through_its_manifest() {
+    let data = tempfile::tempdir().unwrap();
+    let feed = repo().join("crates/ingest/tests/fixtures/misp/feed");
+    let (code, report) = ingest_json(data.path(), &feed, "misp-feed", &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["files"].as_array().unwrap().len(), 1, "manifest.json itself is not ingested: {report}");
+    assert_eq!(report["files"][0]["format"], "misp");
+    assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(4), Some(1)), "{report}");
+    let got = dragnet(data.path(), &["lookup", "192.0.2.45", "login-example.invalid.example.com", "--json"]).json();
+    assert_eq!((got[0]["found"].as_bool(), got[1]["found"].as_bool()), (Some(true), Some(true)), "{got}");
+}
+
+#[test]
+fn sample_misp_and_stix_folders_ingest_and_are_found() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    for (folder, probes) in [
+        ("misp", vec!["movieultimate.com", "fastdataexchange.org"]),
+        (
+            "stix",
+            vec![
+                "http://x4z9arb.cn/4712/",
+                "ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c",
+                "www.circl.lu",
+            ],
+        ),
+    ] {
+        let (code, report) = ingest_json(data.path(), &samples.join(folder), folder, &[]);
+        assert_eq!(code, 0, "{folder}: {report}");
+        assert!(report["accepted"].as_u64().unwrap() > 0, "{folder}: {report}");
+        for file in report["files"].as_array().unwrap() {
+            let detected = file["format"].as_str().unwrap_or_default();
+            if file["error"].is_null() {
+                assert_eq!(detected, folder, "{file}");
+            }
+        }
+        for probe in probes {
+            let got = dragnet(data.path(), &["lookup", probe, "--json"]).json();
+            assert_eq!(got[0]["found"], true, "{folder}: {probe}");
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use dragnet_core::FileError;
+use dragnet_core::{FileError, Parsed};
 
 /// A text line with its 1-based number; `text` has no line terminator.
 pub struct Line<'a> {
@@ -35,6 +35,27 @@ pub fn lines(input: &[u8]) -> impl Iterator<Item = Line<'_>> {
         }
         Some(Line { number: i as u32 + 1, text: std::str::from_utf8(raw).map_err(|_| raw) })
     })
+}
+
+/// Runs `each` on every line of a text input that is valid UTF-8 and not
+/// blank, with its number; invalid lines become rejects. The common frame of
+/// the line-based formats.
+pub fn each_line<'a>(input: &'a [u8], mut each: impl FnMut(u32, &'a str, &mut Parsed)) -> Result<Parsed, FileError> {
+    ensure_text(input)?;
+    let mut parsed = Parsed::default();
+    for line in lines(input) {
+        match line.text {
+            Ok(raw) if raw.trim().is_empty() => {}
+            Ok(raw) => each(line.number, raw, &mut parsed),
+            Err(bytes) => parsed.rejects.push(dragnet_core::Reject::new(
+                line.number,
+                None,
+                "line is not valid UTF-8",
+                String::from_utf8_lossy(bytes),
+            )),
+        }
+    }
+    Ok(parsed)
 }
 
 /// Splits one line into fields. Fields may be double-quoted (with `""` as an

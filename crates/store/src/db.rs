@@ -100,7 +100,7 @@ pub fn transaction<C: Connection, T>(
 }
 
 /// Applies the migrations newer than the store's version.
-pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, &str)]) -> Result<(), StoreError> {
+pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Result<(), StoreError> {
     conn.batch(schema::CREATE_VERSION_TABLE)?;
     let known = migrations.iter().map(|(v, _)| *v).max().unwrap_or(0);
     transaction(conn, |c| {
@@ -173,7 +173,9 @@ fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observation)])
         for (id, o) in chunk {
             let (kind, value) = (o.observable.kind().as_str(), o.observable.value());
             if stored.get(id).is_none_or(|(k, v)| k != kind || v != value) {
-                return Err(StoreError::Backend(format!("observable id collision for {kind} {value}; please report this")));
+                return Err(StoreError::Backend(format!(
+                    "observable id collision for {kind} {value}; please report this"
+                )));
             }
         }
     }

@@ -31,7 +31,7 @@ impl SqlStore<PgConnection> {
         let mut conn = PgConnection { client, statements: HashMap::new() };
         // Two processes migrating at once must not both create the tables.
         conn.batch("SELECT pg_advisory_lock(7431001)")?;
-        let migrated = db::migrate(&mut conn, schema::POSTGRES);
+        let migrated = db::migrate(&mut conn, &schema::migrations(schema::Dialect::Postgres));
         conn.batch("SELECT pg_advisory_unlock(7431001)")?;
         migrated?;
         Ok(SqlStore { conn })

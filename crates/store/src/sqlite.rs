@@ -43,7 +43,7 @@ impl SqlStore<SqliteConnection> {
             .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = SqliteConnection(conn);
-        db::migrate(&mut conn, schema::SQLITE)?;
+        db::migrate(&mut conn, &schema::migrations(schema::Dialect::Sqlite))?;
         Ok(SqlStore { conn })
     }
 }

@@ -6,26 +6,20 @@ use dragnet_core::{Category, FileError, Observable, Parsed, Record, Reject};
 use crate::text;
 
 pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
-    text::ensure_text(input)?;
-    let mut parsed = Parsed::default();
-    for line in text::lines(input) {
-        let Ok(raw) = line.text else {
-            parsed.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
-            continue;
-        };
+    text::each_line(input, |number, raw, parsed| {
         let t = raw.trim();
-        if t.is_empty() || t.starts_with('#') || t.starts_with("Start") {
-            continue;
+        if t.starts_with('#') || t.starts_with("Start") {
+            return;
         }
         let fields: Vec<&str> = raw.split('\t').map(str::trim).collect();
         if fields.len() < 3 {
-            parsed.rejects.push(Reject::new(line.number, None, "expected tab-separated start, end and netblock", raw));
-            continue;
+            parsed.rejects.push(Reject::new(number, None, "expected tab-separated start, end and netblock", raw));
+            return;
         }
         let cidr = format!("{}/{}", fields[0], fields[2]);
         match Observable::guess(&cidr) {
             Ok(obs) if obs.ip_range().is_some() => {
-                let mut r = Record::new(obs, line.number, raw);
+                let mut r = Record::new(obs, number, raw);
                 r.category = Some(Category::Scanning);
                 if let Some(attacks) = fields.get(3).filter(|a| !a.is_empty()) {
                     r.tags.push(format!("attacks:{attacks}"));
@@ -33,15 +27,11 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
                 r.tags.extend(fields.get(4..6).into_iter().flatten().filter(|s| !s.is_empty()).map(|s| s.to_string()));
                 parsed.records.push(r);
             }
-            Ok(_) | Err(_) => parsed.rejects.push(Reject::new(
-                line.number,
-                Some("netblock"),
-                format!("`{cidr}` is not a network"),
-                raw,
-            )),
+            Ok(_) | Err(_) => {
+                parsed.rejects.push(Reject::new(number, Some("netblock"), format!("`{cidr}` is not a network"), raw))
+            }
         }
-    }
-    Ok(parsed)
+    })
 }
 
 #[cfg(test)]

@@ -6,16 +6,10 @@ use dragnet_core::{FileError, Observable, Parsed, Record, Reject};
 use crate::text;
 
 pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
-    text::ensure_text(input)?;
-    let mut parsed = Parsed::default();
-    for line in text::lines(input) {
-        let Ok(raw) = line.text else {
-            parsed.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
-            continue;
-        };
+    text::each_line(input, |number, raw, parsed| {
         let t = raw.trim();
-        if t.is_empty() || t.starts_with('#') || t.starts_with(';') || t.starts_with("//") {
-            continue;
+        if t.starts_with('#') || t.starts_with(';') || t.starts_with("//") {
+            return;
         }
         let mut tokens = t.split_whitespace();
         let first = tokens.next().unwrap_or_default();
@@ -24,11 +18,10 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
             _ => first,
         };
         match Observable::guess(value) {
-            Ok(obs) => parsed.records.push(Record::new(obs, line.number, raw)),
-            Err(e) => parsed.rejects.push(Reject::new(line.number, None, e.to_string(), raw)),
+            Ok(obs) => parsed.records.push(Record::new(obs, number, raw)),
+            Err(e) => parsed.rejects.push(Reject::new(number, None, e.to_string(), raw)),
         }
-    }
-    Ok(parsed)
+    })
 }
 
 #[cfg(test)]

@@ -19,43 +19,34 @@ pub fn parse_asn_drop(input: &[u8]) -> Result<Parsed, FileError> {
 }
 
 fn parse(input: &[u8], key: &str, observable: impl Fn(&str) -> Option<Observable>) -> Result<Parsed, FileError> {
-    text::ensure_text(input)?;
-    let mut parsed = Parsed::default();
     let mut listed_at: Option<Timestamp> = None;
-    for line in text::lines(input) {
-        let Ok(raw) = line.text else {
-            parsed.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
-            continue;
-        };
+    let mut parsed = text::each_line(input, |number, raw, parsed| {
         let t = raw.trim();
         if let Some(comment) = t.strip_prefix(';') {
             if let Some(date) = comment.trim().strip_prefix("Last-Modified:") {
                 listed_at = parse_http_date(date.trim());
             }
-            continue;
-        }
-        if t.is_empty() {
-            continue;
+            return;
         }
         let (value, tags): (String, Vec<String>) = if t.starts_with('{') {
             let obj: Value = match serde_json::from_str(t) {
                 Ok(v) => v,
                 Err(e) => {
-                    parsed.rejects.push(Reject::new(line.number, None, format!("invalid JSON: {e}"), raw));
-                    continue;
+                    parsed.rejects.push(Reject::new(number, None, format!("invalid JSON: {e}"), raw));
+                    return;
                 }
             };
             if obj.get("type").and_then(Value::as_str) == Some("metadata") {
                 listed_at = obj.get("timestamp").and_then(Value::as_i64).or(listed_at);
                 parsed.skipped += 1;
-                continue;
+                return;
             }
             let value = match obj.get(key) {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
                 _ => {
-                    parsed.rejects.push(Reject::new(line.number, Some(key), format!("no `{key}` field"), raw));
-                    continue;
+                    parsed.rejects.push(Reject::new(number, Some(key), format!("no `{key}` field"), raw));
+                    return;
                 }
             };
             let tags = ["sblid", "rir", "cc", "asname", "domain"]
@@ -70,15 +61,13 @@ fn parse(input: &[u8], key: &str, observable: impl Fn(&str) -> Option<Observable
         };
         match observable(&value) {
             Some(obs) => {
-                let mut r = Record::new(obs, line.number, raw);
+                let mut r = Record::new(obs, number, raw);
                 r.tags = tags;
                 parsed.records.push(r);
             }
-            None => {
-                parsed.rejects.push(Reject::new(line.number, Some(key), format!("`{value}` is not a valid {key}"), raw))
-            }
+            None => parsed.rejects.push(Reject::new(number, Some(key), format!("`{value}` is not a valid {key}"), raw)),
         }
-    }
+    })?;
     for r in &mut parsed.records {
         r.last_seen = listed_at;
     }
