@@ -649,5 +649,12 @@ mod tests {
         {
             let _ = parse(s);
         }
+        let full = r"([file:hashes.'SHA-256' IN ('a\'b', 'c\\d') AND NOT x:y[*].z > -1.5] OR [u:v = h'ff']) \
+                     REPEATS 2 TIMES FOLLOWEDBY [a:b = t'2020-01-01T00:00:00Z'] START t'2020' STOP t'2021'";
+        assert!(parse(full).is_err(), "NOT before a path is not STIX");
+        for (i, _) in full.char_indices() {
+            let _ = parse(&full[..i]);
+            let _ = parse(&full[i..]);
+        }
     }
 }
