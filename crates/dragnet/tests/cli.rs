@@ -299,8 +299,10 @@ fn sample_misp_and_stix_folders_ingest_and_are_found() {
         assert!(report["accepted"].as_u64().unwrap() > 0, "{folder}: {report}");
         for file in report["files"].as_array().unwrap() {
             let detected = file["format"].as_str().unwrap_or_default();
+            // MISP's CSV export is read by its header as a mapped CSV.
+            let csv = file["path"].as_str().unwrap().ends_with(".csv");
             if file["error"].is_null() {
-                assert_eq!(detected, folder, "{file}");
+                assert_eq!(detected, if csv { "csv" } else { folder }, "{file}");
             }
         }
         for probe in probes {
