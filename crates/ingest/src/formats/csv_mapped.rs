@@ -81,6 +81,52 @@ fn detect_delimiter(input: &[u8]) -> u8 {
     [b',', b'\t', b';', b'|'].into_iter().max_by_key(|d| first.iter().filter(|b| *b == d).count()).unwrap_or(b',')
 }
 
+/// Column positions for one header: from the mapping, or, with no mapping,
+/// from the usual names (then a label that does not parse is ignored, not
+/// rejected, since nobody promised what the column holds).
+struct Columns {
+    value: Option<usize>,
+    kind: Option<usize>,
+    category: Option<usize>,
+    first_seen: Option<usize>,
+    last_seen: Option<usize>,
+    tags: Option<usize>,
+    confidence: Option<usize>,
+    tlp: Option<usize>,
+    strict: bool,
+}
+
+impl Columns {
+    fn new(h: &Header, m: &Mapping, keys: &[&str]) -> Columns {
+        if !m.value.is_empty() {
+            let value =
+                if m.value.parse::<usize>().is_ok() { column(h, &Some(m.value.clone())) } else { h.index(keys) };
+            return Columns {
+                value,
+                kind: column(h, &m.kind),
+                category: column(h, &m.category),
+                first_seen: column(h, &m.first_seen),
+                last_seen: column(h, &m.last_seen),
+                tags: column(h, &m.tags),
+                confidence: column(h, &m.confidence),
+                tlp: column(h, &m.tlp),
+                strict: true,
+            };
+        }
+        Columns {
+            value: h.index(VALUE_ALIASES),
+            kind: h.index(&["kind", "type", "ioc_type", "indicator_type"]),
+            category: h.index(&["category", "threat", "threat_type", "classification"]),
+            first_seen: h.index(&["first_seen", "firstseen", "first_seen_utc", "dateadded", "date", "created"]),
+            last_seen: h.index(&["last_seen", "lastseen", "last_seen_utc", "last_online", "modified"]),
+            tags: h.index(&["tags", "labels", "malware"]),
+            confidence: h.index(&["confidence", "confidence_level"]),
+            tlp: h.index(&["tlp"]),
+            strict: false,
+        }
+    }
+}
+
 pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
     let delimiter = mapping.delimiter.unwrap_or_else(|| detect_delimiter(input));
     let value_key = mapping.value.to_ascii_lowercase();
@@ -90,33 +136,37 @@ pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
         (false, true) => VALUE_ALIASES.to_vec(),
         (false, false) => vec![value_key.as_str()],
     };
-    let parsed = table::read(input, delimiter, &keys, |h, f, line, raw| {
-        let value_col = if by_position { column(h, &Some(mapping.value.clone())) } else { h.index(&keys) };
-        let value = present(f, value_col).ok_or_else(|| (Some(mapping.value.clone()), "empty value".to_string()))?;
-        let field_name = || Some(value_col.map(|i| h.name(i).to_string()).unwrap_or_default());
-        let obs = match present(f, column(h, &mapping.kind)) {
-            Some(kind) => kind.parse::<Kind>().and_then(|k| Observable::parse(k, value)),
-            None => Observable::guess(value),
+    let mut columns = None;
+    table::read(input, delimiter, &keys, |h, f, line, raw| {
+        let c = columns.get_or_insert_with(|| Columns::new(h, mapping, &keys));
+        let name = |i: Option<usize>| i.map(|i| h.name(i).to_string());
+        let value = present(f, c.value).ok_or_else(|| (name(c.value), "empty value".to_string()))?;
+        let kind = present(f, c.kind).map(str::parse::<Kind>);
+        let obs = match kind {
+            Some(Ok(kind)) => Observable::parse(kind, value),
+            Some(Err(e)) if c.strict => Err(e),
+            _ => Observable::guess(value),
         }
-        .map_err(|e| (field_name(), e.to_string()))?;
+        .map_err(|e| (name(c.value), e.to_string()))?;
         let mut r = Record::new(obs, line, raw);
-        if let Some(c) = present(f, column(h, &mapping.category)) {
-            r.category =
-                Some(c.parse().map_err(|e: dragnet_core::LabelError| (mapping.category.clone(), e.to_string()))?);
+        match present(f, c.category).map(str::parse) {
+            Some(Ok(category)) => r.category = Some(category),
+            Some(Err(e)) if c.strict => return Err((name(c.category), e.to_string())),
+            _ => {}
         }
-        if let Some(t) = present(f, column(h, &mapping.tlp)) {
-            r.tlp = Some(t.parse().map_err(|e: dragnet_core::LabelError| (mapping.tlp.clone(), e.to_string()))?);
+        match present(f, c.tlp).map(str::parse) {
+            Some(Ok(tlp)) => r.tlp = Some(tlp),
+            Some(Err(e)) if c.strict => return Err((name(c.tlp), e.to_string())),
+            _ => {}
         }
-        r.first_seen = present(f, column(h, &mapping.first_seen)).and_then(parse_timestamp);
-        r.last_seen = present(f, column(h, &mapping.last_seen)).and_then(parse_timestamp);
-        r.confidence =
-            present(f, column(h, &mapping.confidence)).and_then(|c| c.parse::<u8>().ok()).map(|c| c.min(100));
-        if let Some(tags) = present(f, column(h, &mapping.tags)) {
+        r.first_seen = present(f, c.first_seen).and_then(parse_timestamp);
+        r.last_seen = present(f, c.last_seen).and_then(parse_timestamp);
+        r.confidence = present(f, c.confidence).and_then(|c| c.parse::<u8>().ok()).map(|c| c.min(100));
+        if let Some(tags) = present(f, c.tags) {
             r.tags = tags.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
         }
         Ok(vec![r])
-    })?;
-    Ok(parsed)
+    })
 }
 
 #[cfg(test)]
@@ -149,6 +199,14 @@ mod tests {
         assert_eq!(p.records[0].observable.value(), "198.51.100.7");
         let p = parse(b"ip_address\tnote\n198.51.100.8\tx\n", &Mapping::default()).unwrap();
         assert_eq!(p.records[0].observable.value(), "198.51.100.8");
+        let auto = b"indicator,type,threat,first_seen,tags\nc2.example,domain,botnet-c2,2024-05-01,a|b\nx.example,text,Network activity,,\n";
+        let p = parse(auto, &Mapping::default()).unwrap();
+        assert_eq!(p.records.len(), 2, "unknown labels in guessed columns are ignored: {:?}", p.rejects);
+        assert_eq!(
+            (p.records[0].category, p.records[0].first_seen),
+            (Some(Category::BotnetC2), parse_timestamp("2024-05-01"))
+        );
+        assert_eq!((p.records[1].category, p.records[1].observable.kind()), (None, Kind::Domain));
         assert!("kind=x".parse::<Mapping>().is_err());
         assert!("value=a,colour=b".parse::<Mapping>().is_err());
         let err = parse(b"a,b\n1,2\n", &m.clone()).map(|p| p.records.len());
