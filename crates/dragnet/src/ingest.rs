@@ -272,9 +272,12 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         }
     }
     if report.accepted == 0 {
-        if !json {
-            eprintln!("error: the input held nothing usable");
+        if json {
+            for e in report.files.iter().filter_map(|f| f.error.as_deref()) {
+                eprintln!("error: {e}");
+            }
         }
+        eprintln!("error: the input held nothing usable; nothing was written");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
