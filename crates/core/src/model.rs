@@ -174,9 +174,39 @@ impl Grade {
     pub const UNGRADED: Grade = Grade { reliability: Reliability::F, credibility: Credibility(6) };
 }
 
+impl Grade {
+    /// The two-character code, e.g. `B2`, without allocating.
+    pub fn as_str(self) -> &'static str {
+        const CODES: [[&str; 6]; 6] = [
+            ["A1", "A2", "A3", "A4", "A5", "A6"],
+            ["B1", "B2", "B3", "B4", "B5", "B6"],
+            ["C1", "C2", "C3", "C4", "C5", "C6"],
+            ["D1", "D2", "D3", "D4", "D5", "D6"],
+            ["E1", "E2", "E3", "E4", "E5", "E6"],
+            ["F1", "F2", "F3", "F4", "F5", "F6"],
+        ];
+        CODES[self.reliability as usize][usize::from(self.credibility.0 - 1)]
+    }
+}
+
+impl Grade {
+    /// A compact number for storage: ten times the reliability's position
+    /// (A = 1) plus the credibility, so `B2` is 22 and `F6` is 66.
+    pub fn code(self) -> u8 {
+        10 * (self.reliability as u8 + 1) + self.credibility.0
+    }
+
+    pub fn from_code(code: u8) -> Option<Grade> {
+        const RELIABILITY: [Reliability; 6] =
+            [Reliability::A, Reliability::B, Reliability::C, Reliability::D, Reliability::E, Reliability::F];
+        let reliability = *RELIABILITY.get(usize::from(code / 10).checked_sub(1)?)?;
+        Some(Grade { reliability, credibility: Credibility::new(code % 10)? })
+    }
+}
+
 impl fmt::Display for Grade {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}{}", self.reliability, self.credibility.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -236,6 +266,16 @@ mod tests {
     fn grades_round_trip_and_reject_nonsense() {
         let g: Grade = "b2".parse().unwrap();
         assert_eq!(g.to_string(), "B2");
+        for r in "ABCDEF".chars() {
+            for c in 1..=6 {
+                let code = format!("{r}{c}");
+                let grade = code.parse::<Grade>().unwrap();
+                assert_eq!(grade.as_str(), code);
+                assert_eq!(Grade::from_code(grade.code()), Some(grade));
+            }
+        }
+        assert_eq!(Grade::from_code(70), None);
+        assert_eq!(Grade::from_code(7), None);
         for bad in ["", "G1", "A7", "A0", "A12", "2B"] {
             assert!(bad.parse::<Grade>().is_err(), "{bad}");
         }

@@ -44,8 +44,31 @@ pub fn observable(kind: &str, value: &str) -> Result<Observable, StoreError> {
     Observable::parse(kind, value).map_err(|_| corrupt("observable", value))
 }
 
-pub fn category(s: &str) -> Result<Category, StoreError> {
-    s.parse().map_err(|_| corrupt("category", s))
+/// Labels on observations are stored as small numbers: a position in
+/// `Category::ALL`, in `Tlp::ALL` (so `MAX(tlp)` is the strictest), and
+/// [`Grade::code`]. Rows stay compact and writes bind no text for them.
+pub fn category_code(c: Category) -> i64 {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or_default() as i64
+}
+
+pub fn category_from_code(code: i64) -> Result<Category, StoreError> {
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| Category::ALL.get(i))
+        .copied()
+        .ok_or_else(|| corrupt("category", &code.to_string()))
+}
+
+pub fn tlp_code(t: Tlp) -> i64 {
+    Tlp::ALL.iter().position(|x| *x == t).unwrap_or_default() as i64
+}
+
+pub fn tlp_from_code(code: i64) -> Result<Tlp, StoreError> {
+    usize::try_from(code).ok().and_then(|i| Tlp::ALL.get(i)).copied().ok_or_else(|| corrupt("tlp", &code.to_string()))
+}
+
+pub fn grade_from_code(code: i64) -> Result<Grade, StoreError> {
+    u8::try_from(code).ok().and_then(Grade::from_code).ok_or_else(|| corrupt("grade", &code.to_string()))
 }
 
 pub fn tlp(s: &str) -> Result<Tlp, StoreError> {
@@ -65,6 +88,14 @@ mod tests {
         let tags = vec!["a b".to_string(), "c".to_string()];
         assert_eq!(split_tags(&join_tags(&tags)), tags);
         assert!(split_tags("").is_empty());
+        for c in Category::ALL {
+            assert_eq!(category_from_code(category_code(*c)).unwrap(), *c);
+        }
+        for t in Tlp::ALL {
+            assert_eq!(tlp_from_code(tlp_code(*t)).unwrap(), *t);
+        }
+        assert!(tlp_code(Tlp::Red) > tlp_code(Tlp::Amber));
+        assert!(category_from_code(99).is_err() && tlp_from_code(-1).is_err() && grade_from_code(7).is_err());
         // Fixed value: changing the hash would break idempotence of existing stores.
         assert_eq!(raw_hash("1.2.3.4"), 790_097_504_932_053_221);
         let ip = Observable::guess("1.2.3.4").unwrap();

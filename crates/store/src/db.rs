@@ -151,6 +151,22 @@ fn multi_row(head: &str, tail: &str, columns: usize, rows: usize) -> String {
     sql
 }
 
+/// The multi-row INSERT for `rows` rows; the full-chunk text is built once
+/// per process, since drivers key their statement caches on it.
+fn insert_sql(head: &'static str, tail: &'static str, columns: usize, rows: usize) -> std::borrow::Cow<'static, str> {
+    static OBSERVABLES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static OBSERVATIONS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let full = match head {
+        sql::INSERT_OBSERVABLES_HEAD => &OBSERVABLES,
+        _ => &OBSERVATIONS,
+    };
+    if rows == CHUNK {
+        std::borrow::Cow::Borrowed(full.get_or_init(|| multi_row(head, tail, columns, CHUNK)).as_str())
+    } else {
+        std::borrow::Cow::Owned(multi_row(head, tail, columns, rows))
+    }
+}
+
 /// Inserts the chunk's observables; returns how many were new. When some
 /// already existed, checks that each stored id holds the same value, so a
 /// hash collision is an error, never a silent merge.
@@ -159,7 +175,7 @@ fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observation)])
     for (id, o) in chunk {
         params.extend([Param::Int(*id), Param::Text(o.observable.kind().as_str()), Param::Text(o.observable.value())]);
     }
-    let insert = multi_row(sql::INSERT_OBSERVABLES_HEAD, sql::INSERT_OBSERVABLES_TAIL, 3, chunk.len());
+    let insert = insert_sql(sql::INSERT_OBSERVABLES_HEAD, sql::INSERT_OBSERVABLES_TAIL, 3, chunk.len());
     let new = conn.exec(&insert, &params)?;
     if (new as usize) < chunk.len() {
         let ids: Vec<Param<'_>> = chunk.iter().map(|(id, _)| Param::Int(*id)).collect();
@@ -189,18 +205,17 @@ fn write_observations<C: Connection>(
     origin: i64,
     at: Timestamp,
 ) -> Result<u64, StoreError> {
-    let texts: Vec<(String, String)> =
-        chunk.iter().map(|(_, o)| (codec::join_tags(&o.tags), o.grade.to_string())).collect();
+    let tags: Vec<String> = chunk.iter().map(|(_, o)| codec::join_tags(&o.tags)).collect();
     let mut params = Vec::with_capacity(chunk.len() * 14);
-    for ((id, o), (tags, grade)) in chunk.iter().zip(&texts) {
+    for ((id, o), tags) in chunk.iter().zip(&tags) {
         params.extend([
             Param::Int(*id),
             Param::Int(source),
             Param::Int(origin),
             Param::Int(i64::from(o.line)),
-            Param::Text(o.category.as_str()),
-            Param::Text(o.tlp.as_str()),
-            Param::Text(grade),
+            Param::Int(codec::category_code(o.category)),
+            Param::Int(codec::tlp_code(o.tlp)),
+            Param::Int(i64::from(o.grade.code())),
             o.confidence.map_or(Param::Null, |c| Param::Int(i64::from(c))),
             Param::Int(o.first_seen),
             Param::Int(o.last_seen),
@@ -210,7 +225,7 @@ fn write_observations<C: Connection>(
             Param::Int(at),
         ]);
     }
-    let insert = multi_row(sql::INSERT_OBSERVATIONS_HEAD, sql::INSERT_OBSERVATIONS_TAIL, 14, chunk.len());
+    let insert = insert_sql(sql::INSERT_OBSERVATIONS_HEAD, sql::INSERT_OBSERVATIONS_TAIL, 14, chunk.len());
     conn.exec(&insert, &params)
 }
 
@@ -236,8 +251,17 @@ fn write_reject<C: Connection>(
     )
 }
 
-fn counts<C: Connection>(conn: &mut C, query: &str) -> Result<BTreeMap<String, u64>, StoreError> {
-    Ok(conn.query(query, &[])?.into_iter().map(|r| (r[0].text().to_string(), r[1].int() as u64)).collect())
+/// `(key, count)` rows as a map, the key read by `name` (text keys as they are).
+fn counts<C: Connection>(
+    conn: &mut C,
+    query: &str,
+    name: impl Fn(&Cell) -> Result<String, StoreError>,
+) -> Result<BTreeMap<String, u64>, StoreError> {
+    conn.query(query, &[])?.into_iter().map(|r| Ok((name(&r[0])?, r[1].int() as u64))).collect()
+}
+
+fn text_key(cell: &Cell) -> Result<String, StoreError> {
+    Ok(cell.text().to_string())
 }
 
 fn count<C: Connection>(conn: &mut C, query: &str) -> Result<u64, StoreError> {
@@ -299,9 +323,9 @@ impl<C: Connection> Store for SqlStore<C> {
                     matched: matched.clone(),
                     observation: Observation {
                         observable: matched.clone(),
-                        category: codec::category(row[1].text())?,
-                        tlp: codec::tlp(row[2].text())?,
-                        grade: codec::grade(row[3].text())?,
+                        category: codec::category_from_code(row[1].int())?,
+                        tlp: codec::tlp_from_code(row[2].int())?,
+                        grade: codec::grade_from_code(row[3].int())?,
                         confidence: row[4].opt_int().map(|c| c.clamp(0, 100) as u8),
                         first_seen: row[5].int(),
                         last_seen: row[6].int(),
@@ -343,10 +367,12 @@ impl<C: Connection> Store for SqlStore<C> {
             observations: count(c, sql::COUNT_OBSERVATIONS)?,
             rejects: count(c, sql::COUNT_REJECTS)?,
             sources: count(c, sql::COUNT_SOURCES)?,
-            observables_by_kind: counts(c, sql::BY_KIND)?,
-            observations_by_category: counts(c, sql::BY_CATEGORY)?,
-            observations_by_source: counts(c, sql::BY_SOURCE)?,
-            observations_by_tlp: counts(c, sql::BY_TLP)?,
+            observables_by_kind: counts(c, sql::BY_KIND, text_key)?,
+            observations_by_category: counts(c, sql::BY_CATEGORY, |k| {
+                Ok(codec::category_from_code(k.int())?.as_str().to_string())
+            })?,
+            observations_by_source: counts(c, sql::BY_SOURCE, text_key)?,
+            observations_by_tlp: counts(c, sql::BY_TLP, |k| Ok(codec::tlp_from_code(k.int())?.as_str().to_string()))?,
         })
     }
 

@@ -39,7 +39,7 @@ impl SqlStore<SqliteConnection> {
 
     fn init(conn: rusqlite::Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")
+        conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")
             .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = SqliteConnection(conn);
