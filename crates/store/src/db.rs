@@ -58,25 +58,24 @@ pub trait Connection {
     fn exec(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError>;
     fn query(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Vec<Cell>>, StoreError>;
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
-    /// Runs `insert` (which ends in `RETURNING id` and does nothing on
-    /// conflict) and returns the new row's id and `true`, or, if the row
-    /// existed, its id from `select` and `false`.
-    fn insert_or_get_id(
-        &mut self,
-        insert: &str,
-        select: &str,
-        params: &[Param<'_>],
-    ) -> Result<(i64, bool), StoreError> {
-        if let Some(row) = self.query(insert, params)?.first() {
-            return Ok((row[0].int(), true));
-        }
-        let rows = self.query(select, params)?;
-        rows.first()
-            .map(|r| (r[0].int(), false))
-            .ok_or_else(|| StoreError::Backend("row vanished during insert".into()))
-    }
     /// Statement that opens a write transaction.
     fn begin_statement(&self) -> &'static str;
+}
+
+/// Runs `insert` (which ends in `RETURNING id` and does nothing on
+/// conflict) and returns the new row's id and `true`, or, if the row
+/// existed, its id from `select` and `false`.
+fn insert_or_get_id<C: Connection>(
+    conn: &mut C,
+    insert: &str,
+    select: &str,
+    params: &[Param<'_>],
+) -> Result<(i64, bool), StoreError> {
+    if let Some(row) = conn.query(insert, params)?.first() {
+        return Ok((row[0].int(), true));
+    }
+    let rows = conn.query(select, params)?;
+    rows.first().map(|r| (r[0].int(), false)).ok_or_else(|| StoreError::Backend("row vanished during insert".into()))
 }
 
 /// Runs `work` inside a transaction: committed if it succeeds, rolled back
@@ -287,8 +286,7 @@ impl<C: Connection> Store for SqlStore<C> {
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
         transaction(&mut self.conn, |conn| {
             let source = source_id(conn, batch.source)?;
-            let (origin, _) =
-                conn.insert_or_get_id(sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
+            let (origin, _) = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
             let mut out = BatchOutcome::default();
             // Writing in id order turns random B-tree inserts into appends:
             // several times faster for large batches, same result.

@@ -88,23 +88,6 @@ impl Connection for SqliteConnection {
         self.0.execute_batch(sql).map_err(backend)
     }
 
-    fn insert_or_get_id(
-        &mut self,
-        insert: &str,
-        select: &str,
-        params: &[Param<'_>],
-    ) -> Result<(i64, bool), StoreError> {
-        // Cheaper than RETURNING in SQLite: no result buffering or statement journal.
-        let plain = insert.trim_end().trim_end_matches("RETURNING id").trim_end();
-        if self.exec(plain, params)? == 1 {
-            return Ok((self.0.last_insert_rowid(), true));
-        }
-        let mut stmt = self.0.prepare_cached(select).map_err(backend)?;
-        stmt.query_row(rusqlite::params_from_iter(params.iter()), |r| r.get::<_, i64>(0))
-            .map(|id| (id, false))
-            .map_err(backend)
-    }
-
     fn begin_statement(&self) -> &'static str {
         "BEGIN IMMEDIATE"
     }
