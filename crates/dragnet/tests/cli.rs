@@ -183,6 +183,14 @@ fn malformed_inputs_leave_the_store_unchanged() {
         assert_eq!(after["rejects"], before["rejects"], "{format}");
         assert_eq!(after["observables"], before["observables"], "{format}");
     }
+    let feed = data.path().join("feed");
+    std::fs::create_dir(&feed).unwrap();
+    std::fs::write(feed.join("manifest.json"), "{\n  \"not-a-uuid\": {}\n}").unwrap();
+    let run = dragnet(data.path(), &["ingest", feed.to_str().unwrap(), "--source", "broken"]);
+    assert_eq!(run.code, 1, "misp-feed: {}", run.stderr);
+    assert!(run.stderr.contains("manifest.json") && run.stderr.contains("not-a-uuid"), "{}", run.stderr);
+    assert_eq!(stats(data.path())["observations"], before["observations"]);
+
     let missing = dragnet(data.path(), &["ingest", "/nonexistent/feed.txt", "--source", "x"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("/nonexistent/feed.txt"));
