@@ -7,6 +7,7 @@ pub mod observable;
 pub mod policy;
 pub mod record;
 pub mod store;
+pub mod telemetry;
 pub mod time;
 
 pub use model::{Category, Credibility, Grade, LabelError, Reliability, Tlp};

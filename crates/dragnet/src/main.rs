@@ -1,6 +1,7 @@
 //! The `dragnet` command: the one place where parsers, stores and outputs
 //! are wired together.
 
+mod beacons;
 mod bench;
 mod demo;
 mod ingest;
@@ -47,6 +48,8 @@ enum Command {
     Stats,
     /// Show stored rejects (input that could not be used), newest first.
     Rejects(output::RejectsArgs),
+    /// Score beaconing in Zeek conn logs the way RITA v5 does.
+    Beacons(beacons::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
     /// Measure parse and durable-ingest rates on generated feeds.
@@ -75,5 +78,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
         Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
         Command::Bench(args) => bench::run(&args, cli.json),
+        Command::Beacons(args) => beacons::run(&args, cli.json),
     }
 }

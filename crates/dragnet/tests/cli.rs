@@ -319,3 +319,23 @@ fn sample_misp_and_stix_folders_ingest_and_are_found() {
         }
     }
 }
+
+#[test]
+fn beacons_reproduce_rita_and_survive_broken_logs() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let rita = samples.join("zeek/rita");
+    let run = dragnet(data.path(), &["beacons", rita.join("proxy_rolling").to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let top = &run.json()["beacons"][0];
+    assert_eq!((top["src"].as_str(), top["dst"].as_str()), (Some("10.0.0.238"), Some("75.75.75.75")));
+    assert_eq!((top["count"].as_u64(), top["score"].as_f64()), (Some(1160), Some(0.673)));
+    for key in ["ts_score", "ds_score", "dur_score", "hist_score"] {
+        assert!(top[key].is_f64(), "{key}");
+    }
+    let edge = dragnet(data.path(), &["beacons", rita.join("edge_cases").to_str().unwrap(), "--json"]);
+    assert_eq!(edge.code, 0, "{}", edge.stderr);
+    assert!(edge.stderr.contains("truncated"), "truncated lines are reported: {}", edge.stderr);
+    assert!(edge.stderr.contains("text_file/conn.log: not a Zeek log"), "{}", edge.stderr);
+    assert!(edge.json()["rejected_lines"].as_u64().unwrap() >= 2);
+}

@@ -9,6 +9,7 @@ pub mod formats;
 mod json;
 mod table;
 mod text;
+pub mod zeek;
 
 use std::fmt;
 use std::str::FromStr;

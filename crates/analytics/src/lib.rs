@@ -1,0 +1,7 @@
+//! Detectors over telemetry. Pure computation on [`dragnet_core::telemetry`]
+//! records; reading logs is `dragnet-ingest`'s job, storing findings the
+//! binary's.
+
+pub mod beacon;
+pub mod filter;
+mod stats;

@@ -1,0 +1,74 @@
+//! RITA's published scores on its own fixtures (../shared/samples/zeek/rita),
+//! reproduced exactly.
+
+use std::path::{Path, PathBuf};
+
+use dragnet_analytics::beacon::{Beacon, Config, ip_beacons};
+use dragnet_analytics::filter::Filter;
+use dragnet_core::telemetry::Conn;
+use dragnet_ingest::zeek;
+
+fn fixture(name: &str) -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/zeek/rita").join(name);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: {} is not present", dir.display());
+        None
+    }
+}
+
+fn conns(dir: &Path) -> Vec<Conn> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() { stack.push(p) } else { files.push(p) }
+        }
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let raw = std::fs::read(&f).unwrap();
+        let bytes = zeek::decompress(&raw).unwrap();
+        if zeek::log_path(&bytes).as_deref() == Some("conn") {
+            let log = zeek::read_conn(&bytes).unwrap();
+            out.extend(log.conns);
+        }
+    }
+    out
+}
+
+fn find<'a>(beacons: &'a [Beacon], src: &str, dst: &str) -> &'a Beacon {
+    beacons
+        .iter()
+        .find(|b| b.src.to_string() == src && b.dst == dst)
+        .unwrap_or_else(|| panic!("no beacon {src} -> {dst} among {}", beacons.len()))
+}
+
+#[test]
+fn missing_host_beacon_matches_rita() {
+    let Some(dir) = fixture("missing_host") else { return };
+    let all = conns(&dir);
+    let mut filter = Filter::with_internal(&["64.225.56.201/32"]).unwrap();
+    filter.keep_external_to_internal = true;
+    let (win, beacons) = ip_beacons(&all, &filter, &Config::default());
+    let b = find(&beacons, "73.54.23.243", "64.225.56.201");
+    println!("{win:?} {b:?}");
+    assert_eq!(win.map(|w| (w.min, w.max)), Some((1_713_657_591, 1_713_743_991)));
+    assert_eq!(b.count, 331);
+    assert_eq!((b.ts_score, b.ds_score, b.dur_score, b.hist_score, b.score), (0.852, 1.0, 1.0, 1.0, 0.963));
+}
+
+#[test]
+fn proxy_rolling_beacon_matches_rita() {
+    let Some(dir) = fixture("proxy_rolling") else { return };
+    let all = conns(&dir);
+    let (win, beacons) = ip_beacons(&all, &Filter::default(), &Config::default());
+    let b = find(&beacons, "10.0.0.238", "75.75.75.75");
+    println!("{win:?} {b:?}");
+    assert_eq!(win.map(|w| (w.min, w.max)), Some((1_714_417_205, 1_714_424_225)));
+    assert_eq!((b.count, b.total_bytes), (1160, 319_107));
+    assert_eq!((b.ts_score, b.ds_score, b.dur_score, b.hist_score, b.score), (1.0, 0.831, 0.861, 0.0, 0.673));
+}

@@ -1,0 +1,23 @@
+//! Telemetry records: what sensors (Zeek, Suricata, NetFlow) report about
+//! connections, reduced to the fields the detectors use.
+
+use std::net::IpAddr;
+
+/// One connection as a sensor logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conn {
+    /// Start time, Unix seconds with sub-second precision.
+    pub ts: f64,
+    /// The sensor's connection id (Zeek `uid`), for evidence.
+    pub uid: String,
+    pub src: IpAddr,
+    pub src_port: u16,
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    pub proto: String,
+    /// Seconds; 0 when the sensor did not record it.
+    pub duration: f64,
+    /// Bytes the originator sent at the IP layer (Zeek `orig_ip_bytes`).
+    pub orig_ip_bytes: u64,
+    pub resp_ip_bytes: u64,
+}

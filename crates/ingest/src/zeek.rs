@@ -1,0 +1,263 @@
+//! Zeek logs, TSV (header-driven) and JSON lines, recognised by their
+//! content (`#path` or `_path`, else their fields), never their file name.
+//! Compressed input is undone first by [`decompress`].
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::net::IpAddr;
+
+use dragnet_core::telemetry::Conn;
+use dragnet_core::{FileError, Reject};
+use serde_json::Value;
+
+/// Undoes gzip by its magic bytes; other input is returned as it is.
+pub fn decompress(input: &[u8]) -> Result<Cow<'_, [u8]>, FileError> {
+    match input {
+        [0x1f, 0x8b, ..] => {
+            let mut out = Vec::with_capacity(input.len() * 8);
+            flate2::read::MultiGzDecoder::new(input)
+                .read_to_end(&mut out)
+                .map_err(|e| FileError::new(0, format!("gzip data is damaged or truncated: {e}")))?;
+            Ok(Cow::Owned(out))
+        }
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+            Err(FileError::new(0, "zstd-compressed logs are not supported yet; decompress first"))
+        }
+        _ => Ok(Cow::Borrowed(input)),
+    }
+}
+
+/// Which Zeek log this is: `conn`, `dns`, `ssl`, … or `None` when it is not
+/// a Zeek log at all.
+pub fn log_path(input: &[u8]) -> Option<String> {
+    let head = String::from_utf8_lossy(&input[..input.len().min(8192)]);
+    if let Some(line) = head.lines().find(|l| l.starts_with("#path")) {
+        return line.split(['\t', ' ']).nth(1).map(|p| p.trim().to_string());
+    }
+    let first = head.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let obj: Value = serde_json::from_str(first).ok()?;
+    if let Some(path) = obj.get("_path").and_then(Value::as_str) {
+        return Some(path.to_string());
+    }
+    let has = |k: &str| obj.get(k).is_some();
+    if has("id.orig_h") && (has("conn_state") || has("orig_ip_bytes") || has("duration")) {
+        return Some("conn".into());
+    }
+    if has("query") && has("qtype_name") || has("rcode_name") {
+        return Some("dns".into());
+    }
+    None
+}
+
+/// Rows of a conn log and the lines that could not be read.
+#[derive(Debug, Default)]
+pub struct ConnLog {
+    pub conns: Vec<Conn>,
+    pub rejects: Vec<Reject>,
+}
+
+/// Reads a (decompressed) Zeek conn log in either form.
+pub fn read_conn(input: &[u8]) -> Result<ConnLog, FileError> {
+    crate::text::ensure_text(input)?;
+    match log_path(input).as_deref() {
+        Some("conn") => {}
+        Some(other) => return Err(FileError::new(1, format!("this is a Zeek `{other}` log, not a conn log"))),
+        None => return Err(FileError::new(1, "not a Zeek log: no `#path` header and no JSON conn fields")),
+    }
+    if crate::json::looks_like_json(input) { read_json(input) } else { read_tsv(input) }
+}
+
+/// Field values of one row, by name.
+trait Fields {
+    fn text(&self, name: &str) -> Option<&str>;
+}
+
+fn conn_from(f: &impl Fields) -> Result<Conn, (&'static str, String)> {
+    let ip = |name: &'static str| -> Result<IpAddr, (&'static str, String)> {
+        let v = f.text(name).ok_or((name, format!("missing `{name}`")))?;
+        v.parse().map_err(|_| (name, format!("`{v}` is not an IP address")))
+    };
+    let num = |name: &'static str| -> Result<f64, (&'static str, String)> {
+        match f.text(name) {
+            None => Ok(0.0),
+            Some(v) => v.parse::<f64>().map_err(|_| (name, format!("`{v}` is not a number"))),
+        }
+    };
+    let ts_text = f.text("ts").ok_or(("ts", "missing `ts`".to_string()))?;
+    let ts = match ts_text.parse::<f64>() {
+        Ok(t) => t,
+        Err(_) => dragnet_core::parse_timestamp(ts_text).ok_or(("ts", format!("`{ts_text}` is not a time")))? as f64,
+    };
+    Ok(Conn {
+        ts,
+        uid: f.text("uid").unwrap_or_default().to_string(),
+        src: ip("id.orig_h")?,
+        src_port: num("id.orig_p")? as u16,
+        dst: ip("id.resp_h")?,
+        dst_port: num("id.resp_p")? as u16,
+        proto: f.text("proto").unwrap_or_default().to_string(),
+        duration: num("duration")?,
+        orig_ip_bytes: num("orig_ip_bytes")? as u64,
+        resp_ip_bytes: num("resp_ip_bytes")? as u64,
+    })
+}
+
+struct TsvRow<'a> {
+    names: &'a [String],
+    values: Vec<&'a str>,
+    unset: &'a str,
+    empty: &'a str,
+}
+
+impl Fields for TsvRow<'_> {
+    fn text(&self, name: &str) -> Option<&str> {
+        let i = self.names.iter().position(|n| n == name)?;
+        let v = *self.values.get(i)?;
+        (v != self.unset && v != self.empty && !v.is_empty()).then_some(v)
+    }
+}
+
+fn unescape_separator(s: &str) -> String {
+    match s.trim() {
+        "\\t" => "\t".into(),
+        s if s.starts_with("\\x") => {
+            u8::from_str_radix(&s[2..], 16).map(|b| (b as char).to_string()).unwrap_or_else(|_| s.into())
+        }
+        "" => "\t".into(),
+        s => s.into(),
+    }
+}
+
+fn read_tsv(input: &[u8]) -> Result<ConnLog, FileError> {
+    let mut log = ConnLog::default();
+    let (mut sep, mut unset, mut empty) = ("\t".to_string(), "-".to_string(), "(empty)".to_string());
+    let mut names: Vec<String> = Vec::new();
+    for line in crate::text::lines(input) {
+        let Ok(raw) = line.text else {
+            log.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
+            continue;
+        };
+        if let Some(rest) = raw.strip_prefix('#') {
+            let (key, value) = rest.split_once(['\t', ' ']).unwrap_or((rest, ""));
+            match key {
+                "separator" => sep = unescape_separator(value),
+                "unset_field" => unset = value.split(sep.as_str()).next().unwrap_or("-").to_string(),
+                "empty_field" => empty = value.split(sep.as_str()).next().unwrap_or("(empty)").to_string(),
+                "fields" => names = value.split(sep.as_str()).map(str::to_string).collect(),
+                _ => {}
+            }
+            continue;
+        }
+        if names.is_empty() {
+            return Err(FileError::new(line.number, "data before the `#fields` header"));
+        }
+        let values: Vec<&str> = raw.split(sep.as_str()).collect();
+        if values.len() != names.len() {
+            let why = format!("{} fields where `#fields` names {} (truncated line?)", values.len(), names.len());
+            log.rejects.push(Reject::new(line.number, None, why, raw));
+            continue;
+        }
+        let row = TsvRow { names: &names, values, unset: &unset, empty: &empty };
+        match conn_from(&row) {
+            Ok(c) => log.conns.push(c),
+            Err((field, why)) => log.rejects.push(Reject::new(line.number, Some(field), why, raw)),
+        }
+    }
+    Ok(log)
+}
+
+/// A JSON row whose numbers were turned into strings ([`stringify_numbers`]).
+struct JsonRow(serde_json::Map<String, Value>);
+
+impl Fields for JsonRow {
+    fn text(&self, name: &str) -> Option<&str> {
+        let value = match self.0.get(name) {
+            Some(v) => v,
+            // Nested form: {"id": {"orig_h": …}}.
+            None => {
+                let (outer, inner) = name.split_once('.')?;
+                self.0.get(outer)?.get(inner)?
+            }
+        };
+        value.as_str().filter(|s| !s.is_empty())
+    }
+}
+
+fn read_json(input: &[u8]) -> Result<ConnLog, FileError> {
+    let mut log = ConnLog::default();
+    for line in crate::text::lines(input) {
+        let Ok(raw) = line.text else {
+            log.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
+            continue;
+        };
+        let map = match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                log.rejects.push(Reject::new(line.number, None, "not a JSON object", raw));
+                continue;
+            }
+            Err(e) => {
+                log.rejects.push(Reject::new(line.number, None, format!("invalid JSON: {e}"), raw));
+                continue;
+            }
+        };
+        let row = JsonRow(stringify_numbers(map));
+        match conn_from(&row) {
+            Ok(c) => log.conns.push(c),
+            Err((field, why)) => log.rejects.push(Reject::new(line.number, Some(field), why, raw)),
+        }
+    }
+    Ok(log)
+}
+
+/// JSON numbers become strings so one text-based conversion serves both forms.
+fn stringify_numbers(map: serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    map.into_iter()
+        .map(|(k, v)| match v {
+            Value::Number(n) => (k, Value::String(n.to_string())),
+            Value::Object(inner) => (k, Value::Object(stringify_numbers(inner))),
+            other => (k, other),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+        #fields\t_node_name\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_ip_bytes\tresp_ip_bytes\textra\n\
+        w1\t1713571129.542769\tC1\t10.0.0.5\t51000\t198.51.100.7\t443\ttcp\t1.5\t300\t600\tx\n\
+        w1\t1713571130.1\tC2\t10.0.0.5\t51001\t198.51.100.7\t443\ttcp\t-\t-\t-\tx\n\
+        w1\t1713571131.1\tC3\tnot-an-ip\t1\t198.51.100.7\t443\ttcp\t-\t-\t-\tx\n\
+        w1\t1713571132.1\tC4\n";
+
+    #[test]
+    fn reads_tsv_by_header_with_unset_fields_and_extra_columns() {
+        let log = read_conn(TSV.as_bytes()).unwrap();
+        assert_eq!(log.conns.len(), 2);
+        let c = &log.conns[0];
+        assert_eq!(
+            (c.uid.as_str(), c.src.to_string(), c.dst_port, c.orig_ip_bytes, c.duration),
+            ("C1", "10.0.0.5".into(), 443, 300, 1.5)
+        );
+        assert_eq!((log.conns[1].orig_ip_bytes, log.conns[1].duration), (0, 0.0));
+        assert_eq!((log.rejects[0].line, log.rejects[0].field.as_deref()), (9, Some("id.orig_h")));
+        assert!(log.rejects[1].reason.contains("truncated"));
+        let literal_tab = TSV.replace("#separator \\x09", "#separator \\t");
+        assert_eq!(read_conn(literal_tab.as_bytes()).unwrap().conns.len(), 2);
+    }
+
+    #[test]
+    fn reads_json_dotted_and_nested_and_refuses_other_logs() {
+        let json = "{\"_path\":\"conn\",\"ts\":1713571129.5,\"uid\":\"C1\",\"id.orig_h\":\"10.0.0.5\",\"id.orig_p\":1,\"id.resp_h\":\"198.51.100.7\",\"id.resp_p\":443,\"proto\":\"tcp\",\"orig_ip_bytes\":40}\n\
+            {\"_path\":\"conn\",\"ts\":\"2024-04-20T00:00:01Z\",\"id\":{\"orig_h\":\"10.0.0.6\",\"orig_p\":2,\"resp_h\":\"198.51.100.8\",\"resp_p\":80}}\n{\"ts\":";
+        let log = read_conn(json.as_bytes()).unwrap();
+        assert_eq!(log.conns.len(), 2);
+        assert_eq!((log.conns[0].orig_ip_bytes, log.conns[1].ts), (40, 1_713_571_201.0));
+        assert_eq!(log.rejects.len(), 1);
+        assert!(read_conn(b"#path\tdns\n#fields\tts\n").unwrap_err().message.contains("`dns`"));
+        assert!(read_conn(b"hello, I am a text file\n").is_err());
+        assert!(decompress(&[0x1f, 0x8b, 8, 0, 0]).is_err());
+    }
+}
