@@ -1,7 +1,9 @@
 //! STIX 2.0 and 2.1: bundles, single objects or arrays of objects.
 //!
 //! Indicators with STIX patterns give one record per supported comparison
-//! (`ipv4-addr:value = '…'`, `file:hashes.'SHA-256' IN (…)`, …); cyber
+//! (`ipv4-addr:value = '…'`, `file:hashes.'SHA-256' IN (…)`, …; a
+//! `network-traffic` `src_ref`/`dst_ref` value gives an IP, CIDR or domain,
+//! as the ref may name any of them); cyber
 //! observables (at top level, or inside 2.0 `observed-data`) give records
 //! too. TLP comes from `object_marking_refs`, resolved through the fixed TLP
 //! 1.0 and 2.0 marking ids and the bundle's own TLP marking definitions; a
@@ -166,7 +168,7 @@ impl<'a> IdLines<'a> {
             let at = from + off;
             if is_id_member(&self.input[..at]) {
                 self.line += self.input[self.pos..at].iter().filter(|&&b| b == b'\n').count() as u32;
-                self.pos = at;
+                self.pos = at + needle.len();
                 return self.line;
             }
             from = at + needle.len();
@@ -636,6 +638,20 @@ mod tests {
         assert_eq!(parse(json.as_bytes()).unwrap().records[0].category, Some(Category::Ransomware));
         let json = json.replace("\"ransomware\"", "\"Bad stuff\"");
         assert_eq!(parse(json.as_bytes()).unwrap().records[0].category, None);
+    }
+
+    #[test]
+    fn versions_of_one_object_get_their_own_lines() {
+        let obj = |modified: &str, ip: &str| {
+            format!(
+                r#"{{"type": "indicator", "id": "indicator--11111111-1111-4111-8111-111111111111",
+  "modified": "{modified}", "pattern": "[ipv4-addr:value = '{ip}']"}}"#
+            )
+        };
+        let json =
+            format!("[{},\n{}]", obj("2020-01-01T00:00:00Z", "10.0.0.1"), obj("2020-02-01T00:00:00Z", "10.0.0.2"));
+        let p = parse(json.as_bytes()).unwrap();
+        assert_eq!(p.records.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 3]);
     }
 
     #[test]
