@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dragnet_core::{Kind, Parsed, Tlp};
+use dragnet_core::{Category, Kind, Parsed, Tlp, parse_timestamp};
 use dragnet_ingest::formats::stix;
+use serde_json::{Value, json};
 
 fn samples() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
@@ -57,12 +58,17 @@ const COUNTS: &[(&str, usize, usize)] = &[
     ("stix/ctidoc-sighting-of-observed-data.json", 2, 0),
     ("stix/ctidoc-using-granular-markings.json", 0, 1),
     ("stix/ctidoc-using-marking-definitions.json", 1, 0),
-    ("stix/misp-export-stix20-indicators.json", 28, 19),
+    // 35 indicators: 18 give 30 records (duplicates within one indicator
+    // collapse); 17 hold no supported `=` comparison (email-message, registry,
+    // mutex, ssdeep, x509 MD5/SHA-1, user-account, process, ports...).
+    ("stix/misp-export-stix20-indicators.json", 30, 17),
     ("stix/schemas-ex-indicator-for-c2-ip-address.json", 1, 0),
     ("stix/schemas-ex-indicator-to-campaign-relationship.json", 1, 0),
     ("stix/schemas-ex-indicators-for-C2-with-COA.json", 2, 0),
     ("stix/schemas-ex-infrastructure.json", 2, 0),
     ("stix/schemas-ex-malicious-email-indicator-with-attachment.json", 0, 2),
+    // 25 indicators; `domain autuo.xicp.net` is not a domain, and two only
+    // test `file:name`.
     ("stix/schemas-ex-poisonivy.json", 64, 3),
     ("tlp/stixcommon-using-tlp2-green-INVALID.json", 0, 1),
 ];
@@ -93,6 +99,9 @@ fn sample_contents() {
     let Some(dir) = samples() else { return };
     let p = parse(&dir, "stix/schemas-ex-indicator-for-c2-ip-address.json");
     assert_eq!(values(&p), vec![(Kind::Ipv4, "10.0.0.0")]);
+    assert_eq!(p.records[0].line, 9, "the line of the indicator's id");
+    assert_eq!(p.records[0].category, Some(Category::BotnetC2), "from the name `... known C2 channel`");
+    assert_eq!(p.records[0].first_seen, parse_timestamp("2014-05-08T09:00:00.000000Z"));
 
     let p = parse(&dir, "stix/ctidoc-indicator-for-malicious-url.json");
     assert_eq!(values(&p), vec![(Kind::Url, "http://x4z9arb.cn/4712/")]);
@@ -116,15 +125,73 @@ fn sample_contents() {
     let kinds = |k: Kind| p.records.iter().filter(|r| r.observable.kind() == k).count();
     assert_eq!(kinds(Kind::Asn), 2);
     assert!(values(&p).contains(&(Kind::Ipv4, "12.34.56.78")), "network-traffic:dst_ref.value");
+    assert!(values(&p).contains(&(Kind::Domain, "www.hostname.circl.lu")), "dst_ref[1] is a domain-name");
+    assert!(values(&p).contains(&(Kind::Md5, "b2a5abfeef9e36964281a31e17b57c97")), "hashes.'md5'");
+    assert!(p.rejects.iter().all(|r| r.reason == "no supported comparison in pattern"));
 
     let p = parse(&dir, "stix/schemas-ex-poisonivy.json");
-    assert!(p.rejects.iter().any(|r| r.reason.contains("domain autuo.xicp.net")));
+    let bad = p.rejects.iter().find(|r| r.reason.contains("domain autuo.xicp.net")).expect("bad domain reported");
+    assert_eq!((bad.line, bad.field.as_deref()), (601, Some("pattern")));
+    assert!(p.records.iter().any(|r| r.line == 601 && r.observable.value() == "60.10.1.115"));
 
     for name in ["tlp/stixcommon-tlp2-clear.json", "tlp/stixcommon-tlp2-amber+strict.json"] {
         let p = parse(&dir, name);
         assert!(p.rejects.is_empty(), "{name}: {:?}", p.rejects);
         assert_eq!(p.skipped, 1);
     }
+    // The INVALID sample's fault is the relationship's `created`
+    // (`2022-101-27...`); it is reported, not skipped.
     let p = parse(&dir, "tlp/stixcommon-using-tlp2-green-INVALID.json");
     assert_eq!(p.rejects.len(), 1);
+    assert_eq!((p.rejects[0].line, p.rejects[0].field.as_deref()), (23, Some("created")));
+    assert_eq!(p.skipped, 2, "identity and threat-actor");
+}
+
+/// Every member of every object of every sample replaced by values of other
+/// JSON types: the parser must answer, never panic.
+#[test]
+fn mutated_samples_never_panic() {
+    let Some(dir) = samples() else { return };
+    let odd = [
+        Value::Null,
+        json!(-1),
+        json!(1.5),
+        json!(true),
+        json!("x"),
+        json!(""),
+        json!([]),
+        json!([null, 7, "[ipv4-addr:value = '1.2.3.4']"]),
+        json!({}),
+        json!({"tlp": 3, "MD5": [], "0": {"type": "ipv4-addr", "value": 5}}),
+    ];
+    for sub in ["stix", "tlp"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap().flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            let Some(objects) = doc.get("objects").and_then(Value::as_array) else { continue };
+            // The objects the parser reads beyond their type, in a bundle of
+            // their own with the file's marking definitions.
+            let of_type =
+                |o: &&Value, types: &[&str]| o.get("type").and_then(Value::as_str).is_some_and(|t| types.contains(&t));
+            let markings: Vec<Value> =
+                objects.iter().filter(|o| of_type(o, &["marking-definition"])).cloned().collect();
+            let read = ["indicator", "marking-definition", "observed-data", "file", "ipv4-addr", "domain-name"];
+            for obj in objects.iter().filter(|o| of_type(o, &read)).take(4) {
+                let Some(map) = obj.as_object() else { continue };
+                for key in map.keys() {
+                    for v in &odd {
+                        let mut o = obj.clone();
+                        o[key.as_str()] = v.clone();
+                        let mut all = markings.clone();
+                        all.push(o);
+                        let d = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": all});
+                        let _ = stix::parse(d.to_string().as_bytes());
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! STIX 2.0 and 2.1: bundles, single objects or arrays of objects.
 //!
 //! Indicators with STIX patterns give one record per supported comparison
-//! (`ipv4-addr:value = '…'`, `file:hashes.'SHA-256' IN (…)`, …); cyber
+//! (`ipv4-addr:value = '…'`, `file:hashes.'SHA-256' IN (…)`, …; a
+//! `network-traffic` `src_ref`/`dst_ref` value gives an IP, CIDR or domain,
+//! as the ref may name any of them); cyber
 //! observables (at top level, or inside 2.0 `observed-data`) give records
 //! too. TLP comes from `object_marking_refs`, resolved through the fixed TLP
 //! 1.0 and 2.0 marking ids and the bundle's own TLP marking definitions; a
@@ -54,8 +56,7 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
     let mut lines = IdLines::new(input);
     for obj in &objects {
         let Some(map) = obj.as_object() else {
-            let line = lines.line;
-            parsed.rejects.push(Reject::new(line, None, "bundle element is not a JSON object", json::compact(obj)));
+            parsed.rejects.push(Reject::new(0, None, "bundle element is not a JSON object", json::compact(obj)));
             continue;
         };
         let id = str_of(map, "id").unwrap_or_default();
@@ -156,9 +157,10 @@ impl<'a> IdLines<'a> {
         IdLines { input, pos: 0, line: 1 }
     }
 
+    /// The line of the object whose `id` is `id`; 0 when it cannot be found.
     fn line_of(&mut self, id: &str) -> u32 {
         if id.is_empty() {
-            return self.line;
+            return 0;
         }
         let needle = format!("\"{id}\"");
         let mut from = self.pos;
@@ -166,12 +168,12 @@ impl<'a> IdLines<'a> {
             let at = from + off;
             if is_id_member(&self.input[..at]) {
                 self.line += self.input[self.pos..at].iter().filter(|&&b| b == b'\n').count() as u32;
-                self.pos = at;
+                self.pos = at + needle.len();
                 return self.line;
             }
             from = at + needle.len();
         }
-        self.line
+        0
     }
 }
 
@@ -288,10 +290,12 @@ fn check_marking(map: &Map<String, Value>, id: &str) -> Result<Option<Tlp>, Stri
 
 /// Labels, indicator types and name: the record's tags and category.
 fn tags_and_category(map: &Map<String, Value>) -> (Vec<String>, Option<Category>) {
-    let mut tags = strings(map, "labels");
-    tags.extend(strings(map, "indicator_types"));
+    let labels = strings(map, "labels");
+    let types = strings(map, "indicator_types");
+    let mut category = types.iter().chain(&labels).find_map(|t| t.parse::<Category>().ok());
+    let mut tags = labels;
+    tags.extend(types);
     let name = str_of(map, "name").map(str::to_string);
-    let mut category = tags.iter().find_map(|t| t.parse::<Category>().ok());
     if let Some(name) = name {
         if category.is_none() {
             category = name
@@ -369,7 +373,7 @@ fn observables_of(c: &Comparison) -> Vec<Result<Observable, String>> {
     let kind = match (c.object_type.as_str(), keys.as_slice()) {
         ("ipv4-addr", ["value"]) => Target::Ip(Some(Kind::Ipv4)),
         ("ipv6-addr", ["value"]) => Target::Ip(Some(Kind::Ipv6)),
-        ("network-traffic", ["dst_ref" | "src_ref", "value"]) => Target::Ip(None),
+        ("network-traffic", ["dst_ref" | "src_ref", "value"]) => Target::Endpoint,
         ("domain-name", ["value"]) => Target::Kind(Kind::Domain),
         ("url", ["value"]) => Target::Kind(Kind::Url),
         ("email-addr", ["value"]) => Target::Kind(Kind::Email),
@@ -386,9 +390,10 @@ fn observables_of(c: &Comparison) -> Vec<Result<Observable, String>> {
     c.values
         .iter()
         .filter_map(|v| v.text())
-        .map(|v| match kind {
-            Target::Ip(family) => ip_or_cidr(v, family),
-            Target::Kind(k) => Observable::parse(k, v).map_err(|e| e.to_string()),
+        .filter_map(|v| match kind {
+            Target::Ip(family) => Some(ip_or_cidr(v, family)),
+            Target::Endpoint => endpoint(v),
+            Target::Kind(k) => Some(Observable::parse(k, v).map_err(|e| e.to_string())),
         })
         .collect()
 }
@@ -397,7 +402,30 @@ fn observables_of(c: &Comparison) -> Vec<Result<Observable, String>> {
 enum Target {
     /// An address or CIDR, of the given family when known.
     Ip(Option<Kind>),
+    /// What a network-traffic `src_ref`/`dst_ref` points at: an address, or
+    /// (STIX allows it) a domain name or a MAC address.
+    Endpoint,
     Kind(Kind),
+}
+
+/// A network-traffic endpoint value: an IP or CIDR, else a domain name; MAC
+/// addresses are not tracked and give nothing.
+fn endpoint(value: &str) -> Option<Result<Observable, String>> {
+    if let Ok(obs) = ip_or_cidr(value, None) {
+        return Some(Ok(obs));
+    }
+    if is_mac(value) {
+        return None;
+    }
+    Some(
+        Observable::parse(Kind::Domain, value)
+            .map_err(|_| format!("`{value}` is not an IP address, network or domain name")),
+    )
+}
+
+fn is_mac(value: &str) -> bool {
+    let parts: Vec<&str> = value.trim().split([':', '-']).collect();
+    parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn hash_kind(name: &str) -> Option<Kind> {
@@ -576,6 +604,99 @@ mod tests {
         assert_eq!(one(&format!("[x509-certificate:hashes.'SHA-256' = '{SHA256}']")).0, Kind::X509Sha256);
         assert_eq!(one("[network-traffic:dst_ref.value = '8.8.8.8']"), (Kind::Ipv4, "8.8.8.8".into()));
         assert_eq!(one("[network-traffic:src_ref.value = '2001:db8::2']"), (Kind::Ipv6, "2001:db8::2".into()));
+    }
+
+    #[test]
+    fn network_traffic_endpoints() {
+        let p = run("[network-traffic:dst_ref[0].type = 'ipv4-addr' AND network-traffic:dst_ref[0].value = '8.8.8.8' \
+                     AND network-traffic:dst_ref[1].value = 'WWW.Example.com' AND network-traffic:src_ref.value = '10.0.0.0/8' \
+                     AND network-traffic:src_ref.value = '5e:ff:56:a2:af:15' AND network-traffic:dst_port = 443]");
+        assert_eq!(
+            values(&p),
+            vec![
+                (Kind::Ipv4, "8.8.8.8".into()),
+                (Kind::Domain, "www.example.com".into()),
+                (Kind::Cidr, "10.0.0.0/8".into())
+            ]
+        );
+        assert!(p.rejects.is_empty(), "{:?}", p.rejects);
+        let p = run("[network-traffic:dst_ref.value = 'not an address']");
+        assert_eq!(p.rejects[0].reason, "`not an address` is not an IP address, network or domain name");
+    }
+
+    #[test]
+    fn category_prefers_indicator_types_then_labels_then_name() {
+        let json = r#"[{"type": "indicator", "id": "indicator--11111111-1111-4111-8111-111111111111",
+            "labels": ["phishing"], "indicator_types": ["malicious-activity", "c2"], "name": "ransomware",
+            "pattern": "[ipv4-addr:value = '10.0.0.1']"}]"#;
+        let r = &parse(json.as_bytes()).unwrap().records[0];
+        assert_eq!(r.category, Some(Category::BotnetC2));
+        assert_eq!(r.tags, vec!["phishing", "malicious-activity", "c2", "ransomware"]);
+        let json = json.replace("\"c2\"", "\"indicator\"");
+        assert_eq!(parse(json.as_bytes()).unwrap().records[0].category, Some(Category::Phishing));
+        let json = json.replace("\"phishing\"", "\"apt\"");
+        assert_eq!(parse(json.as_bytes()).unwrap().records[0].category, Some(Category::Ransomware));
+        let json = json.replace("\"ransomware\"", "\"Bad stuff\"");
+        assert_eq!(parse(json.as_bytes()).unwrap().records[0].category, None);
+    }
+
+    #[test]
+    fn versions_of_one_object_get_their_own_lines() {
+        let obj = |modified: &str, ip: &str| {
+            format!(
+                r#"{{"type": "indicator", "id": "indicator--11111111-1111-4111-8111-111111111111",
+  "modified": "{modified}", "pattern": "[ipv4-addr:value = '{ip}']"}}"#
+            )
+        };
+        let json =
+            format!("[{},\n{}]", obj("2020-01-01T00:00:00Z", "10.0.0.1"), obj("2020-02-01T00:00:00Z", "10.0.0.2"));
+        let p = parse(json.as_bytes()).unwrap();
+        assert_eq!(p.records.iter().map(|r| r.line).collect::<Vec<_>>(), vec![1, 3]);
+    }
+
+    #[test]
+    fn line_is_zero_when_the_id_is_not_in_the_input() {
+        // The id is written with an escape, so its text is not in the input.
+        let json = r#"[{"type": "domain-name", "id": "domain-name\u002d-55555555-5555-4555-8555-555555555555",
+            "value": "example.org"}]"#;
+        let p = parse(json.as_bytes()).unwrap();
+        assert_eq!(p.records[0].line, 0);
+    }
+
+    #[test]
+    fn odd_member_types_never_panic() {
+        let base: Value = serde_json::from_str(&indicator_json("[ipv4-addr:value = '10.0.0.1']")).unwrap();
+        let mut docs = vec![base.clone()];
+        let odd = [
+            Value::Null,
+            Value::from(-3),
+            Value::from(101),
+            Value::from(2.5),
+            Value::from(""),
+            Value::from("[file:hashes.MD5 IN ()]"),
+            Value::Array(Vec::new()),
+            serde_json::json!({"0": {"type": "url"}, "tlp": []}),
+        ];
+        let keys = ["type", "id", "pattern", "pattern_type", "valid_from", "created", "modified", "labels", "name"];
+        let more = ["confidence", "object_marking_refs", "objects", "hashes", "value", "number", "definition"];
+        for key in keys.iter().chain(&more) {
+            for v in &odd {
+                let mut d = base.clone();
+                d["objects"][0][*key] = v.clone();
+                docs.push(d);
+                let mut d = base.clone();
+                d["objects"][0]["type"] = Value::from("observed-data");
+                d["objects"][0]["objects"] = serde_json::json!({"0": {"type": "file", *key: v.clone()}});
+                docs.push(d);
+            }
+            let mut d = base.clone();
+            d["objects"] = Value::from(*key);
+            docs.push(d);
+        }
+        for d in docs {
+            let _ = parse(d.to_string().as_bytes());
+            let _ = parse(d["objects"].to_string().as_bytes());
+        }
     }
 
     #[test]
