@@ -3,10 +3,10 @@
 //! a 24-hour window ending at the last connection, with RITA's defaults,
 //! rounding and window rules (see `docs/detection.md`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use dragnet_core::telemetry::Conn;
+use dragnet_core::telemetry::{Conn, NamedConn};
 use serde::Serialize;
 
 use crate::filter::Filter;
@@ -95,36 +95,96 @@ struct Pair<'a> {
     uids: Vec<&'a str>,
 }
 
-/// Scores every (source IP, destination IP) pair the filter keeps; sorted by
-/// score, highest first.
-pub fn ip_beacons(conns: &[Conn], filter: &Filter, cfg: &Config) -> (Option<Window>, Vec<Beacon>) {
-    let kept: Vec<&Conn> = conns.iter().filter(|c| filter.keeps(c)).collect();
-    let Some(win) = window(kept.iter().copied(), cfg) else { return (None, Vec::new()) };
-    let mut pairs: HashMap<(IpAddr, IpAddr), Pair<'_>> = HashMap::new();
+impl<'a> Pair<'a> {
+    fn add(&mut self, t: i64, conn: Option<&Conn>, uid: &'a str) {
+        self.ts.push(t);
+        self.bytes.push(conn.map_or(0.0, |c| c.orig_ip_bytes as f64));
+        self.total_bytes += conn.map_or(0, |c| c.orig_ip_bytes + c.resp_ip_bytes);
+        self.duration += conn.map_or(0.0, |c| c.duration);
+        self.uids.push(uid);
+    }
+}
+
+/// Beacons found in one dataset, by destination IP and by server name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub window: Option<Window>,
+    /// (source IP, destination IP) pairs, leaving out connections already
+    /// scored under a server name.
+    pub ip: Vec<Beacon>,
+    /// (source IP, server name) pairs from TLS SNI, HTTP Host and proxy `CONNECT`s.
+    pub fqdn: Vec<Beacon>,
+}
+
+/// Scores every pair the filter keeps, like RITA: connections to a proxy
+/// (seen as the target of an HTTP `CONNECT`) are kept too, names are scored
+/// per (source, name) on the connections they were seen on, and an IP pair
+/// that shares a connection with a scored name pair is not scored again.
+pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Config) -> Report {
+    let proxies: HashSet<(IpAddr, u16)> = names.iter().filter(|n| n.proxied).map(|n| (n.dst, n.dst_port)).collect();
+    let kept: Vec<&Conn> = conns.iter().filter(|c| filter.keeps(c) || proxies.contains(&(c.dst, c.dst_port))).collect();
+    let Some(win) = window(kept.iter().copied(), cfg) else {
+        return Report { window: None, ip: Vec::new(), fqdn: Vec::new() };
+    };
     // RITA selects rows by hour: everything from the start of the hour the
     // window begins in, so a pair's list may start a little before `min`.
     let from = win.min.div_euclid(3600) * 3600;
-    for c in kept {
-        let t = c.ts.trunc() as i64;
-        if t < from || t > win.max {
+    let in_window = |t: i64| t >= from && t <= win.max;
+    let by_uid: HashMap<&str, &Conn> = conns.iter().map(|c| (c.uid.as_str(), c)).collect();
+
+    let mut named: HashMap<(IpAddr, &str), Pair<'_>> = HashMap::new();
+    let mut seen: HashSet<(IpAddr, &str, &str)> = HashSet::new();
+    for n in names {
+        let src_ok =
+            !filter.never.contains(n.src) && (filter.internal.contains(n.src) || filter.keep_external_to_internal);
+        if !src_ok || (!n.uid.is_empty() && !seen.insert((n.src, n.name.as_str(), n.uid.as_str()))) {
             continue;
         }
-        let p = pairs.entry((c.src, c.dst)).or_default();
-        p.ts.push(t);
-        p.bytes.push(c.orig_ip_bytes as f64);
-        p.total_bytes += c.orig_ip_bytes + c.resp_ip_bytes;
-        p.duration += c.duration;
-        if p.uids.len() < 5 {
-            p.uids.push(&c.uid);
+        let conn = by_uid.get(n.uid.as_str()).copied();
+        let t = conn.map_or(n.ts, |c| c.ts).trunc() as i64;
+        if in_window(t) {
+            named.entry((n.src, n.name.as_str())).or_default().add(t, conn, &n.uid);
         }
     }
-    let mut out: Vec<Beacon> =
-        pairs.into_iter().filter_map(|((src, dst), p)| score_pair(src, dst.to_string(), p, win, cfg)).collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.dst.cmp(&b.dst)));
-    (Some(win), out)
+    let fqdn = score_all(named.into_iter().map(|((src, name), p)| (src, name.to_string(), p)), win, cfg);
+    let claimed: HashSet<&str> = fqdn.iter().flat_map(|b| b.uids.iter().map(String::as_str)).collect();
+
+    let mut pairs: HashMap<(IpAddr, IpAddr), Pair<'_>> = HashMap::new();
+    for c in kept {
+        let t = c.ts.trunc() as i64;
+        if in_window(t) {
+            pairs.entry((c.src, c.dst)).or_default().add(t, Some(c), &c.uid);
+        }
+    }
+    pairs.retain(|_, p| !p.uids.iter().any(|u| claimed.contains(u)));
+    let ip = score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), win, cfg);
+    let strip = |mut v: Vec<Scored>| -> Vec<Beacon> { v.drain(..).map(|s| s.beacon).collect() };
+    Report { window: Some(win), ip: strip(ip), fqdn: strip(fqdn) }
 }
 
-fn score_pair(src: IpAddr, dst: String, mut p: Pair<'_>, win: Window, cfg: &Config) -> Option<Beacon> {
+/// Scores every (source IP, destination IP) pair the filter keeps; sorted by
+/// score, highest first.
+pub fn ip_beacons(conns: &[Conn], filter: &Filter, cfg: &Config) -> (Option<Window>, Vec<Beacon>) {
+    let report = analyze(conns, &[], filter, cfg);
+    (report.window, report.ip)
+}
+
+/// A beacon with every connection id it was scored on.
+struct Scored {
+    beacon: Beacon,
+    uids: Vec<String>,
+}
+
+fn score_all<'a>(pairs: impl Iterator<Item = (IpAddr, String, Pair<'a>)>, win: Window, cfg: &Config) -> Vec<Scored> {
+    let mut out: Vec<Scored> = pairs.filter_map(|(src, dst, p)| score_pair(src, dst, p, win, cfg)).collect();
+    out.sort_by(|a, b| {
+        let (a, b) = (&a.beacon, &b.beacon);
+        b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.dst.cmp(&b.dst))
+    });
+    out
+}
+
+fn score_pair(src: IpAddr, dst: String, mut p: Pair<'_>, win: Window, cfg: &Config) -> Option<Scored> {
     p.ts.sort_unstable();
     let count = p.ts.len();
     let mut unique = p.ts.clone();
@@ -132,8 +192,10 @@ fn score_pair(src: IpAddr, dst: String, mut p: Pair<'_>, win: Window, cfg: &Conf
     if unique.len() < cfg.unique_connection_threshold || count >= cfg.strobe_threshold {
         return None;
     }
+    // Timestamps and byte counts are sorted separately, as RITA does.
     let s = scores(&p.ts, &mut p.bytes, win, cfg);
-    Some(Beacon {
+    let uids: Vec<String> = p.uids.iter().filter(|u| !u.is_empty()).map(|u| u.to_string()).collect();
+    let beacon = Beacon {
         src,
         dst,
         count,
@@ -147,8 +209,9 @@ fn score_pair(src: IpAddr, dst: String, mut p: Pair<'_>, win: Window, cfg: &Conf
         last_seen: p.ts[count - 1],
         total_bytes: p.total_bytes,
         total_duration: p.duration,
-        sample_uids: p.uids.into_iter().map(str::to_string).collect(),
-    })
+        sample_uids: uids.iter().take(5).cloned().collect(),
+    };
+    Some(Scored { beacon, uids })
 }
 
 /// The four subscores and the weighted total.

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dragnet_analytics::beacon::{Beacon, Config, ip_beacons};
+use dragnet_analytics::beacon::{Beacon, Config, analyze, ip_beacons};
 use dragnet_analytics::filter::Filter;
-use dragnet_core::telemetry::Conn;
+use dragnet_core::telemetry::{Conn, NamedConn};
 use dragnet_ingest::zeek;
 
 fn fixture(name: &str) -> Option<PathBuf> {
@@ -19,6 +19,11 @@ fn fixture(name: &str) -> Option<PathBuf> {
 }
 
 fn conns(dir: &Path) -> Vec<Conn> {
+    load(dir).0
+}
+
+/// Every conn row and every server name (ssl, http) under `dir`.
+fn load(dir: &Path) -> (Vec<Conn>, Vec<NamedConn>) {
     let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -28,16 +33,17 @@ fn conns(dir: &Path) -> Vec<Conn> {
         }
     }
     files.sort();
-    let mut out = Vec::new();
+    let (mut conns, mut names) = (Vec::new(), Vec::new());
     for f in files {
         let raw = std::fs::read(&f).unwrap();
         let bytes = zeek::decompress(&raw).unwrap();
-        if zeek::log_path(&bytes).as_deref() == Some("conn") {
-            let log = zeek::read_conn(&bytes).unwrap();
-            out.extend(log.conns);
+        match zeek::log_path(&bytes).as_deref() {
+            Some("conn") => conns.extend(zeek::read_conn(&bytes).unwrap().conns),
+            Some("ssl" | "http") => names.extend(zeek::read_names(&bytes).unwrap().0),
+            _ => {}
         }
     }
-    out
+    (conns, names)
 }
 
 fn find<'a>(beacons: &'a [Beacon], src: &str, dst: &str) -> &'a Beacon {
@@ -71,4 +77,35 @@ fn proxy_rolling_beacon_matches_rita() {
     assert_eq!(win.map(|w| (w.min, w.max)), Some((1_714_417_205, 1_714_424_225)));
     assert_eq!((b.count, b.total_bytes), (1160, 319_107));
     assert_eq!((b.ts_score, b.ds_score, b.dur_score, b.hist_score, b.score), (1.0, 0.831, 0.861, 0.0, 0.673));
+}
+
+#[test]
+fn proxied_server_name_beacons_match_rita() {
+    let Some(dir) = fixture("proxy") else { return };
+    let (conns, names) = load(&dir);
+    let report = analyze(&conns, &names, &Filter::default(), &Config::default());
+    let evil = find(&report.fqdn, "10.136.0.18", "www.honestimnotevil.com");
+    println!("{:?}\n{evil:?}", report.window);
+    let google = find(&report.fqdn, "10.136.0.18", "www.google.com");
+    println!("{google:?}");
+    assert_eq!(evil.count, 357);
+    assert_eq!((google.count, google.score), (6, 0.586));
+    assert_eq!((evil.dur_score, evil.hist_score), (1.0, 1.0));
+    // RITA publishes 0.921 / 0.995 → 0.979 for this pair; which byte and gap
+    // lists it uses for it is not yet reproduced (issue 4); the figures below
+    // pin what Dragnet computes today so a change is noticed.
+    assert_eq!((evil.ts_score, evil.ds_score, evil.score), (0.92, 1.0, 0.98));
+    assert!(!report.ip.iter().any(|b| b.dst == "10.136.0.16"), "connections scored by name are not scored again by IP");
+}
+
+#[test]
+fn rolling_proxy_server_name_beacon_matches_rita() {
+    let Some(dir) = fixture("proxy_rolling") else { return };
+    let (conns, names) = load(&dir);
+    let report = analyze(&conns, &names, &Filter::default(), &Config::default());
+    let b = find(&report.fqdn, "10.0.0.111", "safebrowsing.googleapis.com");
+    println!("{b:?}");
+    assert_eq!((b.count, b.score), (46, 0.624));
+    let ip = find(&report.ip, "10.0.0.238", "75.75.75.75");
+    assert_eq!(ip.score, 0.673);
 }

@@ -21,3 +21,18 @@ pub struct Conn {
     pub orig_ip_bytes: u64,
     pub resp_ip_bytes: u64,
 }
+
+/// A server name a client asked for on one connection: TLS SNI from
+/// ssl.log or the HTTP Host (including proxy `CONNECT` targets) from http.log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedConn {
+    pub ts: f64,
+    pub uid: String,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    /// Lower-case host name, without port.
+    pub name: String,
+    /// An HTTP `CONNECT` through a proxy.
+    pub proxied: bool,
+}

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dragnet_analytics::beacon::{Config, ip_beacons};
+use dragnet_analytics::beacon::{Config, analyze};
 use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
 use dragnet_core::format_timestamp;
-use dragnet_core::telemetry::Conn;
+use dragnet_core::telemetry::{Conn, NamedConn};
 use dragnet_ingest::zeek;
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ use crate::output::print_json;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Zeek log files or folders (other logs in them are skipped).
+    /// Zeek log files or folders: conn, ssl and http logs are read, others skipped.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// The sensor's internal networks, comma-separated (default: RFC 1918 and fd00::/8).
@@ -54,34 +54,50 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every connection in the conn logs under `paths`, with the number of
-/// lines that could not be read and of files read.
-pub fn read_conns(paths: &[PathBuf]) -> anyhow::Result<(Vec<Conn>, usize, usize)> {
+/// What the Zeek logs under some paths hold, for the detectors.
+pub struct Telemetry {
+    pub conns: Vec<Conn>,
+    pub names: Vec<NamedConn>,
+    pub rejected_lines: usize,
+    pub files: usize,
+}
+
+/// Reads every conn, ssl and http log under `paths`; other logs are skipped,
+/// files that are not Zeek logs are reported and skipped.
+pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
     let mut files = Vec::new();
     for p in paths {
         files_under(p, &mut files)?;
     }
-    let (mut conns, mut rejected, mut read) = (Vec::new(), 0, 0);
+    let mut t = Telemetry { conns: Vec::new(), names: Vec::new(), rejected_lines: 0, files: 0 };
     for f in files {
         let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
         let bytes = zeek::decompress(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        match zeek::log_path(&bytes).as_deref() {
-            Some("conn") => {}
+        let located = |e: dragnet_core::FileError| anyhow::anyhow!("{}:{e}", f.display());
+        let rejects = match zeek::log_path(&bytes).as_deref() {
+            Some("conn") => {
+                let log = zeek::read_conn(&bytes).map_err(located)?;
+                t.conns.extend(log.conns);
+                log.rejects
+            }
+            Some("ssl" | "http") => {
+                let (names, rejects) = zeek::read_names(&bytes).map_err(located)?;
+                t.names.extend(names);
+                rejects
+            }
             Some(_) => continue,
             None => {
                 eprintln!("{}: not a Zeek log, skipped", f.display());
                 continue;
             }
-        }
-        let log = zeek::read_conn(&bytes).map_err(|e| anyhow::anyhow!("{}:{e}", f.display()))?;
-        for r in &log.rejects {
+        };
+        for r in &rejects {
             eprintln!("{}:{}: {}", f.display(), r.line, r.reason);
         }
-        rejected += log.rejects.len();
-        read += 1;
-        conns.extend(log.conns);
+        t.rejected_lines += rejects.len();
+        t.files += 1;
     }
-    Ok((conns, rejected, read))
+    Ok(t)
 }
 
 pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
@@ -92,20 +108,23 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     };
     let mut filter = Filter::with_internal(&internal).map_err(|e| anyhow::anyhow!("--internal: {e}"))?;
     filter.keep_external_to_internal = args.inbound;
-    let (conns, rejected_lines, files) = read_conns(&args.paths)?;
-    if files == 0 {
-        anyhow::bail!("no Zeek conn log found under the given paths");
+    let t = read_telemetry(&args.paths)?;
+    if t.conns.is_empty() && t.names.is_empty() {
+        anyhow::bail!("no Zeek conn, ssl or http log with data found under the given paths");
     }
-    let (window, mut beacons) = ip_beacons(&conns, &filter, &Config::default());
+    let report = analyze(&t.conns, &t.names, &filter, &Config::default());
+    let window = report.window;
+    let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
+    beacons.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)));
     if args.limit > 0 {
         beacons.truncate(args.limit);
     }
     let out = Output {
         window_start: window.map(|w| format_timestamp(w.min)),
         window_end: window.map(|w| format_timestamp(w.max)),
-        connections: conns.len(),
-        rejected_lines,
-        files,
+        connections: t.conns.len(),
+        rejected_lines: t.rejected_lines,
+        files: t.files,
         beacons,
     };
     if json {
@@ -113,7 +132,7 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} connections from {} conn logs, window {} – {}",
+        "{} connections from {} Zeek logs, window {} – {}",
         out.connections,
         out.files,
         out.window_start.as_deref().unwrap_or("-"),

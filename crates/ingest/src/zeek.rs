@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::net::IpAddr;
 
-use dragnet_core::telemetry::Conn;
+use dragnet_core::telemetry::{Conn, NamedConn};
 use dragnet_core::{FileError, Reject};
 use serde_json::Value;
 
@@ -58,13 +58,54 @@ pub struct ConnLog {
 
 /// Reads a (decompressed) Zeek conn log in either form.
 pub fn read_conn(input: &[u8]) -> Result<ConnLog, FileError> {
+    let mut log = ConnLog::default();
+    log.rejects = read_rows(input, &["conn"], |row| {
+        log.conns.push(conn_from(row)?);
+        Ok(())
+    })?;
+    Ok(log)
+}
+
+/// Reads the server names of an ssl or http log; rows without a name are skipped.
+pub fn read_names(input: &[u8]) -> Result<(Vec<NamedConn>, Vec<Reject>), FileError> {
+    let mut names = Vec::new();
+    let rejects = read_rows(input, &["ssl", "http"], |row| {
+        let Some(name) = row.text("server_name").or_else(|| row.text("host")) else { return Ok(()) };
+        let c = conn_from(row)?;
+        let host =
+            name.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(name, |(h, _)| h);
+        names.push(NamedConn {
+            ts: c.ts,
+            uid: c.uid,
+            src: c.src,
+            dst: c.dst,
+            dst_port: c.dst_port,
+            name: host.trim_end_matches('.').to_ascii_lowercase(),
+            proxied: row.text("method") == Some("CONNECT"),
+        });
+        Ok(())
+    })?;
+    Ok((names, rejects))
+}
+
+type RowError = (&'static str, String);
+
+/// Calls `each` for every row of a Zeek log whose path is one of `paths`;
+/// returns the rows that could not be read.
+fn read_rows(
+    input: &[u8],
+    paths: &[&str],
+    each: impl FnMut(&dyn Fields) -> Result<(), RowError>,
+) -> Result<Vec<Reject>, FileError> {
     crate::text::ensure_text(input)?;
-    match log_path(input).as_deref() {
-        Some("conn") => {}
-        Some(other) => return Err(FileError::new(1, format!("this is a Zeek `{other}` log, not a conn log"))),
-        None => return Err(FileError::new(1, "not a Zeek log: no `#path` header and no JSON conn fields")),
+    match log_path(input) {
+        Some(p) if paths.contains(&p.as_str()) => {}
+        Some(other) => {
+            return Err(FileError::new(1, format!("this is a Zeek `{other}` log, not {}", paths.join(" or "))));
+        }
+        None => return Err(FileError::new(1, "not a Zeek log: no `#path` header and no JSON log fields")),
     }
-    if crate::json::looks_like_json(input) { read_json(input) } else { read_tsv(input) }
+    if crate::json::looks_like_json(input) { read_json(input, each) } else { read_tsv(input, each) }
 }
 
 /// Field values of one row, by name.
@@ -72,7 +113,7 @@ trait Fields {
     fn text(&self, name: &str) -> Option<&str>;
 }
 
-fn conn_from(f: &impl Fields) -> Result<Conn, (&'static str, String)> {
+fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
     let ip = |name: &'static str| -> Result<IpAddr, (&'static str, String)> {
         let v = f.text(name).ok_or((name, format!("missing `{name}`")))?;
         v.parse().map_err(|_| (name, format!("`{v}` is not an IP address")))
@@ -128,13 +169,13 @@ fn unescape_separator(s: &str) -> String {
     }
 }
 
-fn read_tsv(input: &[u8]) -> Result<ConnLog, FileError> {
-    let mut log = ConnLog::default();
+fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowError>) -> Result<Vec<Reject>, FileError> {
+    let mut rejects = Vec::new();
     let (mut sep, mut unset, mut empty) = ("\t".to_string(), "-".to_string(), "(empty)".to_string());
     let mut names: Vec<String> = Vec::new();
     for line in crate::text::lines(input) {
         let Ok(raw) = line.text else {
-            log.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
+            rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
             continue;
         };
         if let Some(rest) = raw.strip_prefix('#') {
@@ -154,16 +195,15 @@ fn read_tsv(input: &[u8]) -> Result<ConnLog, FileError> {
         let values: Vec<&str> = raw.split(sep.as_str()).collect();
         if values.len() != names.len() {
             let why = format!("{} fields where `#fields` names {} (truncated line?)", values.len(), names.len());
-            log.rejects.push(Reject::new(line.number, None, why, raw));
+            rejects.push(Reject::new(line.number, None, why, raw));
             continue;
         }
         let row = TsvRow { names: &names, values, unset: &unset, empty: &empty };
-        match conn_from(&row) {
-            Ok(c) => log.conns.push(c),
-            Err((field, why)) => log.rejects.push(Reject::new(line.number, Some(field), why, raw)),
+        if let Err((field, why)) = each(&row) {
+            rejects.push(Reject::new(line.number, Some(field), why, raw));
         }
     }
-    Ok(log)
+    Ok(rejects)
 }
 
 /// A JSON row whose numbers were turned into strings ([`stringify_numbers`]).
@@ -183,31 +223,33 @@ impl Fields for JsonRow {
     }
 }
 
-fn read_json(input: &[u8]) -> Result<ConnLog, FileError> {
-    let mut log = ConnLog::default();
+fn read_json(
+    input: &[u8],
+    mut each: impl FnMut(&dyn Fields) -> Result<(), RowError>,
+) -> Result<Vec<Reject>, FileError> {
+    let mut rejects = Vec::new();
     for line in crate::text::lines(input) {
         let Ok(raw) = line.text else {
-            log.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
+            rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
             continue;
         };
         let map = match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(map)) => map,
             Ok(_) => {
-                log.rejects.push(Reject::new(line.number, None, "not a JSON object", raw));
+                rejects.push(Reject::new(line.number, None, "not a JSON object", raw));
                 continue;
             }
             Err(e) => {
-                log.rejects.push(Reject::new(line.number, None, format!("invalid JSON: {e}"), raw));
+                rejects.push(Reject::new(line.number, None, format!("invalid JSON: {e}"), raw));
                 continue;
             }
         };
         let row = JsonRow(stringify_numbers(map));
-        match conn_from(&row) {
-            Ok(c) => log.conns.push(c),
-            Err((field, why)) => log.rejects.push(Reject::new(line.number, Some(field), why, raw)),
+        if let Err((field, why)) = each(&row) {
+            rejects.push(Reject::new(line.number, Some(field), why, raw));
         }
     }
-    Ok(log)
+    Ok(rejects)
 }
 
 /// JSON numbers become strings so one text-based conversion serves both forms.
