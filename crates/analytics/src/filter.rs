@@ -100,6 +100,7 @@ mod tests {
             duration: 0.0,
             orig_ip_bytes: 0,
             resp_ip_bytes: 0,
+            state: "SF".into(),
         }
     }
 

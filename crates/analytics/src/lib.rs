@@ -4,4 +4,5 @@
 
 pub mod beacon;
 pub mod filter;
+pub mod scan;
 mod stats;

@@ -20,6 +20,16 @@ pub struct Conn {
     /// Bytes the originator sent at the IP layer (Zeek `orig_ip_bytes`).
     pub orig_ip_bytes: u64,
     pub resp_ip_bytes: u64,
+    /// Zeek's `conn_state` (`SF`, `S0`, `REJ`, …); empty when unknown.
+    pub state: String,
+}
+
+impl Conn {
+    /// Whether the handshake completed (Zeek states S1–S3, SF, RSTO, RSTR).
+    /// Connections with an unknown state count as established.
+    pub fn established(&self) -> bool {
+        !matches!(self.state.as_str(), "S0" | "REJ" | "SH" | "SHR" | "RSTOS0" | "RSTRH" | "OTH")
+    }
 }
 
 /// A server name a client asked for on one connection: TLS SNI from

@@ -140,6 +140,7 @@ fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
         duration: num("duration")?,
         orig_ip_bytes: num("orig_ip_bytes")? as u64,
         resp_ip_bytes: num("resp_ip_bytes")? as u64,
+        state: f.text("conn_state").unwrap_or_default().to_string(),
     })
 }
 
