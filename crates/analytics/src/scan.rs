@@ -24,7 +24,7 @@ impl Default for ScanConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanKind {
     Vertical,
@@ -39,10 +39,16 @@ pub struct Scan {
     pub dst: Option<IpAddr>,
     /// The port scanned (horizontal).
     pub port: Option<u16>,
-    /// Distinct ports (vertical) or hosts (horizontal) tried without a handshake.
+    /// Most distinct ports (vertical) or hosts (horizontal) tried without a
+    /// handshake within one window.
     pub targets: usize,
+    /// Unestablished connections in the windows where the scan was seen.
     pub attempts: usize,
-    pub window_start: i64,
+    /// Start of the first and end of the last window the scan was seen in.
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Windows (hours by default) the scan was seen in.
+    pub windows: usize,
     pub sample_uids: Vec<String>,
 }
 
@@ -77,33 +83,40 @@ pub fn scans(conns: &[Conn], filter: &Filter, cfg: &ScanConfig) -> Vec<Scan> {
         vertical.entry((w, c.src, c.dst)).or_default().add(c.dst_port.to_string(), &c.uid);
         horizontal.entry((w, c.src, c.dst_port)).or_default().add(c.dst.to_string(), &c.uid);
     }
-    let found = |t: &Tally<'_>| t.targets.len() > cfg.threshold;
-    let mut out: Vec<Scan> = vertical
+    // Detected per window, reported once per scanner and target across windows.
+    let mut merged: HashMap<(ScanKind, IpAddr, Option<IpAddr>, Option<u16>), Scan> = HashMap::new();
+    let mut found: Vec<_> = vertical
         .into_iter()
-        .filter(|(_, t)| found(t))
-        .map(|((w, src, dst), t)| scan(ScanKind::Vertical, src, Some(dst), None, w, t))
-        .chain(
-            horizontal
-                .into_iter()
-                .filter(|(_, t)| found(t))
-                .map(|((w, src, port), t)| scan(ScanKind::Horizontal, src, None, Some(port), w, t)),
-        )
+        .map(|((w, src, dst), t)| (ScanKind::Vertical, src, Some(dst), None, w, t))
+        .chain(horizontal.into_iter().map(|((w, src, port), t)| (ScanKind::Horizontal, src, None, Some(port), w, t)))
+        .filter(|(.., t)| t.targets.len() > cfg.threshold)
         .collect();
-    out.sort_by(|a, b| b.targets.cmp(&a.targets).then(a.window_start.cmp(&b.window_start)).then(a.kind.cmp(&b.kind)));
-    out
-}
-
-fn scan(kind: ScanKind, src: IpAddr, dst: Option<IpAddr>, port: Option<u16>, w: i64, t: Tally<'_>) -> Scan {
-    Scan {
-        kind,
-        src,
-        dst,
-        port,
-        targets: t.targets.len(),
-        attempts: t.attempts,
-        window_start: w,
-        sample_uids: t.uids.into_iter().map(str::to_string).collect(),
+    // In time order, so the evidence (the first window's connections) is the
+    // same on every run.
+    found.sort_by_key(|(kind, src, dst, port, w, _)| (*w, *kind, *src, *dst, *port));
+    for (kind, src, dst, port, w, t) in found {
+        let end = w + cfg.window_seconds - 1;
+        let scan = merged.entry((kind, src, dst, port)).or_insert_with(|| Scan {
+            kind,
+            src,
+            dst,
+            port,
+            targets: 0,
+            attempts: 0,
+            first_seen: w,
+            last_seen: end,
+            windows: 0,
+            sample_uids: t.uids.iter().map(|u| u.to_string()).collect(),
+        });
+        scan.targets = scan.targets.max(t.targets.len());
+        scan.attempts += t.attempts;
+        scan.first_seen = scan.first_seen.min(w);
+        scan.last_seen = scan.last_seen.max(end);
+        scan.windows += 1;
     }
+    let mut out: Vec<Scan> = merged.into_values().collect();
+    out.sort_by(|a, b| b.targets.cmp(&a.targets).then(a.first_seen.cmp(&b.first_seen)).then(a.kind.cmp(&b.kind)));
+    out
 }
 
 #[cfg(test)]

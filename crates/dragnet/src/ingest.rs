@@ -138,16 +138,23 @@ impl Job<'_> {
             report.accepted = 0;
             return report;
         }
+        self.write(store, origin, parsed.records, &parsed.rejects, &mut report);
+        report
+    }
+
+    /// Labels `records` and writes them with `rejects` as one batch, noting
+    /// the outcome in `report`.
+    pub fn write(
+        &self,
+        store: &mut dyn Store,
+        origin: &str,
+        records: Vec<dragnet_core::Record>,
+        rejects: &[Reject],
+        report: &mut FileReport,
+    ) {
         let at = now();
-        let observations: Vec<_> =
-            parsed.records.into_iter().map(|r| label(r, &self.source, &self.labels, at)).collect();
-        let batch = Batch {
-            source: &self.source.name,
-            origin,
-            observations: &observations,
-            rejects: &parsed.rejects,
-            ingested_at: at,
-        };
+        let observations: Vec<_> = records.into_iter().map(|r| label(r, &self.source, &self.labels, at)).collect();
+        let batch = Batch { source: &self.source.name, origin, observations: &observations, rejects, ingested_at: at };
         match store.write_batch(&batch) {
             Ok(out) => {
                 report.new = out.new_observations;
@@ -158,7 +165,6 @@ impl Job<'_> {
                 report.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
             }
         }
-        report
     }
 }
 

@@ -1,12 +1,12 @@
 //! The `dragnet` command: the one place where parsers, stores and outputs
 //! are wired together.
 
-mod beacons;
 mod bench;
 mod demo;
 mod ingest;
 mod lookup;
 mod output;
+mod telemetry;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,7 +49,10 @@ enum Command {
     /// Show stored rejects (input that could not be used), newest first.
     Rejects(output::RejectsArgs),
     /// Score beaconing in Zeek conn logs the way RITA v5 does.
-    Beacons(beacons::Args),
+    Beacons(telemetry::BeaconArgs),
+    /// Run every detector over partner telemetry and store the findings as
+    /// observations of that partner's source.
+    Telemetry(telemetry::TelemetryArgs),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
     /// Measure parse and durable-ingest rates on generated feeds.
@@ -78,6 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
         Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
         Command::Bench(args) => bench::run(&args, cli.json),
-        Command::Beacons(args) => beacons::run(&args, cli.json),
+        Command::Beacons(args) => telemetry::beacons(&args, cli.json),
+        Command::Telemetry(args) => telemetry::run(&mut *open()?, &args, cli.json),
     }
 }

@@ -339,3 +339,33 @@ fn beacons_reproduce_rita_and_survive_broken_logs() {
     assert!(edge.stderr.contains("text_file/conn.log: not a Zeek log"), "{}", edge.stderr);
     assert!(edge.json()["rejected_lines"].as_u64().unwrap() >= 2);
 }
+
+#[test]
+fn telemetry_findings_become_observations_once() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let scans = samples.join("zeek/slips/port-scans");
+    let args = ["telemetry", scans.to_str().unwrap(), "--source", "sensor", "--grade", "B2", "--json"];
+    let first = dragnet(data.path(), &args);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let report = first.json();
+    assert_eq!((report["scans"].as_u64(), report["new"].as_u64()), (Some(2), Some(2)), "{report}");
+    assert_eq!(dragnet(data.path(), &args).json()["new"], 0, "running again stores nothing new");
+    let got = dragnet(data.path(), &["lookup", "192.168.1.9", "10.0.2.112", "--json"]).json();
+    for answer in got.as_array().unwrap() {
+        assert_eq!(answer["categories"], serde_json::json!(["scanning"]), "{answer}");
+        assert_eq!(answer["sources"], serde_json::json!(["sensor"]));
+    }
+    let beacons = samples.join("zeek/rita/proxy_rolling");
+    let run = dragnet(
+        data.path(),
+        &["telemetry", beacons.to_str().unwrap(), "--source", "sensor-2", "--beacon-threshold", "0.6", "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let found = dragnet(data.path(), &["lookup", "75.75.75.75", "safebrowsing.googleapis.com", "--json"]).json();
+    assert_eq!((found[0]["found"].as_bool(), found[1]["found"].as_bool()), (Some(true), Some(true)), "{found}");
+    assert_eq!(found[0]["categories"], serde_json::json!(["botnet-c2"]));
+    let other = dragnet(data.path(), &["telemetry", beacons.to_str().unwrap(), "--source", "s", "--format", "netflow"]);
+    assert_eq!(other.code, 1);
+    assert!(other.stderr.contains("only zeek"), "{}", other.stderr);
+}

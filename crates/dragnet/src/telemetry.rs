@@ -1,0 +1,313 @@
+//! Telemetry commands: `dragnet beacons` prints RITA-compatible beacon
+//! scores; `dragnet telemetry` runs every detector over a partner's Zeek logs
+//! (plain or gzip, TSV or JSON, files or folders) and stores the findings.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dragnet_analytics::beacon::{Config, analyze};
+use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
+use dragnet_analytics::scan::{ScanConfig, scans};
+use dragnet_core::policy::BatchLabels;
+use dragnet_core::store::Source;
+use dragnet_core::{Category, Grade, Observable, Record, Store, Tlp, format_timestamp};
+use dragnet_ingest::Mapping;
+
+use crate::ingest::{FileReport, Job, now};
+use dragnet_core::telemetry::{Conn, NamedConn};
+use dragnet_ingest::zeek;
+use serde::Serialize;
+
+use crate::output::print_json;
+
+/// Where the logs are and what is inside the sensor's network.
+#[derive(clap::Args)]
+pub struct Sensor {
+    /// Zeek log files or folders: conn, ssl and http logs are read, others skipped.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The sensor's internal networks, comma-separated (default: RFC 1918 and fd00::/8).
+    #[arg(long, value_delimiter = ',')]
+    internal: Vec<String>,
+    /// Also score external → internal connections (servers on the internal side).
+    #[arg(long)]
+    inbound: bool,
+}
+
+impl Sensor {
+    fn filter(&self) -> anyhow::Result<Filter> {
+        let internal: Vec<String> = if self.internal.is_empty() {
+            DEFAULT_INTERNAL.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.internal.clone()
+        };
+        let mut filter = Filter::with_internal(&internal).map_err(|e| anyhow::anyhow!("--internal: {e}"))?;
+        filter.keep_external_to_internal = self.inbound;
+        Ok(filter)
+    }
+
+    fn read(&self) -> anyhow::Result<Telemetry> {
+        let t = read_telemetry(&self.paths)?;
+        if t.conns.is_empty() && t.names.is_empty() {
+            anyhow::bail!("no Zeek conn, ssl or http log with data found under the given paths");
+        }
+        Ok(t)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct BeaconArgs {
+    #[command(flatten)]
+    sensor: Sensor,
+    /// Show at most this many pairs (0 = all).
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+#[derive(Serialize)]
+struct Output {
+    window_start: Option<String>,
+    window_end: Option<String>,
+    connections: usize,
+    rejected_lines: usize,
+    files: usize,
+    beacons: Vec<dragnet_analytics::beacon::Beacon>,
+}
+
+fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for e in entries {
+            files_under(&e, out)?;
+        }
+    } else {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+/// What the Zeek logs under some paths hold, for the detectors.
+pub struct Telemetry {
+    pub conns: Vec<Conn>,
+    pub names: Vec<NamedConn>,
+    pub rejected_lines: usize,
+    pub files: usize,
+}
+
+/// Reads every conn, ssl and http log under `paths`; other logs are skipped,
+/// files that are not Zeek logs are reported and skipped.
+pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
+    let mut files = Vec::new();
+    for p in paths {
+        files_under(p, &mut files)?;
+    }
+    let mut t = Telemetry { conns: Vec::new(), names: Vec::new(), rejected_lines: 0, files: 0 };
+    for f in files {
+        let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        let bytes = zeek::decompress(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
+        let located = |e: dragnet_core::FileError| anyhow::anyhow!("{}:{e}", f.display());
+        let rejects = match zeek::log_path(&bytes).as_deref() {
+            Some("conn") => {
+                let log = zeek::read_conn(&bytes).map_err(located)?;
+                t.conns.extend(log.conns);
+                log.rejects
+            }
+            Some("ssl" | "http") => {
+                let (names, rejects) = zeek::read_names(&bytes).map_err(located)?;
+                t.names.extend(names);
+                rejects
+            }
+            Some(_) => continue,
+            None => {
+                eprintln!("{}: not a Zeek log, skipped", f.display());
+                continue;
+            }
+        };
+        for r in &rejects {
+            eprintln!("{}:{}: {}", f.display(), r.line, r.reason);
+        }
+        t.rejected_lines += rejects.len();
+        t.files += 1;
+    }
+    Ok(t)
+}
+
+pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let t = args.sensor.read()?;
+    let report = analyze(&t.conns, &t.names, &args.sensor.filter()?, &Config::default());
+    let window = report.window;
+    let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
+    beacons.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)));
+    if args.limit > 0 {
+        beacons.truncate(args.limit);
+    }
+    let out = Output {
+        window_start: window.map(|w| format_timestamp(w.min)),
+        window_end: window.map(|w| format_timestamp(w.max)),
+        connections: t.conns.len(),
+        rejected_lines: t.rejected_lines,
+        files: t.files,
+        beacons,
+    };
+    if json {
+        print_json(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} connections from {} Zeek logs, window {} – {}",
+        out.connections,
+        out.files,
+        out.window_start.as_deref().unwrap_or("-"),
+        out.window_end.as_deref().unwrap_or("-")
+    );
+    println!("{:>6} {:>6} {:>6} {:>6} {:>6} {:>7}  {:<39} dst", "score", "ts", "ds", "dur", "hist", "count", "src");
+    for b in &out.beacons {
+        println!(
+            "{:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7}  {:<39} {}",
+            b.score, b.ts_score, b.ds_score, b.dur_score, b.hist_score, b.count, b.src, b.dst
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct TelemetryArgs {
+    #[command(flatten)]
+    sensor: Sensor,
+    /// The telemetry partner; created on first use.
+    #[arg(long)]
+    source: String,
+    /// The telemetry's format. Only `zeek` is read so far.
+    #[arg(long, default_value = "zeek")]
+    format: String,
+    /// Store beacons scoring at least this (RITA's "low" threshold is 0.7).
+    #[arg(long, default_value_t = 0.7)]
+    beacon_threshold: f64,
+    /// Admiralty grade for these findings; also the default of a new source.
+    #[arg(long)]
+    grade: Option<Grade>,
+    /// TLP floor for these findings; also the default of a new source.
+    #[arg(long)]
+    tlp: Option<Tlp>,
+}
+
+#[derive(Serialize)]
+struct TelemetryReport {
+    source: String,
+    connections: usize,
+    rejected_lines: usize,
+    files: usize,
+    beacons: usize,
+    scans: usize,
+    accepted: u64,
+    new: u64,
+    new_observables: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// A finding as a record: the suspicious server (or scanner) with the
+/// detector's evidence as its raw text.
+fn finding(
+    value: &str,
+    category: Category,
+    first: i64,
+    last: i64,
+    tags: Vec<String>,
+    evidence: serde_json::Value,
+) -> Option<Record> {
+    let observable = Observable::guess(value).ok()?;
+    let mut r = Record::new(observable, 0, evidence.to_string());
+    r.category = Some(category);
+    r.first_seen = Some(first);
+    r.last_seen = Some(last);
+    r.tags = tags;
+    Some(r)
+}
+
+pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::Result<ExitCode> {
+    if args.format != "zeek" {
+        anyhow::bail!(
+            "--format {}: only zeek telemetry is read so far (suricata and netflow are planned)",
+            args.format
+        );
+    }
+    let filter = args.sensor.filter()?;
+    let t = args.sensor.read()?;
+    let report = analyze(&t.conns, &t.names, &filter, &Config::default());
+    let found_scans = scans(&t.conns, &filter, &ScanConfig::default());
+    let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));
+    let mut records = Vec::new();
+    let strong = report.ip.iter().chain(&report.fqdn).filter(|b| b.score >= args.beacon_threshold);
+    let mut beacon_count = 0;
+    for b in strong {
+        let evidence = serde_json::json!({
+            "detector": "beacon", "src": b.src, "dst": b.dst, "count": b.count, "score": b.score,
+            "ts_score": b.ts_score, "ds_score": b.ds_score, "dur_score": b.dur_score, "hist_score": b.hist_score,
+            "total_bytes": b.total_bytes, "window": window, "sample_uids": b.sample_uids,
+        });
+        let tags = vec!["beacon".to_string()];
+        if let Some(mut r) = finding(&b.dst, Category::BotnetC2, b.first_seen, b.last_seen, tags, evidence) {
+            r.confidence = Some((b.score * 100.0).round() as u8);
+            records.push(r);
+            beacon_count += 1;
+        }
+    }
+    for s in &found_scans {
+        let evidence = serde_json::json!({
+            "detector": "scan", "kind": s.kind, "src": s.src, "dst": s.dst, "port": s.port,
+            "targets": s.targets, "attempts": s.attempts, "windows": s.windows, "sample_uids": s.sample_uids,
+        });
+        let tags = vec!["scan".to_string(), format!("{:?}-scan", s.kind).to_lowercase()];
+        records.extend(finding(&s.src.to_string(), Category::Scanning, s.first_seen, s.last_seen, tags, evidence));
+    }
+    let wanted = Source {
+        name: args.source.trim().to_string(),
+        grade: args.grade.unwrap_or(Grade::UNGRADED),
+        tlp: args.tlp.unwrap_or(Tlp::Amber),
+    };
+    let source = store.ensure_source(&wanted, now())?;
+    let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: None };
+    let mapping = Mapping::default();
+    let job = Job { source, labels, format: None, mapping: &mapping, keep_rejects: false };
+    let origin = args.sensor.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let mut file = FileReport { path: origin.clone(), accepted: records.len() as u64, ..Default::default() };
+    if !records.is_empty() {
+        job.write(store, &format!("telemetry:{origin}"), records, &[], &mut file);
+    }
+    let out = TelemetryReport {
+        source: wanted.name,
+        connections: t.conns.len(),
+        rejected_lines: t.rejected_lines,
+        files: t.files,
+        beacons: beacon_count,
+        scans: found_scans.len(),
+        accepted: file.accepted,
+        new: file.new,
+        new_observables: file.new_observables,
+        error: file.error.clone(),
+    };
+    if json {
+        print_json(&out)?;
+    } else {
+        println!(
+            "{}: {} connections from {} Zeek logs → {} beacons ≥ {}, {} scans; {} findings stored ({} new)",
+            out.source,
+            out.connections,
+            out.files,
+            out.beacons,
+            args.beacon_threshold,
+            out.scans,
+            out.accepted,
+            out.new
+        );
+    }
+    if let Some(e) = &file.error {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
