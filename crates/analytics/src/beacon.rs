@@ -28,6 +28,8 @@ pub struct Config {
     pub weights: [f64; 4],
     /// Length of the analysis window, ending at the last connection.
     pub window_seconds: i64,
+    /// A pair whose connections add up to this many seconds is a long connection.
+    pub long_connection_seconds: f64,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             duration_consistency_ideal_hours_seen: 12,
             weights: [0.25; 4],
             window_seconds: 86_400,
+            long_connection_seconds: 3600.0,
         }
     }
 }
@@ -114,6 +117,39 @@ pub struct Report {
     pub ip: Vec<Beacon>,
     /// (source IP, server name) pairs from TLS SNI, HTTP Host and proxy `CONNECT`s.
     pub fqdn: Vec<Beacon>,
+    /// IP pairs with so many connections they are not beacons (RITA strobes).
+    pub strobes: Vec<PairSummary>,
+    /// IP pairs whose connections add up to a long time (RITA long connections).
+    pub long_connections: Vec<PairSummary>,
+}
+
+/// An IP pair's totals in the window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PairSummary {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub count: usize,
+    /// Seconds, summed over the pair's connections.
+    pub total_duration: f64,
+    pub total_bytes: u64,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub sample_uids: Vec<String>,
+}
+
+impl PairSummary {
+    fn of(src: IpAddr, dst: IpAddr, p: &Pair<'_>) -> PairSummary {
+        PairSummary {
+            src,
+            dst,
+            count: p.ts.len(),
+            total_duration: p.duration,
+            total_bytes: p.total_bytes,
+            first_seen: p.ts.iter().copied().min().unwrap_or_default(),
+            last_seen: p.ts.iter().copied().max().unwrap_or_default(),
+            sample_uids: p.uids.iter().take(5).map(|u| u.to_string()).collect(),
+        }
+    }
 }
 
 /// Scores every pair the filter keeps, like RITA: connections to a proxy
@@ -124,7 +160,13 @@ pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Confi
     let proxies: HashSet<(IpAddr, u16)> = names.iter().filter(|n| n.proxied).map(|n| (n.dst, n.dst_port)).collect();
     let kept: Vec<&Conn> = conns.iter().filter(|c| filter.keeps(c) || proxies.contains(&(c.dst, c.dst_port))).collect();
     let Some(win) = window(kept.iter().copied(), cfg) else {
-        return Report { window: None, ip: Vec::new(), fqdn: Vec::new() };
+        return Report {
+            window: None,
+            ip: Vec::new(),
+            fqdn: Vec::new(),
+            strobes: Vec::new(),
+            long_connections: Vec::new(),
+        };
     };
     // RITA selects rows by hour: everything from the start of the hour the
     // window begins in, so a pair's list may start a little before `min`.
@@ -156,10 +198,18 @@ pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Confi
             pairs.entry((c.src, c.dst)).or_default().add(t, Some(c), &c.uid);
         }
     }
+    let summaries = |keep: &dyn Fn(&Pair<'_>) -> bool| -> Vec<PairSummary> {
+        let mut v: Vec<PairSummary> =
+            pairs.iter().filter(|(_, p)| keep(p)).map(|((src, dst), p)| PairSummary::of(*src, *dst, p)).collect();
+        v.sort_by(|a, b| b.total_duration.total_cmp(&a.total_duration).then(b.count.cmp(&a.count)));
+        v
+    };
+    let strobes = summaries(&|p| p.ts.len() >= cfg.strobe_threshold);
+    let long_connections = summaries(&|p| p.duration >= cfg.long_connection_seconds);
     pairs.retain(|_, p| !p.uids.iter().any(|u| claimed.contains(u)));
     let ip = score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), win, cfg);
     let strip = |mut v: Vec<Scored>| -> Vec<Beacon> { v.drain(..).map(|s| s.beacon).collect() };
-    Report { window: Some(win), ip: strip(ip), fqdn: strip(fqdn) }
+    Report { window: Some(win), ip: strip(ip), fqdn: strip(fqdn), strobes, long_connections }
 }
 
 /// Scores every (source IP, destination IP) pair the filter keeps; sorted by
@@ -330,6 +380,7 @@ pub fn duration_score(sorted_ts: &[i64], win: Window, hist: &Histogram, cfg: &Co
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::Filter;
 
     fn from_gaps(gaps: &[i64]) -> Vec<i64> {
         let mut t = vec![1_000];
@@ -359,6 +410,36 @@ mod tests {
         assert_eq!((h.bars(), h.longest_run()), (5, 4));
         let full = Histogram { bins: [3; 24] };
         assert_eq!((full.longest_run(), full.score(&Config::default())), (24, 1.0));
+    }
+
+    fn conn(ts: f64, duration: f64) -> Conn {
+        Conn {
+            ts,
+            uid: format!("C{ts}"),
+            src: "10.0.0.5".parse().unwrap(),
+            src_port: 40000,
+            dst: "198.51.100.7".parse().unwrap(),
+            dst_port: 443,
+            proto: "tcp".into(),
+            duration,
+            orig_ip_bytes: 100,
+            resp_ip_bytes: 200,
+            state: "SF".into(),
+        }
+    }
+
+    #[test]
+    fn strobes_and_long_connections_are_reported() {
+        let cfg = Config { strobe_threshold: 50, ..Config::default() };
+        let many: Vec<Conn> = (0..60).map(|i| conn(f64::from(i) * 10.0, 100.0)).collect();
+        let report = analyze(&many, &[], &Filter::default(), &cfg);
+        assert!(report.ip.is_empty(), "a strobe is not a beacon");
+        assert_eq!(report.strobes.len(), 1);
+        assert_eq!((report.strobes[0].count, report.strobes[0].total_bytes), (60, 18_000));
+        assert_eq!(report.long_connections[0].total_duration, 6000.0);
+        let short: Vec<Conn> = (0..10).map(|i| conn(f64::from(i) * 60.0, 1.0)).collect();
+        let report = analyze(&short, &[], &Filter::default(), &Config::default());
+        assert!(report.strobes.is_empty() && report.long_connections.is_empty());
     }
 
     #[test]

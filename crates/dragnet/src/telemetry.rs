@@ -202,6 +202,8 @@ struct TelemetryReport {
     files: usize,
     beacons: usize,
     scans: usize,
+    strobes: usize,
+    long_connections: usize,
     accepted: u64,
     new: u64,
     new_observables: u64,
@@ -256,6 +258,18 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
             beacon_count += 1;
         }
     }
+    let pairs = [("strobe", &report.strobes), ("long-connection", &report.long_connections)];
+    for (detector, list) in pairs {
+        for p in list.iter() {
+            let evidence = serde_json::json!({
+                "detector": detector, "src": p.src, "dst": p.dst, "count": p.count,
+                "total_duration": p.total_duration, "total_bytes": p.total_bytes, "window": window,
+                "sample_uids": p.sample_uids,
+            });
+            let tags = vec![detector.to_string()];
+            records.extend(finding(&p.dst.to_string(), Category::Other, p.first_seen, p.last_seen, tags, evidence));
+        }
+    }
     for s in &found_scans {
         let evidence = serde_json::json!({
             "detector": "scan", "kind": s.kind, "src": s.src, "dst": s.dst, "port": s.port,
@@ -285,6 +299,8 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         files: t.files,
         beacons: beacon_count,
         scans: found_scans.len(),
+        strobes: report.strobes.len(),
+        long_connections: report.long_connections.len(),
         accepted: file.accepted,
         new: file.new,
         new_observables: file.new_observables,
@@ -294,13 +310,16 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         print_json(&out)?;
     } else {
         println!(
-            "{}: {} connections from {} Zeek logs → {} beacons ≥ {}, {} scans; {} findings stored ({} new)",
+            "{}: {} connections from {} Zeek logs → {} beacons ≥ {}, {} scans, {} strobes, {} long connections; \
+             {} findings stored ({} new)",
             out.source,
             out.connections,
             out.files,
             out.beacons,
             args.beacon_threshold,
             out.scans,
+            out.strobes,
+            out.long_connections,
             out.accepted,
             out.new
         );
