@@ -1,6 +1,7 @@
 //! Telemetry records: what sensors (Zeek, Suricata, NetFlow) report about
 //! connections, reduced to the fields the detectors use.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// One connection as a sensor logged it.
@@ -14,23 +15,40 @@ pub struct Conn {
     pub src_port: u16,
     pub dst: IpAddr,
     pub dst_port: u16,
-    pub proto: String,
+    /// `tcp`, `udp`, `icmp`, … (the common values are not allocated).
+    pub proto: Cow<'static, str>,
     /// Seconds; 0 when the sensor did not record it.
     pub duration: f64,
     /// Bytes the originator sent at the IP layer (Zeek `orig_ip_bytes`).
     pub orig_ip_bytes: u64,
     pub resp_ip_bytes: u64,
     /// Zeek's `conn_state` (`SF`, `S0`, `REJ`, …); empty when unknown.
-    pub state: String,
+    pub state: Cow<'static, str>,
 }
 
 impl Conn {
     /// Whether the handshake completed (Zeek states S1–S3, SF, RSTO, RSTR).
     /// Connections with an unknown state count as established.
     pub fn established(&self) -> bool {
-        !matches!(self.state.as_str(), "S0" | "REJ" | "SH" | "SHR" | "RSTOS0" | "RSTRH" | "OTH")
+        !matches!(&*self.state, "S0" | "REJ" | "SH" | "SHR" | "RSTOS0" | "RSTRH" | "OTH")
     }
 }
+
+/// `value` as a static string when it is one of `known`, else owned: sensor
+/// fields with a handful of values cost no allocation per record.
+pub fn intern(value: &str, known: &[&'static str]) -> Cow<'static, str> {
+    match known.iter().find(|k| **k == value) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(value.to_string()),
+    }
+}
+
+/// Transport protocols as sensors name them.
+pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "unknown_transport"];
+
+/// Zeek's connection states.
+pub const CONN_STATES: &[&str] =
+    &["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"];
 
 /// A server name a client asked for on one connection: TLS SNI from
 /// ssl.log or the HTTP Host (including proxy `CONNECT` targets) from http.log.

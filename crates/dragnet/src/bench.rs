@@ -35,6 +35,100 @@ pub struct Args {
     /// Measure parsing only.
     #[arg(long)]
     parse_only: bool,
+    /// Rows of a generated Zeek conn log (TSV) to parse and score for beacons
+    /// (0 = skip); pairs are one tenth of the rows.
+    #[arg(long, default_value_t = 0)]
+    zeek_rows: usize,
+}
+
+/// A conn log of `rows` rows over `rows / 10` (internal, external) pairs, one
+/// row a minute per pair on average, in time order.
+pub fn zeek_conn_tsv(rows: usize) -> String {
+    let mut s = String::with_capacity(rows * 170);
+    s.push_str("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n");
+    s.push_str("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n");
+    let pairs = (rows / 10).max(1);
+    let start = 1_717_000_000.0;
+    for i in 0..rows {
+        let pair = (i * 7919) % pairs;
+        let ts = start + (i as f64) * 86_400.0 / rows as f64;
+        let _ = writeln!(
+            s,
+            "{ts:.6}\tC{i:x}\t10.{}.{}.{}\t{}\t{}\t443\ttcp\tssl\t{:.6}\t{}\t{}\tSF\tT\tF\t0\tShADadFf\t7\t{}\t6\t{}\t-",
+            (pair >> 16) & 0xff,
+            (pair >> 8) & 0xff,
+            pair & 0xff,
+            40_000 + i % 20_000,
+            ip(pair + 1),
+            0.05 + (i % 7) as f64 * 0.01,
+            300 + i % 50,
+            4_000 + i % 300,
+            640 + i % 50,
+            4_400 + i % 300
+        );
+    }
+    s
+}
+
+#[derive(Serialize)]
+struct ZeekFigure {
+    rows: usize,
+    bytes: usize,
+    baseline_seconds: f64,
+    baseline_rows_per_second: f64,
+    parse_seconds: f64,
+    parse_rows_per_second: f64,
+    ratio_to_baseline: f64,
+    beacon_seconds: f64,
+    pairs: usize,
+    beacons_scored: usize,
+}
+
+fn measure_zeek(rows: usize, runs: usize) -> anyhow::Result<ZeekFigure> {
+    let text = zeek_conn_tsv(rows);
+    let bytes = text.as_bytes();
+    let mut baseline = f64::MAX;
+    let mut fields = 0usize;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        // The physical floor: find every line and every field, nothing more.
+        fields = bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty() && l[0] != b'#')
+            .map(|l| l.split(|&b| b == b'\t').count())
+            .sum();
+        baseline = baseline.min(t.elapsed().as_secs_f64());
+    }
+    anyhow::ensure!(fields == rows * 21, "baseline saw {fields} fields");
+    let mut parse = f64::MAX;
+    let mut conns = Vec::new();
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let log = dragnet_ingest::zeek::read_conn(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
+        parse = parse.min(t.elapsed().as_secs_f64());
+        anyhow::ensure!(log.conns.len() == rows && log.rejects.is_empty(), "parsed {} of {rows}", log.conns.len());
+        conns = log.conns;
+    }
+    let t = Instant::now();
+    let report = dragnet_analytics::beacon::analyze(
+        &conns,
+        &[],
+        &dragnet_analytics::filter::Filter::default(),
+        &dragnet_analytics::beacon::Config::default(),
+    );
+    let beacon_seconds = t.elapsed().as_secs_f64();
+    Ok(ZeekFigure {
+        rows,
+        bytes: bytes.len(),
+        baseline_seconds: baseline,
+        baseline_rows_per_second: rows as f64 / baseline,
+        parse_seconds: parse,
+        parse_rows_per_second: rows as f64 / parse,
+        ratio_to_baseline: parse / baseline,
+        beacon_seconds,
+        pairs: (rows / 10).max(1),
+        beacons_scored: report.ip.len(),
+    })
 }
 
 #[derive(Serialize)]
@@ -196,9 +290,24 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     if args.stix > 0 {
         figures.push(measure("stix-bundle", Format::Stix, bundle.as_bytes(), args.stix, args)?);
     }
+    let zeek = if args.zeek_rows > 0 { Some(measure_zeek(args.zeek_rows, args.runs)?) } else { None };
     if json {
-        print_json(&figures)?;
+        print_json(&serde_json::json!({"feeds": figures, "zeek": zeek}))?;
     } else {
+        if let Some(z) = &zeek {
+            println!(
+                "zeek-conn    {:>9} rows {:>6.1} MB | split baseline {:.3} s = {:.0} rows/s | parse {:.3} s = {:.0} rows/s ({:.1}x baseline) | beacons over {} pairs {:.3} s",
+                z.rows,
+                z.bytes as f64 / 1e6,
+                z.baseline_seconds,
+                z.baseline_rows_per_second,
+                z.parse_seconds,
+                z.parse_rows_per_second,
+                z.ratio_to_baseline,
+                z.pairs,
+                z.beacon_seconds
+            );
+        }
         for f in &figures {
             println!(
                 "{:<12} {:>9} items {:>6.1} MB | parse {:>7.3} s = {:>10.0}/s | durable ingest {:>7.3} s = {:>9.0}/s | store {:.1} MB",

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::net::IpAddr;
 
-use dragnet_core::telemetry::{Conn, NamedConn};
+use dragnet_core::telemetry::{CONN_STATES, Conn, NamedConn, PROTOCOLS, intern};
 use dragnet_core::{FileError, Reject};
 use serde_json::Value;
 
@@ -70,7 +70,7 @@ pub fn read_conn(input: &[u8]) -> Result<ConnLog, FileError> {
 pub fn read_names(input: &[u8]) -> Result<(Vec<NamedConn>, Vec<Reject>), FileError> {
     let mut names = Vec::new();
     let rejects = read_rows(input, &["ssl", "http"], |row| {
-        let Some(name) = row.text("server_name").or_else(|| row.text("host")) else { return Ok(()) };
+        let Some(name) = row.text(Col::ServerName).or_else(|| row.text(Col::Host)) else { return Ok(()) };
         let c = conn_from(row)?;
         let host =
             name.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(name, |(h, _)| h);
@@ -81,7 +81,7 @@ pub fn read_names(input: &[u8]) -> Result<(Vec<NamedConn>, Vec<Reject>), FileErr
             dst: c.dst,
             dst_port: c.dst_port,
             name: host.trim_end_matches('.').to_ascii_lowercase(),
-            proxied: row.text("method") == Some("CONNECT"),
+            proxied: row.text(Col::Method) == Some("CONNECT"),
         });
         Ok(())
     })?;
@@ -108,53 +108,100 @@ fn read_rows(
     if crate::json::looks_like_json(input) { read_json(input, each) } else { read_tsv(input, each) }
 }
 
-/// Field values of one row, by name.
+/// The columns the readers use, resolved to positions once per header.
+#[derive(Debug, Clone, Copy)]
+enum Col {
+    Ts,
+    Uid,
+    OrigH,
+    OrigP,
+    RespH,
+    RespP,
+    Proto,
+    Duration,
+    OrigIpBytes,
+    RespIpBytes,
+    ConnState,
+    ServerName,
+    Host,
+    Method,
+}
+
+const COLUMNS: [(Col, &str); 14] = [
+    (Col::Ts, "ts"),
+    (Col::Uid, "uid"),
+    (Col::OrigH, "id.orig_h"),
+    (Col::OrigP, "id.orig_p"),
+    (Col::RespH, "id.resp_h"),
+    (Col::RespP, "id.resp_p"),
+    (Col::Proto, "proto"),
+    (Col::Duration, "duration"),
+    (Col::OrigIpBytes, "orig_ip_bytes"),
+    (Col::RespIpBytes, "resp_ip_bytes"),
+    (Col::ConnState, "conn_state"),
+    (Col::ServerName, "server_name"),
+    (Col::Host, "host"),
+    (Col::Method, "method"),
+];
+
+impl Col {
+    fn name(self) -> &'static str {
+        COLUMNS[self as usize].1
+    }
+}
+
+/// Field values of one row.
 trait Fields {
-    fn text(&self, name: &str) -> Option<&str>;
+    fn text(&self, col: Col) -> Option<&str>;
 }
 
 fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
-    let ip = |name: &'static str| -> Result<IpAddr, (&'static str, String)> {
-        let v = f.text(name).ok_or((name, format!("missing `{name}`")))?;
-        v.parse().map_err(|_| (name, format!("`{v}` is not an IP address")))
+    let ip = |col: Col| -> Result<IpAddr, RowError> {
+        let v = f.text(col).ok_or_else(|| (col.name(), format!("missing `{}`", col.name())))?;
+        v.parse().map_err(|_| (col.name(), format!("`{v}` is not an IP address")))
     };
-    let num = |name: &'static str| -> Result<f64, (&'static str, String)> {
-        match f.text(name) {
+    let num = |col: Col| -> Result<f64, RowError> {
+        match f.text(col) {
             None => Ok(0.0),
-            Some(v) => v.parse::<f64>().map_err(|_| (name, format!("`{v}` is not a number"))),
+            Some(v) => v.parse::<f64>().map_err(|_| (col.name(), format!("`{v}` is not a number"))),
         }
     };
-    let ts_text = f.text("ts").ok_or(("ts", "missing `ts`".to_string()))?;
+    let count = |col: Col| -> Result<u64, RowError> {
+        match f.text(col) {
+            None => Ok(0),
+            Some(v) => v.parse::<u64>().or_else(|_| num(col).map(|n| n as u64)),
+        }
+    };
+    let ts_text = f.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
     let ts = match ts_text.parse::<f64>() {
         Ok(t) => t,
         Err(_) => dragnet_core::parse_timestamp(ts_text).ok_or(("ts", format!("`{ts_text}` is not a time")))? as f64,
     };
     Ok(Conn {
         ts,
-        uid: f.text("uid").unwrap_or_default().to_string(),
-        src: ip("id.orig_h")?,
-        src_port: num("id.orig_p")? as u16,
-        dst: ip("id.resp_h")?,
-        dst_port: num("id.resp_p")? as u16,
-        proto: f.text("proto").unwrap_or_default().to_string(),
-        duration: num("duration")?,
-        orig_ip_bytes: num("orig_ip_bytes")? as u64,
-        resp_ip_bytes: num("resp_ip_bytes")? as u64,
-        state: f.text("conn_state").unwrap_or_default().to_string(),
+        uid: f.text(Col::Uid).unwrap_or_default().to_string(),
+        src: ip(Col::OrigH)?,
+        src_port: count(Col::OrigP)? as u16,
+        dst: ip(Col::RespH)?,
+        dst_port: count(Col::RespP)? as u16,
+        proto: intern(f.text(Col::Proto).unwrap_or_default(), PROTOCOLS),
+        duration: num(Col::Duration)?,
+        orig_ip_bytes: count(Col::OrigIpBytes)?,
+        resp_ip_bytes: count(Col::RespIpBytes)?,
+        state: intern(f.text(Col::ConnState).unwrap_or_default(), CONN_STATES),
     })
 }
 
-struct TsvRow<'a> {
-    names: &'a [String],
-    values: Vec<&'a str>,
-    unset: &'a str,
-    empty: &'a str,
+struct TsvRow<'a, 'b> {
+    index: &'b [Option<usize>; COLUMNS.len()],
+    values: &'b [&'a str],
+    unset: &'b str,
+    empty: &'b str,
 }
 
-impl Fields for TsvRow<'_> {
-    fn text(&self, name: &str) -> Option<&str> {
-        let i = self.names.iter().position(|n| n == name)?;
-        let v = *self.values.get(i)?;
+impl Fields for TsvRow<'_, '_> {
+    fn text(&self, col: Col) -> Option<&str> {
+        let v = *self.values.get(self.index[col as usize]?)?;
         (v != self.unset && v != self.empty && !v.is_empty()).then_some(v)
     }
 }
@@ -174,6 +221,8 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
     let mut rejects = Vec::new();
     let (mut sep, mut unset, mut empty) = ("\t".to_string(), "-".to_string(), "(empty)".to_string());
     let mut names: Vec<String> = Vec::new();
+    let mut index = [None; COLUMNS.len()];
+    let mut values: Vec<&str> = Vec::with_capacity(32);
     for line in crate::text::lines(input) {
         let Ok(raw) = line.text else {
             rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
@@ -185,7 +234,10 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
                 "separator" => sep = unescape_separator(value),
                 "unset_field" => unset = value.split(sep.as_str()).next().unwrap_or("-").to_string(),
                 "empty_field" => empty = value.split(sep.as_str()).next().unwrap_or("(empty)").to_string(),
-                "fields" => names = value.split(sep.as_str()).map(str::to_string).collect(),
+                "fields" => {
+                    names = value.split(sep.as_str()).map(str::to_string).collect();
+                    index = COLUMNS.map(|(_, name)| names.iter().position(|n| n == name));
+                }
                 _ => {}
             }
             continue;
@@ -193,13 +245,17 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
         if names.is_empty() {
             return Err(FileError::new(line.number, "data before the `#fields` header"));
         }
-        let values: Vec<&str> = raw.split(sep.as_str()).collect();
+        values.clear();
+        match sep.as_bytes() {
+            [b] if b.is_ascii() => values.extend(raw.split(char::from(*b))),
+            _ => values.extend(raw.split(sep.as_str())),
+        }
         if values.len() != names.len() {
             let why = format!("{} fields where `#fields` names {} (truncated line?)", values.len(), names.len());
             rejects.push(Reject::new(line.number, None, why, raw));
             continue;
         }
-        let row = TsvRow { names: &names, values, unset: &unset, empty: &empty };
+        let row = TsvRow { index: &index, values: &values, unset: &unset, empty: &empty };
         if let Err((field, why)) = each(&row) {
             rejects.push(Reject::new(line.number, Some(field), why, raw));
         }
@@ -211,7 +267,8 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
 struct JsonRow(serde_json::Map<String, Value>);
 
 impl Fields for JsonRow {
-    fn text(&self, name: &str) -> Option<&str> {
+    fn text(&self, col: Col) -> Option<&str> {
+        let name = col.name();
         let value = match self.0.get(name) {
             Some(v) => v,
             // Nested form: {"id": {"orig_h": …}}.
