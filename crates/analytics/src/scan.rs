@@ -123,7 +123,7 @@ pub fn scans(conns: &[Conn], filter: &Filter, cfg: &ScanConfig) -> Vec<Scan> {
 mod tests {
     use super::*;
 
-    fn conn(dst: &str, port: u16, state: &str) -> Conn {
+    fn conn(dst: &str, port: u16, state: &'static str) -> Conn {
         Conn {
             ts: 1000.0,
             uid: "C".into(),
