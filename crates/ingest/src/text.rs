@@ -25,16 +25,25 @@ pub fn ensure_text(input: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
-/// Lines of `input`, each as UTF-8 text or, if it is not valid UTF-8, its bytes.
-pub fn lines(input: &[u8]) -> impl Iterator<Item = Line<'_>> {
+/// Lines of `input`, each as UTF-8 text or, if it is not valid UTF-8, its
+/// bytes. Blank lines are skipped; numbers count them.
+pub fn lines(input: &[u8]) -> Box<dyn Iterator<Item = Line<'_>> + '_> {
     let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
-    input.split(|&b| b == b'\n').enumerate().filter_map(|(i, raw)| {
+    // Valid text (the usual case) is checked once and split with memchr;
+    // otherwise each line is checked so one bad line does not spoil the rest.
+    if let Ok(text) = std::str::from_utf8(input) {
+        return Box::new(text.split('\n').enumerate().filter_map(|(i, raw)| {
+            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            (!raw.is_empty()).then_some(Line { number: i as u32 + 1, text: Ok(raw) })
+        }));
+    }
+    Box::new(input.split(|&b| b == b'\n').enumerate().filter_map(|(i, raw)| {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() {
             return None;
         }
         Some(Line { number: i as u32 + 1, text: std::str::from_utf8(raw).map_err(|_| raw) })
-    })
+    }))
 }
 
 /// Runs `each` on every line of a text input that is valid UTF-8 and not
