@@ -3,6 +3,7 @@
 //! binary's.
 
 pub mod beacon;
+pub mod dns;
 pub mod filter;
 pub mod scan;
 mod stats;

@@ -64,3 +64,18 @@ pub struct NamedConn {
     /// An HTTP `CONNECT` through a proxy.
     pub proxied: bool,
 }
+
+/// One DNS query as a sensor logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DnsQuery {
+    pub ts: f64,
+    pub uid: String,
+    pub src: IpAddr,
+    /// Lower-case name without the trailing dot.
+    pub query: String,
+    /// `NOERROR`, `NXDOMAIN`, … (empty when no answer was seen).
+    pub rcode: Cow<'static, str>,
+}
+
+/// DNS response codes by name.
+pub const RCODES: &[&str] = &["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP"];

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use dragnet_analytics::beacon::{Config, analyze};
+use dragnet_analytics::dns::{DnsConfig, nxdomain_bursts, tunnels};
 use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
 use dragnet_analytics::scan::{ScanConfig, scans};
 use dragnet_core::policy::BatchLabels;
@@ -15,7 +16,7 @@ use dragnet_core::{Category, Grade, Observable, Record, Store, Tlp, format_times
 use dragnet_ingest::Mapping;
 
 use crate::ingest::{FileReport, Job, now};
-use dragnet_core::telemetry::{Conn, NamedConn};
+use dragnet_core::telemetry::{Conn, DnsQuery, NamedConn};
 use dragnet_ingest::zeek;
 use serde::Serialize;
 
@@ -49,8 +50,8 @@ impl Sensor {
 
     fn read(&self) -> anyhow::Result<Telemetry> {
         let t = read_telemetry(&self.paths)?;
-        if t.conns.is_empty() && t.names.is_empty() {
-            anyhow::bail!("no Zeek conn, ssl or http log with data found under the given paths");
+        if t.conns.is_empty() && t.names.is_empty() && t.dns.is_empty() {
+            anyhow::bail!("no Zeek conn, dns, ssl or http log with data found under the given paths");
         }
         Ok(t)
     }
@@ -93,6 +94,7 @@ fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 pub struct Telemetry {
     pub conns: Vec<Conn>,
     pub names: Vec<NamedConn>,
+    pub dns: Vec<DnsQuery>,
     pub rejected_lines: usize,
     pub files: usize,
 }
@@ -104,7 +106,7 @@ pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
     for p in paths {
         files_under(p, &mut files)?;
     }
-    let mut t = Telemetry { conns: Vec::new(), names: Vec::new(), rejected_lines: 0, files: 0 };
+    let mut t = Telemetry { conns: Vec::new(), names: Vec::new(), dns: Vec::new(), rejected_lines: 0, files: 0 };
     for f in files {
         let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
         let bytes = zeek::decompress(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
@@ -120,9 +122,14 @@ pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
                 t.names.extend(names);
                 rejects
             }
+            Some("dns") => {
+                let (queries, rejects) = zeek::read_dns(&bytes).map_err(located)?;
+                t.dns.extend(queries);
+                rejects
+            }
             Some(_) => continue,
             None => {
-                eprintln!("{}: not a Zeek log, skipped", f.display());
+                eprintln!("{}: not a Zeek conn, dns, http or ssl log, skipped", f.display());
                 continue;
             }
         };
@@ -204,6 +211,8 @@ struct TelemetryReport {
     scans: usize,
     strobes: usize,
     long_connections: usize,
+    dns_tunnels: usize,
+    nxdomain_bursts: usize,
     accepted: u64,
     new: u64,
     new_observables: u64,
@@ -270,6 +279,25 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
             records.extend(finding(&p.dst.to_string(), Category::Other, p.first_seen, p.last_seen, tags, evidence));
         }
     }
+    let dns_cfg = DnsConfig::default();
+    let found_tunnels = tunnels(&t.dns, &filter, &dns_cfg);
+    for d in &found_tunnels {
+        let evidence = serde_json::json!({
+            "detector": "dns-tunnel", "domain": d.domain, "unique_names": d.unique_names, "queries": d.queries,
+            "sources": d.sources, "sample_names": d.sample_names,
+        });
+        let tags = vec!["dns-tunnel".to_string()];
+        records.extend(finding(&d.domain, Category::BotnetC2, d.first_seen, d.last_seen, tags, evidence));
+    }
+    let bursts = nxdomain_bursts(&t.dns, &filter, &dns_cfg);
+    for b in &bursts {
+        let evidence = serde_json::json!({
+            "detector": "nxdomain-burst", "src": b.src, "nxdomains": b.nxdomains, "windows": b.windows,
+            "sample_names": b.sample_names,
+        });
+        let tags = vec!["nxdomain-burst".to_string()];
+        records.extend(finding(&b.src.to_string(), Category::Other, b.first_seen, b.last_seen, tags, evidence));
+    }
     for s in &found_scans {
         let evidence = serde_json::json!({
             "detector": "scan", "kind": s.kind, "src": s.src, "dst": s.dst, "port": s.port,
@@ -301,6 +329,8 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         scans: found_scans.len(),
         strobes: report.strobes.len(),
         long_connections: report.long_connections.len(),
+        dns_tunnels: found_tunnels.len(),
+        nxdomain_bursts: bursts.len(),
         accepted: file.accepted,
         new: file.new,
         new_observables: file.new_observables,
@@ -310,16 +340,19 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         print_json(&out)?;
     } else {
         println!(
-            "{}: {} connections from {} Zeek logs → {} beacons ≥ {}, {} scans, {} strobes, {} long connections; \
-             {} findings stored ({} new)",
+            "{}: {} connections, {} DNS queries from {} Zeek logs → {} beacons ≥ {}, {} scans, {} strobes, \
+             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts; {} findings stored ({} new)",
             out.source,
             out.connections,
+            t.dns.len(),
             out.files,
             out.beacons,
             args.beacon_threshold,
             out.scans,
             out.strobes,
             out.long_connections,
+            out.dns_tunnels,
+            out.nxdomain_bursts,
             out.accepted,
             out.new
         );

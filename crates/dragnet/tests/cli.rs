@@ -336,7 +336,7 @@ fn beacons_reproduce_rita_and_survive_broken_logs() {
     let edge = dragnet(data.path(), &["beacons", rita.join("edge_cases").to_str().unwrap(), "--json"]);
     assert_eq!(edge.code, 0, "{}", edge.stderr);
     assert!(edge.stderr.contains("truncated"), "truncated lines are reported: {}", edge.stderr);
-    assert!(edge.stderr.contains("text_file/conn.log: not a Zeek log"), "{}", edge.stderr);
+    assert!(edge.stderr.contains("text_file/conn.log: not a Zeek conn, dns, http or ssl log"), "{}", edge.stderr);
     assert!(edge.json()["rejected_lines"].as_u64().unwrap() >= 2);
 }
 
@@ -368,4 +368,26 @@ fn telemetry_findings_become_observations_once() {
     let other = dragnet(data.path(), &["telemetry", beacons.to_str().unwrap(), "--source", "s", "--format", "netflow"]);
     assert_eq!(other.code, 1);
     assert!(other.stderr.contains("only zeek"), "{}", other.stderr);
+}
+
+#[test]
+fn dns_tunnels_are_found_and_stored() {
+    let data = tempfile::tempdir().unwrap();
+    let mut log = String::from(
+        "#separator \\x09\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tquery\trcode_name\n",
+    );
+    for i in 0..150 {
+        log.push_str(&format!(
+            "{}.5\tC{i}\t10.0.0.5\t5353\t10.0.0.1\t53\t{i:012x}.t.tunnel.example\tNOERROR\n",
+            1_700_000_000 + i
+        ));
+    }
+    let path = data.path().join("dns.log");
+    std::fs::write(&path, log).unwrap();
+    let run = dragnet(data.path(), &["telemetry", path.to_str().unwrap(), "--source", "sensor", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["dns_tunnels"], 1);
+    let got = dragnet(data.path(), &["lookup", "x.tunnel.example", "--json"]).json();
+    assert_eq!(got[0]["matches"][0]["value"], "tunnel.example");
+    assert_eq!(got[0]["categories"], serde_json::json!(["botnet-c2"]));
 }

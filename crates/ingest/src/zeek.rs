@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::net::IpAddr;
 
-use dragnet_core::telemetry::{CONN_STATES, Conn, NamedConn, PROTOCOLS, intern};
+use dragnet_core::telemetry::{CONN_STATES, Conn, DnsQuery, NamedConn, PROTOCOLS, RCODES, intern};
 use dragnet_core::{FileError, Reject};
 use serde_json::Value;
 
@@ -43,8 +43,14 @@ pub fn log_path(input: &[u8]) -> Option<String> {
     if has("id.orig_h") && (has("conn_state") || has("orig_ip_bytes") || has("duration")) {
         return Some("conn".into());
     }
-    if has("query") && has("qtype_name") || has("rcode_name") {
+    if has("query") && (has("qtype_name") || has("rcode_name") || has("trans_id")) {
         return Some("dns".into());
+    }
+    if has("id.orig_h") && (has("server_name") || has("cipher") || has("ssl_history")) {
+        return Some("ssl".into());
+    }
+    if has("id.orig_h") && has("method") && (has("uri") || has("host")) {
+        return Some("http".into());
     }
     None
 }
@@ -88,6 +94,27 @@ pub fn read_names(input: &[u8]) -> Result<(Vec<NamedConn>, Vec<Reject>), FileErr
     Ok((names, rejects))
 }
 
+/// Reads the queries of a dns log; rows without a query are skipped.
+pub fn read_dns(input: &[u8]) -> Result<(Vec<DnsQuery>, Vec<Reject>), FileError> {
+    let mut queries = Vec::new();
+    let rejects = read_rows(input, &["dns"], |row| {
+        let Some(query) = row.text(Col::Query) else { return Ok(()) };
+        let ts_text = row.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
+        let ts = ts_text.parse::<f64>().map_err(|_| ("ts", format!("`{ts_text}` is not a time")))?;
+        let src_text = row.text(Col::OrigH).ok_or(("id.orig_h", "missing `id.orig_h`".to_string()))?;
+        let src = src_text.parse().map_err(|_| ("id.orig_h", format!("`{src_text}` is not an IP address")))?;
+        queries.push(DnsQuery {
+            ts,
+            uid: row.text(Col::Uid).unwrap_or_default().to_string(),
+            src,
+            query: query.trim_end_matches('.').to_ascii_lowercase(),
+            rcode: intern(row.text(Col::RcodeName).unwrap_or_default(), RCODES),
+        });
+        Ok(())
+    })?;
+    Ok((queries, rejects))
+}
+
 type RowError = (&'static str, String);
 
 /// Calls `each` for every row of a Zeek log whose path is one of `paths`;
@@ -125,9 +152,11 @@ enum Col {
     ServerName,
     Host,
     Method,
+    Query,
+    RcodeName,
 }
 
-const COLUMNS: [(Col, &str); 14] = [
+const COLUMNS: [(Col, &str); 16] = [
     (Col::Ts, "ts"),
     (Col::Uid, "uid"),
     (Col::OrigH, "id.orig_h"),
@@ -142,6 +171,8 @@ const COLUMNS: [(Col, &str); 14] = [
     (Col::ServerName, "server_name"),
     (Col::Host, "host"),
     (Col::Method, "method"),
+    (Col::Query, "query"),
+    (Col::RcodeName, "rcode_name"),
 ];
 
 impl Col {
@@ -228,7 +259,8 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
             rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
             continue;
         };
-        if let Some(rest) = raw.strip_prefix('#') {
+        // Some writers indent the header (a leading tab before `#separator`).
+        if let Some(rest) = raw.trim_start().strip_prefix('#') {
             let (key, value) = rest.split_once(['\t', ' ']).unwrap_or((rest, ""));
             match key {
                 "separator" => sep = unescape_separator(value),
@@ -346,6 +378,8 @@ mod tests {
         assert!(log.rejects[1].reason.contains("truncated"));
         let literal_tab = TSV.replace("#separator \\x09", "#separator \\t");
         assert_eq!(read_conn(literal_tab.as_bytes()).unwrap().conns.len(), 2);
+        let indented = format!("\t{TSV}");
+        assert_eq!(read_conn(indented.as_bytes()).unwrap().conns.len(), 2);
     }
 
     #[test]
@@ -359,5 +393,20 @@ mod tests {
         assert!(read_conn(b"#path\tdns\n#fields\tts\n").unwrap_err().message.contains("`dns`"));
         assert!(read_conn(b"hello, I am a text file\n").is_err());
         assert!(decompress(&[0x1f, 0x8b, 8, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn reads_names_and_dns_from_json_without_path() {
+        let ssl = br#"{"ts":95.0,"uid":"C1","id.orig_h":"10.0.2.15","id.orig_p":1,"id.resp_h":"204.79.197.200","id.resp_p":443,"cipher":"X","server_name":"Ie.Example.COM."}"#;
+        assert_eq!(log_path(ssl).as_deref(), Some("ssl"));
+        let (names, _) = read_names(ssl).unwrap();
+        assert_eq!((names[0].name.as_str(), names[0].proxied), ("ie.example.com", false));
+        let connect = br#"{"ts":1.0,"uid":"C2","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":3128,"method":"CONNECT","host":"evil.example:443","uri":"evil.example:443"}"#;
+        let (names, _) = read_names(connect).unwrap();
+        assert_eq!((names[0].name.as_str(), names[0].proxied), ("evil.example", true));
+        let dns = b"{\"ts\":1.5,\"uid\":\"C3\",\"id.orig_h\":\"10.0.0.1\",\"query\":\"A.Example.\",\"trans_id\":1,\"rcode_name\":\"NXDOMAIN\"}";
+        let (queries, rejects) = read_dns(dns).unwrap();
+        assert!(rejects.is_empty());
+        assert_eq!((queries[0].query.as_str(), &*queries[0].rcode), ("a.example", "NXDOMAIN"));
     }
 }
