@@ -79,3 +79,19 @@ pub struct DnsQuery {
 
 /// DNS response codes by name.
 pub const RCODES: &[&str] = &["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "FORMERR", "NOTIMP"];
+
+/// A signature alert from an IDS (Suricata EVE `alert`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub ts: f64,
+    pub flow_id: String,
+    pub src: IpAddr,
+    pub src_port: u16,
+    pub dst: IpAddr,
+    pub dst_port: u16,
+    pub signature: String,
+    /// The rule's classtype text, e.g. `A Network Trojan was detected`.
+    pub category: String,
+    /// 1 (high) to 4 (low).
+    pub severity: u8,
+}

@@ -16,8 +16,8 @@ use dragnet_core::{Category, Grade, Observable, Record, Store, Tlp, format_times
 use dragnet_ingest::Mapping;
 
 use crate::ingest::{FileReport, Job, now};
-use dragnet_core::telemetry::{Conn, DnsQuery, NamedConn};
-use dragnet_ingest::zeek;
+use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
+use dragnet_ingest::{suricata, zeek};
 use serde::Serialize;
 
 use crate::output::print_json;
@@ -25,7 +25,8 @@ use crate::output::print_json;
 /// Where the logs are and what is inside the sensor's network.
 #[derive(clap::Args)]
 pub struct Sensor {
-    /// Zeek log files or folders: conn, ssl and http logs are read, others skipped.
+    /// Zeek log files or folders (conn, dns, ssl and http logs are read,
+    /// others skipped) and Suricata EVE JSON files, recognised by content.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// The sensor's internal networks, comma-separated (default: RFC 1918 and fd00::/8).
@@ -50,8 +51,10 @@ impl Sensor {
 
     fn read(&self) -> anyhow::Result<Telemetry> {
         let t = read_telemetry(&self.paths)?;
-        if t.conns.is_empty() && t.names.is_empty() && t.dns.is_empty() {
-            anyhow::bail!("no Zeek conn, dns, ssl or http log with data found under the given paths");
+        if t.conns.is_empty() && t.names.is_empty() && t.dns.is_empty() && t.alerts.is_empty() {
+            anyhow::bail!(
+                "no Suricata EVE events and no Zeek conn, dns, ssl or http log with data under the given paths"
+            );
         }
         Ok(t)
     }
@@ -95,6 +98,7 @@ pub struct Telemetry {
     pub conns: Vec<Conn>,
     pub names: Vec<NamedConn>,
     pub dns: Vec<DnsQuery>,
+    pub alerts: Vec<Alert>,
     pub rejected_lines: usize,
     pub files: usize,
 }
@@ -106,11 +110,31 @@ pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
     for p in paths {
         files_under(p, &mut files)?;
     }
-    let mut t = Telemetry { conns: Vec::new(), names: Vec::new(), dns: Vec::new(), rejected_lines: 0, files: 0 };
+    let mut t = Telemetry {
+        conns: Vec::new(),
+        names: Vec::new(),
+        dns: Vec::new(),
+        alerts: Vec::new(),
+        rejected_lines: 0,
+        files: 0,
+    };
     for f in files {
         let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
         let bytes = zeek::decompress(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
         let located = |e: dragnet_core::FileError| anyhow::anyhow!("{}:{e}", f.display());
+        if suricata::is_eve(&bytes) {
+            let eve = suricata::read_eve(&bytes).map_err(located)?;
+            for r in &eve.rejects {
+                eprintln!("{}:{}: {}", f.display(), r.line, r.reason);
+            }
+            t.rejected_lines += eve.rejects.len();
+            t.files += 1;
+            t.conns.extend(eve.conns);
+            t.names.extend(eve.names);
+            t.dns.extend(eve.dns);
+            t.alerts.extend(eve.alerts);
+            continue;
+        }
         let rejects = match zeek::log_path(&bytes).as_deref() {
             Some("conn") => {
                 let log = zeek::read_conn(&bytes).map_err(located)?;
@@ -129,7 +153,7 @@ pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
             }
             Some(_) => continue,
             None => {
-                eprintln!("{}: not a Zeek conn, dns, http or ssl log, skipped", f.display());
+                eprintln!("{}: not Suricata EVE nor a Zeek conn, dns, http or ssl log, skipped", f.display());
                 continue;
             }
         };
@@ -187,8 +211,9 @@ pub struct TelemetryArgs {
     /// The telemetry partner; created on first use.
     #[arg(long)]
     source: String,
-    /// The telemetry's format. Only `zeek` is read so far.
-    #[arg(long, default_value = "zeek")]
+    /// auto, zeek or suricata (each file is recognised by its content);
+    /// netflow is not read yet.
+    #[arg(long, default_value = "auto")]
     format: String,
     /// Store beacons scoring at least this (RITA's "low" threshold is 0.7).
     #[arg(long, default_value_t = 0.7)]
@@ -213,11 +238,26 @@ struct TelemetryReport {
     long_connections: usize,
     dns_tunnels: usize,
     nxdomain_bursts: usize,
+    alerts: usize,
     accepted: u64,
     new: u64,
     new_observables: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// The category of an IDS alert, from its rule's classtype text.
+fn alert_category(classtype: &str) -> Category {
+    let c = classtype.to_ascii_lowercase();
+    if c.contains("trojan") || c.contains("command and control") {
+        Category::BotnetC2
+    } else if c.contains("scan") || c.contains("brute") || c.contains("attempted") {
+        Category::Scanning
+    } else if c.contains("phishing") || c.contains("social engineering") {
+        Category::Phishing
+    } else {
+        Category::Other
+    }
 }
 
 /// A finding as a record: the suspicious server (or scanner) with the
@@ -240,9 +280,9 @@ fn finding(
 }
 
 pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::Result<ExitCode> {
-    if args.format != "zeek" {
+    if !matches!(args.format.as_str(), "auto" | "zeek" | "suricata") {
         anyhow::bail!(
-            "--format {}: only zeek telemetry is read so far (suricata and netflow are planned)",
+            "--format {}: only zeek and suricata telemetry are read so far (netflow is planned)",
             args.format
         );
     }
@@ -298,6 +338,20 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         let tags = vec!["nxdomain-burst".to_string()];
         records.extend(finding(&b.src.to_string(), Category::Other, b.first_seen, b.last_seen, tags, evidence));
     }
+    for a in &t.alerts {
+        // The suspect is the side outside the sensor's networks.
+        let suspect = if filter.internal.contains(a.src) { a.dst } else { a.src };
+        let evidence = serde_json::json!({
+            "detector": "ids-alert", "signature": a.signature, "category": a.category, "severity": a.severity,
+            "src": a.src, "src_port": a.src_port, "dst": a.dst, "dst_port": a.dst_port, "flow_id": a.flow_id,
+        });
+        let tags = vec!["ids-alert".to_string(), a.signature.clone()];
+        let t = a.ts.trunc() as i64;
+        if let Some(mut r) = finding(&suspect.to_string(), alert_category(&a.category), t, t, tags, evidence) {
+            r.confidence = Some([80, 60, 40, 20][usize::from(a.severity.clamp(1, 4) - 1)]);
+            records.push(r);
+        }
+    }
     for s in &found_scans {
         let evidence = serde_json::json!({
             "detector": "scan", "kind": s.kind, "src": s.src, "dst": s.dst, "port": s.port,
@@ -331,6 +385,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         long_connections: report.long_connections.len(),
         dns_tunnels: found_tunnels.len(),
         nxdomain_bursts: bursts.len(),
+        alerts: t.alerts.len(),
         accepted: file.accepted,
         new: file.new,
         new_observables: file.new_observables,
@@ -340,8 +395,8 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         print_json(&out)?;
     } else {
         println!(
-            "{}: {} connections, {} DNS queries from {} Zeek logs → {} beacons ≥ {}, {} scans, {} strobes, \
-             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts; {} findings stored ({} new)",
+            "{}: {} connections, {} DNS queries from {} files → {} beacons ≥ {}, {} scans, {} strobes, \
+             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts; {} findings stored ({} new)",
             out.source,
             out.connections,
             t.dns.len(),
@@ -353,6 +408,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
             out.long_connections,
             out.dns_tunnels,
             out.nxdomain_bursts,
+            out.alerts,
             out.accepted,
             out.new
         );

@@ -336,7 +336,11 @@ fn beacons_reproduce_rita_and_survive_broken_logs() {
     let edge = dragnet(data.path(), &["beacons", rita.join("edge_cases").to_str().unwrap(), "--json"]);
     assert_eq!(edge.code, 0, "{}", edge.stderr);
     assert!(edge.stderr.contains("truncated"), "truncated lines are reported: {}", edge.stderr);
-    assert!(edge.stderr.contains("text_file/conn.log: not a Zeek conn, dns, http or ssl log"), "{}", edge.stderr);
+    assert!(
+        edge.stderr.contains("text_file/conn.log: not Suricata EVE nor a Zeek conn, dns, http or ssl log"),
+        "{}",
+        edge.stderr
+    );
     assert!(edge.json()["rejected_lines"].as_u64().unwrap() >= 2);
 }
 
@@ -367,7 +371,7 @@ fn telemetry_findings_become_observations_once() {
     assert_eq!(found[0]["categories"], serde_json::json!(["botnet-c2"]));
     let other = dragnet(data.path(), &["telemetry", beacons.to_str().unwrap(), "--source", "s", "--format", "netflow"]);
     assert_eq!(other.code, 1);
-    assert!(other.stderr.contains("only zeek"), "{}", other.stderr);
+    assert!(other.stderr.contains("only zeek and suricata"), "{}", other.stderr);
 }
 
 #[test]
@@ -390,4 +394,20 @@ fn dns_tunnels_are_found_and_stored() {
     let got = dragnet(data.path(), &["lookup", "x.tunnel.example", "--json"]).json();
     assert_eq!(got[0]["matches"][0]["value"], "tunnel.example");
     assert_eq!(got[0]["categories"], serde_json::json!(["botnet-c2"]));
+}
+
+#[test]
+fn suricata_eve_alerts_and_flows_become_findings() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let eve = samples.join("suricata/test6-malicious.suricata.json");
+    let run = dragnet(data.path(), &["telemetry", eve.to_str().unwrap(), "--source", "ids", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!((report["connections"].as_u64(), report["alerts"].as_u64()), (Some(3512), Some(745)), "{report}");
+    let got = dragnet(data.path(), &["lookup", "78.36.196.213", "--json"]).json();
+    assert_eq!(got[0]["found"], true, "the external side of an alert is the suspect: {got}");
+    assert!(got[0]["tags"].as_array().unwrap().iter().any(|t| t == "ids-alert"));
+    let again = dragnet(data.path(), &["telemetry", eve.to_str().unwrap(), "--source", "ids", "--json"]);
+    assert_eq!(again.json()["new"], 0);
 }

@@ -1,0 +1,196 @@
+//! Suricata EVE JSON (one event per line): `flow` events become connections,
+//! `dns` events queries, `tls` SNI and `http` Host names, `alert` events
+//! alerts. Other event types are counted and skipped.
+
+use std::net::IpAddr;
+
+use dragnet_core::telemetry::{Alert, CONN_STATES, Conn, DnsQuery, NamedConn, RCODES, intern};
+use dragnet_core::{FileError, Reject, parse_timestamp};
+use serde_json::Value;
+
+/// What one EVE file holds, for the detectors.
+#[derive(Debug, Default)]
+pub struct Eve {
+    pub conns: Vec<Conn>,
+    pub names: Vec<NamedConn>,
+    pub dns: Vec<DnsQuery>,
+    pub alerts: Vec<Alert>,
+    pub rejects: Vec<Reject>,
+    pub skipped: u64,
+}
+
+/// True when the first line is a Suricata EVE event.
+pub fn is_eve(input: &[u8]) -> bool {
+    let head = &input[..input.len().min(8192)];
+    let first = head.split(|&b| b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace));
+    first.and_then(|l| serde_json::from_slice::<Value>(l).ok()).is_some_and(|v| {
+        v.get("event_type").is_some() && v.get("src_ip").is_some() || v.get("event_type").is_some_and(|t| t == "stats")
+    })
+}
+
+pub fn read_eve(input: &[u8]) -> Result<Eve, FileError> {
+    crate::text::ensure_text(input)?;
+    if !is_eve(input) {
+        return Err(FileError::new(1, "not Suricata EVE JSON: the first line has no `event_type` and `src_ip`"));
+    }
+    let mut eve = Eve::default();
+    for line in crate::text::lines(input) {
+        let Ok(raw) = line.text else {
+            eve.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
+            continue;
+        };
+        let event: Value = match serde_json::from_str(raw) {
+            Ok(v) => v,
+            Err(e) => {
+                eve.rejects.push(Reject::new(line.number, None, format!("invalid JSON: {e}"), raw));
+                continue;
+            }
+        };
+        if let Err((field, why)) = read_event(&event, &mut eve) {
+            eve.rejects.push(Reject::new(line.number, Some(field), why, raw));
+        }
+    }
+    Ok(eve)
+}
+
+type EventError = (&'static str, String);
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+}
+
+fn number(v: &Value, path: &[&str]) -> Option<f64> {
+    path.iter().try_fold(v, |v, k| v.get(k))?.as_f64()
+}
+
+fn ip(v: &Value, key: &'static str) -> Result<IpAddr, EventError> {
+    let t = text(v, &[key]).ok_or((key, format!("missing `{key}`")))?;
+    t.parse().map_err(|_| (key, format!("`{t}` is not an IP address")))
+}
+
+fn time(v: &Value, path: &[&str]) -> Option<f64> {
+    let t = text(v, path)?;
+    let whole = parse_timestamp(t)? as f64;
+    // Keep the fraction: beacon timing truncates to seconds later anyway.
+    let fraction = t.split_once('.').map_or(0.0, |(_, f)| {
+        let digits: String = f.chars().take_while(char::is_ascii_digit).collect();
+        format!("0.{digits}").parse().unwrap_or(0.0)
+    });
+    Some(whole + fraction)
+}
+
+fn read_event(e: &Value, eve: &mut Eve) -> Result<(), EventError> {
+    let kind = text(e, &["event_type"]).unwrap_or_default();
+    if !matches!(kind, "flow" | "dns" | "tls" | "http" | "alert") {
+        eve.skipped += 1;
+        return Ok(());
+    }
+    let ts = time(e, &["timestamp"]).ok_or(("timestamp", "missing or unreadable `timestamp`".to_string()))?;
+    let src = ip(e, "src_ip")?;
+    let dst = ip(e, "dest_ip")?;
+    let port = |k: &str| number(e, &[k]).unwrap_or(0.0) as u16;
+    let flow_id = e.get("flow_id").map(|v| v.to_string()).unwrap_or_default();
+    match kind {
+        "flow" => {
+            let start = time(e, &["flow", "start"]).unwrap_or(ts);
+            let end = time(e, &["flow", "end"]).unwrap_or(start);
+            let to_client = number(e, &["flow", "pkts_toclient"]).unwrap_or(0.0);
+            // Suricata has no Zeek conn_state; a flow that never heard back
+            // is the equivalent of S0, anything else of a completed exchange.
+            let state = if to_client == 0.0 { "S0" } else { "SF" };
+            eve.conns.push(Conn {
+                ts: start,
+                uid: flow_id,
+                src,
+                src_port: port("src_port"),
+                dst,
+                dst_port: port("dest_port"),
+                proto: intern(
+                    &text(e, &["proto"]).unwrap_or_default().to_ascii_lowercase(),
+                    dragnet_core::telemetry::PROTOCOLS,
+                ),
+                duration: (end - start).max(0.0),
+                orig_ip_bytes: number(e, &["flow", "bytes_toserver"]).unwrap_or(0.0) as u64,
+                resp_ip_bytes: number(e, &["flow", "bytes_toclient"]).unwrap_or(0.0) as u64,
+                state: intern(state, CONN_STATES),
+            });
+        }
+        "dns" => {
+            let Some(name) = text(e, &["dns", "rrname"]).or_else(|| text(e, &["dns", "queries", "0", "rrname"])) else {
+                eve.skipped += 1;
+                return Ok(());
+            };
+            let rcode = text(e, &["dns", "rcode"]).unwrap_or_default();
+            eve.dns.push(DnsQuery {
+                ts,
+                uid: flow_id,
+                src,
+                query: name.trim_end_matches('.').to_ascii_lowercase(),
+                rcode: intern(rcode, RCODES),
+            });
+        }
+        "tls" | "http" => {
+            let name = if kind == "tls" { text(e, &["tls", "sni"]) } else { text(e, &["http", "hostname"]) };
+            let Some(name) = name else {
+                eve.skipped += 1;
+                return Ok(());
+            };
+            eve.names.push(NamedConn {
+                ts,
+                uid: flow_id,
+                src,
+                dst,
+                dst_port: port("dest_port"),
+                name: name.trim_end_matches('.').to_ascii_lowercase(),
+                proxied: text(e, &["http", "http_method"]) == Some("CONNECT"),
+            });
+        }
+        _ => {
+            let signature =
+                text(e, &["alert", "signature"]).ok_or(("alert.signature", "missing `alert.signature`".to_string()))?;
+            eve.alerts.push(Alert {
+                ts,
+                flow_id,
+                src,
+                src_port: port("src_port"),
+                dst,
+                dst_port: port("dest_port"),
+                signature: signature.to_string(),
+                category: text(e, &["alert", "category"]).unwrap_or_default().to_string(),
+                severity: number(e, &["alert", "severity"]).unwrap_or(3.0).clamp(1.0, 4.0) as u8,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVE: &str = r#"{"timestamp":"2021-06-06T15:59:46.457984+0200","flow_id":1,"event_type":"flow","src_ip":"192.168.1.129","src_port":51698,"dest_ip":"198.51.100.7","dest_port":443,"proto":"TCP","flow":{"pkts_toserver":3,"pkts_toclient":2,"bytes_toserver":300,"bytes_toclient":900,"start":"2021-06-06T15:59:46.000000+0200","end":"2021-06-06T15:59:48.500000+0200","state":"closed"}}
+{"timestamp":"2021-06-06T16:00:00.000000+0200","flow_id":2,"event_type":"dns","src_ip":"192.168.1.129","src_port":1,"dest_ip":"192.168.1.1","dest_port":53,"proto":"UDP","dns":{"type":"answer","rrname":"NX.Example.","rcode":"NXDOMAIN"}}
+{"timestamp":"2021-06-06T16:00:01.000000+0200","flow_id":3,"event_type":"tls","src_ip":"192.168.1.129","src_port":2,"dest_ip":"198.51.100.8","dest_port":443,"proto":"TCP","tls":{"sni":"c2.example"}}
+{"timestamp":"2021-06-06T16:00:02.000000+0200","flow_id":4,"event_type":"alert","src_ip":"192.168.1.129","src_port":3,"dest_ip":"198.51.100.9","dest_port":80,"proto":"TCP","alert":{"signature":"ET MALWARE Test","category":"A Network Trojan was detected","severity":1}}
+{"timestamp":"2021-06-06T16:00:03.000000+0200","event_type":"stats","stats":{}}
+{"timestamp":"2021-06-06T16:00:04.000000+0200","event_type":"flow","src_ip":"not-ip","dest_ip":"198.51.100.7"}
+{"timestamp": "#;
+
+    #[test]
+    fn maps_each_event_type_and_reports_bad_lines() {
+        let eve = read_eve(EVE.as_bytes()).unwrap();
+        assert_eq!(eve.conns.len(), 1);
+        let c = &eve.conns[0];
+        assert_eq!(
+            (c.ts, c.duration, c.orig_ip_bytes, &*c.proto, c.established()),
+            (1_622_987_986.0, 2.5, 300, "tcp", true)
+        );
+        assert_eq!((eve.dns[0].query.as_str(), &*eve.dns[0].rcode), ("nx.example", "NXDOMAIN"));
+        assert_eq!(eve.names[0].name, "c2.example");
+        assert_eq!((eve.alerts[0].severity, eve.alerts[0].signature.as_str()), (1, "ET MALWARE Test"));
+        assert_eq!(eve.skipped, 1);
+        assert_eq!(eve.rejects.len(), 2);
+        assert_eq!((eve.rejects[0].line, eve.rejects[0].field.as_deref()), (6, Some("src_ip")));
+        assert!(read_eve(b"{\"Event\": {}}\n").is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! The Slips Suricata EVE sample reads completely: 3,512 flows, 745 alerts,
+//! 680 DNS, 56 HTTP and 1 TLS events, as its README states.
+
+use std::path::Path;
+
+use dragnet_ingest::suricata::read_eve;
+
+#[test]
+fn slips_eve_sample_reads_with_the_stated_counts() {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/suricata/test6-malicious.suricata.json");
+    let Ok(raw) = std::fs::read(&path) else {
+        eprintln!("skipping: {} is not present", path.display());
+        return;
+    };
+    let eve = read_eve(&raw).unwrap();
+    assert!(eve.rejects.is_empty(), "{:?}", eve.rejects.first());
+    assert_eq!(eve.conns.len(), 3512);
+    assert_eq!(eve.alerts.len(), 745);
+    let named_or_skipped = eve.names.len() as u64 + eve.dns.len() as u64 + eve.skipped;
+    // 680 DNS + 56 HTTP + 1 TLS events, plus 3 anomaly and 3 fileinfo events skipped.
+    assert_eq!(named_or_skipped, 680 + 56 + 1 + 6);
+    assert!(eve.names.iter().any(|n| n.name == "www.myedimax.com"));
+}
