@@ -2,6 +2,8 @@
 //! scores; `dragnet telemetry` runs every detector over a partner's Zeek logs
 //! (plain or gzip, TSV or JSON, files or folders) and stores the findings.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -239,11 +241,61 @@ struct TelemetryReport {
     dns_tunnels: usize,
     nxdomain_bursts: usize,
     alerts: usize,
+    sightings: usize,
     accepted: u64,
     new: u64,
     new_observables: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Contacts with values other sources already reported: every external
+/// address connected to, server name and DNS name asked for is looked up,
+/// and each one found becomes a sighting of the stored value by this sensor.
+fn sightings(store: &mut dyn Store, t: &Telemetry, filter: &Filter, me: &str) -> anyhow::Result<Vec<Record>> {
+    #[derive(Default)]
+    struct Seen {
+        contacts: usize,
+        hosts: BTreeSet<IpAddr>,
+        first: i64,
+        last: i64,
+    }
+    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
+    let mut note = |value: String, src: IpAddr, ts: f64| {
+        let t = ts.trunc() as i64;
+        let s = seen.entry(value).or_insert_with(|| Seen { first: t, last: t, ..Default::default() });
+        s.contacts += 1;
+        s.hosts.insert(src);
+        s.first = s.first.min(t);
+        s.last = s.last.max(t);
+    };
+    for c in &t.conns {
+        if filter.internal.contains(c.src) && !filter.internal.contains(c.dst) && !filter.never.contains(c.dst) {
+            note(c.dst.to_string(), c.src, c.ts);
+        }
+    }
+    for n in &t.names {
+        note(n.name.clone(), n.src, n.ts);
+    }
+    for q in &t.dns {
+        note(q.query.clone(), q.src, q.ts);
+    }
+    let mut out = Vec::new();
+    for (value, s) in seen {
+        let Ok(observable) = Observable::guess(&value) else { continue };
+        let hits: Vec<_> = store.lookup(&observable)?.into_iter().filter(|h| h.source != me).collect();
+        let Some(first_hit) = hits.first() else { continue };
+        let known_sources: BTreeSet<&str> = hits.iter().map(|h| h.source.as_str()).collect();
+        let category = first_hit.observation.category;
+        let evidence = serde_json::json!({
+            "detector": "sighting", "value": value, "matched": first_hit.matched.value(), "via": first_hit.via,
+            "known_sources": known_sources, "contacts": s.contacts,
+            "hosts": s.hosts.iter().take(5).collect::<Vec<_>>(),
+        });
+        let tags = vec!["sighting".to_string()];
+        out.extend(finding(&value, category, s.first, s.last, tags, evidence));
+    }
+    Ok(out)
 }
 
 /// The category of an IDS alert, from its rule's classtype text.
@@ -360,6 +412,9 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         let tags = vec!["scan".to_string(), format!("{:?}-scan", s.kind).to_lowercase()];
         records.extend(finding(&s.src.to_string(), Category::Scanning, s.first_seen, s.last_seen, tags, evidence));
     }
+    let sighted = sightings(store, &t, &filter, &args.source)?;
+    let sighting_count = sighted.len();
+    records.extend(sighted);
     let wanted = Source {
         name: args.source.trim().to_string(),
         grade: args.grade.unwrap_or(Grade::UNGRADED),
@@ -386,6 +441,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         dns_tunnels: found_tunnels.len(),
         nxdomain_bursts: bursts.len(),
         alerts: t.alerts.len(),
+        sightings: sighting_count,
         accepted: file.accepted,
         new: file.new,
         new_observables: file.new_observables,
@@ -396,7 +452,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
     } else {
         println!(
             "{}: {} connections, {} DNS queries from {} files → {} beacons ≥ {}, {} scans, {} strobes, \
-             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts; {} findings stored ({} new)",
+             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts, {} sightings of known-bad values; {} findings stored ({} new)",
             out.source,
             out.connections,
             t.dns.len(),
@@ -409,6 +465,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
             out.dns_tunnels,
             out.nxdomain_bursts,
             out.alerts,
+            out.sightings,
             out.accepted,
             out.new
         );

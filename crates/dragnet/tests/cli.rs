@@ -411,3 +411,19 @@ fn suricata_eve_alerts_and_flows_become_findings() {
     let again = dragnet(data.path(), &["telemetry", eve.to_str().unwrap(), "--source", "ids", "--json"]);
     assert_eq!(again.json()["new"], 0);
 }
+
+#[test]
+fn telemetry_sightings_corroborate_known_values() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let known = data.path().join("known.txt");
+    std::fs::write(&known, "75.75.75.0/24\nhonestimnotevil.com\n198.51.100.99\n").unwrap();
+    assert_eq!(dragnet(data.path(), &["ingest", known.to_str().unwrap(), "--source", "feed"]).code, 0);
+    let logs = samples.join("zeek/rita/proxy");
+    let run = dragnet(data.path(), &["telemetry", logs.to_str().unwrap(), "--source", "sensor", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["sightings"], 1, "only honestimnotevil.com is in these logs");
+    let got = dragnet(data.path(), &["lookup", "www.honestimnotevil.com", "198.51.100.99", "--json"]).json();
+    assert_eq!(got[0]["sources"], serde_json::json!(["feed", "sensor"]), "{got}");
+    assert_eq!(got[1]["sources"], serde_json::json!(["feed"]));
+}
