@@ -10,7 +10,7 @@ use dragnet_core::telemetry::{CONN_STATES, Conn, DnsQuery, NamedConn, PROTOCOLS,
 use dragnet_core::{FileError, Reject};
 use serde_json::Value;
 
-/// Undoes gzip by its magic bytes; other input is returned as it is.
+/// Undoes gzip and zstd by their magic bytes; other input is returned as it is.
 pub fn decompress(input: &[u8]) -> Result<Cow<'_, [u8]>, FileError> {
     match input {
         [0x1f, 0x8b, ..] => {
@@ -21,7 +21,16 @@ pub fn decompress(input: &[u8]) -> Result<Cow<'_, [u8]>, FileError> {
             Ok(Cow::Owned(out))
         }
         [0x28, 0xb5, 0x2f, 0xfd, ..] => {
-            Err(FileError::new(0, "zstd-compressed logs are not supported yet; decompress first"))
+            let mut out = Vec::with_capacity(input.len() * 8);
+            let mut rest = input;
+            // A file may hold several frames one after another.
+            while !rest.is_empty() {
+                let damaged =
+                    |e: &dyn std::fmt::Display| FileError::new(0, format!("zstd data is damaged or truncated: {e}"));
+                let mut frame = ruzstd::decoding::StreamingDecoder::new(&mut rest).map_err(|e| damaged(&e))?;
+                frame.read_to_end(&mut out).map_err(|e| damaged(&e))?;
+            }
+            Ok(Cow::Owned(out))
         }
         _ => Ok(Cow::Borrowed(input)),
     }
@@ -393,6 +402,19 @@ mod tests {
         assert!(read_conn(b"#path\tdns\n#fields\tts\n").unwrap_err().message.contains("`dns`"));
         assert!(read_conn(b"hello, I am a text file\n").is_err());
         assert!(decompress(&[0x1f, 0x8b, 8, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn reads_zstd_and_gzip_written_by_the_real_tools() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zeek");
+        let plain = std::fs::read(dir.join("conn.log")).unwrap();
+        for name in ["conn.log.zst", "conn.log.gz"] {
+            let packed = std::fs::read(dir.join(name)).unwrap();
+            assert_eq!(decompress(&packed).unwrap().as_ref(), plain.as_slice(), "{name}");
+        }
+        assert_eq!(read_conn(&plain).unwrap().conns.len(), 3);
+        let zst = std::fs::read(dir.join("conn.log.zst")).unwrap();
+        assert!(decompress(&zst[..zst.len() / 2]).is_err(), "a truncated frame is an error, not a panic");
     }
 
     #[test]
