@@ -2,6 +2,7 @@
 //! are wired together.
 
 mod bench;
+mod collect;
 mod demo;
 mod ingest;
 mod lookup;
@@ -53,6 +54,9 @@ enum Command {
     /// Run every detector over partner telemetry and store the findings as
     /// observations of that partner's source.
     Telemetry(telemetry::TelemetryArgs),
+    /// Receive telemetry from the network (NetFlow/IPFIX over UDP).
+    #[command(subcommand)]
+    Collect(collect::Collect),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
     /// Measure parse and durable-ingest rates on generated feeds.
@@ -81,6 +85,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
         Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
         Command::Bench(args) => bench::run(&args, cli.json),
+        Command::Collect(c) => collect::run(&c),
         Command::Beacons(args) => telemetry::beacons(&args, cli.json),
         Command::Telemetry(args) => telemetry::run(&mut *open()?, &args, cli.json),
     }

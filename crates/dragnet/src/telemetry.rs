@@ -19,7 +19,7 @@ use dragnet_ingest::Mapping;
 
 use crate::ingest::{FileReport, Job, now};
 use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
-use dragnet_ingest::{suricata, zeek};
+use dragnet_ingest::{netflow, suricata, zeek};
 use serde::Serialize;
 
 use crate::output::print_json;
@@ -37,6 +37,10 @@ pub struct Sensor {
     /// Also score external → internal connections (servers on the internal side).
     #[arg(long)]
     inbound: bool,
+    /// Read the files as NetFlow v5/v9/IPFIX export packets, one per file,
+    /// templates before data (name order).
+    #[arg(long)]
+    netflow: bool,
 }
 
 impl Sensor {
@@ -51,8 +55,8 @@ impl Sensor {
         Ok(filter)
     }
 
-    fn read(&self) -> anyhow::Result<Telemetry> {
-        let t = read_telemetry(&self.paths)?;
+    fn read(&self, netflow: bool) -> anyhow::Result<Telemetry> {
+        let t = read_telemetry(&self.paths, self.netflow || netflow)?;
         if t.conns.is_empty() && t.names.is_empty() && t.dns.is_empty() && t.alerts.is_empty() {
             anyhow::bail!(
                 "no Suricata EVE events and no Zeek conn, dns, ssl or http log with data under the given paths"
@@ -107,7 +111,7 @@ pub struct Telemetry {
 
 /// Reads every conn, ssl and http log under `paths`; other logs are skipped,
 /// files that are not Zeek logs are reported and skipped.
-pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
+pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Telemetry> {
     let mut files = Vec::new();
     for p in paths {
         files_under(p, &mut files)?;
@@ -120,8 +124,27 @@ pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
         rejected_lines: 0,
         files: 0,
     };
+    // Packets are decoded in name order with one template cache, so a
+    // template file is read before the data files that need it.
+    let mut decoder = netflow::Decoder::new();
     for f in files {
         let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        if netflow {
+            match decoder.decode("files", &raw) {
+                Ok(packet) => {
+                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    for (i, flow) in packet.flows.iter().enumerate() {
+                        t.conns.push(flow.to_conn(format!("{name}#{i}"), packet.export_time));
+                    }
+                    t.files += 1;
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", f.display());
+                    t.rejected_lines += 1;
+                }
+            }
+            continue;
+        }
         let bytes = zeek::decompress(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
         let located = |e: dragnet_core::FileError| anyhow::anyhow!("{}:{e}", f.display());
         if suricata::is_eve(&bytes) {
@@ -169,7 +192,7 @@ pub fn read_telemetry(paths: &[PathBuf]) -> anyhow::Result<Telemetry> {
 }
 
 pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let t = args.sensor.read()?;
+    let t = args.sensor.read(false)?;
     let report = analyze(&t.conns, &t.names, &args.sensor.filter()?, &Config::default());
     let window = report.window;
     let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
@@ -190,7 +213,7 @@ pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} connections from {} Zeek logs, window {} – {}",
+        "{} connections from {} files, window {} – {}",
         out.connections,
         out.files,
         out.window_start.as_deref().unwrap_or("-"),
@@ -213,8 +236,8 @@ pub struct TelemetryArgs {
     /// The telemetry partner; created on first use.
     #[arg(long)]
     source: String,
-    /// auto, zeek or suricata (each file is recognised by its content);
-    /// netflow is not read yet.
+    /// auto, zeek or suricata (each file is recognised by its content), or
+    /// netflow (export packets, like --netflow).
     #[arg(long, default_value = "auto")]
     format: String,
     /// Store beacons scoring at least this (RITA's "low" threshold is 0.7).
@@ -332,14 +355,11 @@ fn finding(
 }
 
 pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::Result<ExitCode> {
-    if !matches!(args.format.as_str(), "auto" | "zeek" | "suricata") {
-        anyhow::bail!(
-            "--format {}: only zeek and suricata telemetry are read so far (netflow is planned)",
-            args.format
-        );
+    if !matches!(args.format.as_str(), "auto" | "zeek" | "suricata" | "netflow") {
+        anyhow::bail!("--format {}: expected auto, zeek, suricata or netflow", args.format);
     }
     let filter = args.sensor.filter()?;
-    let t = args.sensor.read()?;
+    let t = args.sensor.read(args.format == "netflow")?;
     let report = analyze(&t.conns, &t.names, &filter, &Config::default());
     let found_scans = scans(&t.conns, &filter, &ScanConfig::default());
     let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));

@@ -369,9 +369,9 @@ fn telemetry_findings_become_observations_once() {
     let found = dragnet(data.path(), &["lookup", "75.75.75.75", "safebrowsing.googleapis.com", "--json"]).json();
     assert_eq!((found[0]["found"].as_bool(), found[1]["found"].as_bool()), (Some(true), Some(true)), "{found}");
     assert_eq!(found[0]["categories"], serde_json::json!(["botnet-c2"]));
-    let other = dragnet(data.path(), &["telemetry", beacons.to_str().unwrap(), "--source", "s", "--format", "netflow"]);
+    let other = dragnet(data.path(), &["telemetry", beacons.to_str().unwrap(), "--source", "s", "--format", "pcap"]);
     assert_eq!(other.code, 1);
-    assert!(other.stderr.contains("only zeek and suricata"), "{}", other.stderr);
+    assert!(other.stderr.contains("expected auto, zeek, suricata or netflow"), "{}", other.stderr);
 }
 
 #[test]
@@ -426,4 +426,42 @@ fn telemetry_sightings_corroborate_known_values() {
     let got = dragnet(data.path(), &["lookup", "www.honestimnotevil.com", "198.51.100.99", "--json"]).json();
     assert_eq!(got[0]["sources"], serde_json::json!(["feed", "sensor"]), "{got}");
     assert_eq!(got[1]["sources"], serde_json::json!(["feed"]));
+}
+
+#[test]
+fn netflow_collector_decodes_packets_over_udp() {
+    let Some(samples) = samples() else { return };
+    let packet = std::fs::read(samples.join("netflow/logstash-codec-netflow/netflow5.dat")).unwrap();
+    let port = {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dragnet"))
+        .args(["collect", "netflow", "--listen", &format!("127.0.0.1:{port}"), "--count", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    // Keep sending until the collector is listening and has taken two packets.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        sender.send_to(&packet, ("127.0.0.1", port)).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "collector did not finish");
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 4, "two packets of two flows");
+    let f = &lines[0];
+    assert_eq!(
+        (f["src"].as_str(), f["src_port"].as_u64(), f["dst"].as_str(), f["dst_port"].as_u64()),
+        (Some("10.0.2.2"), Some(54435), Some("10.0.2.15"), Some(22))
+    );
+    assert_eq!((f["protocol"].as_u64(), f["packets"].as_u64(), f["bytes"].as_u64()), (Some(6), Some(5), Some(230)));
 }

@@ -7,6 +7,7 @@
 
 pub mod formats;
 mod json;
+pub mod netflow;
 pub mod suricata;
 mod table;
 mod text;
