@@ -39,6 +39,61 @@ pub struct Args {
     /// (0 = skip); pairs are one tenth of the rows.
     #[arg(long, default_value_t = 0)]
     zeek_rows: usize,
+    /// Flows to encode as NetFlow v5 packets (30 a packet) and decode (0 = skip).
+    #[arg(long, default_value_t = 0)]
+    netflow_flows: usize,
+}
+
+/// NetFlow v5 export packets holding `flows` records, 30 a packet.
+pub fn netflow_v5_packets(flows: usize) -> Vec<Vec<u8>> {
+    let mut packets = Vec::new();
+    let mut left = flows;
+    let mut seq = 0u32;
+    while left > 0 {
+        let n = left.min(30);
+        let mut p = Vec::with_capacity(24 + n * 48);
+        p.extend_from_slice(&5u16.to_be_bytes());
+        p.extend_from_slice(&(n as u16).to_be_bytes());
+        p.extend_from_slice(&3_600_000u32.to_be_bytes());
+        p.extend_from_slice(&1_717_000_000u32.to_be_bytes());
+        p.extend_from_slice(&0u32.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        for i in 0..n {
+            let k = seq as usize + i;
+            let src: std::net::Ipv4Addr = ip(k).parse().unwrap_or(std::net::Ipv4Addr::LOCALHOST);
+            p.extend_from_slice(&src.octets());
+            p.extend_from_slice(&[10, 0, (k >> 8) as u8, k as u8]);
+            p.extend_from_slice(&[0; 8]);
+            p.extend_from_slice(&((k % 50) as u32 + 1).to_be_bytes());
+            p.extend_from_slice(&((k % 5000) as u32 + 40).to_be_bytes());
+            p.extend_from_slice(&3_500_000u32.to_be_bytes());
+            p.extend_from_slice(&3_590_000u32.to_be_bytes());
+            p.extend_from_slice(&443u16.to_be_bytes());
+            p.extend_from_slice(&((40_000 + k % 20_000) as u16).to_be_bytes());
+            p.extend_from_slice(&[0, 0x1b, 6, 0, 0, 0, 0, 0, 24, 24, 0, 0]);
+        }
+        packets.push(p);
+        seq += n as u32;
+        left -= n;
+    }
+    packets
+}
+
+fn measure_netflow(flows: usize, runs: usize) -> anyhow::Result<(usize, f64)> {
+    let packets = netflow_v5_packets(flows);
+    let mut best = f64::MAX;
+    for _ in 0..runs.max(1) {
+        let mut decoder = dragnet_ingest::netflow::Decoder::new();
+        let t = Instant::now();
+        let mut decoded = 0;
+        for p in &packets {
+            decoded += decoder.decode("bench", p).map_err(|e| anyhow::anyhow!("{e}"))?.flows.len();
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+        anyhow::ensure!(decoded == flows, "decoded {decoded} of {flows}");
+    }
+    Ok((flows, best))
 }
 
 /// A conn log of `rows` rows over `rows / 10` (internal, external) pairs, one
@@ -291,9 +346,15 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
         figures.push(measure("stix-bundle", Format::Stix, bundle.as_bytes(), args.stix, args)?);
     }
     let zeek = if args.zeek_rows > 0 { Some(measure_zeek(args.zeek_rows, args.runs)?) } else { None };
+    let netflow = if args.netflow_flows > 0 { Some(measure_netflow(args.netflow_flows, args.runs)?) } else { None };
     if json {
-        print_json(&serde_json::json!({"feeds": figures, "zeek": zeek}))?;
+        let netflow =
+            netflow.map(|(n, s)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s}));
+        print_json(&serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow}))?;
     } else {
+        if let Some((n, secs)) = netflow {
+            println!("netflow-v5   {n:>9} flows | decode {secs:.3} s = {:.0} flows/s", n as f64 / secs);
+        }
         if let Some(z) = &zeek {
             println!(
                 "zeek-conn    {:>9} rows {:>6.1} MB | split baseline {:.3} s = {:.0} rows/s | parse {:.3} s = {:.0} rows/s ({:.1}x baseline) | beacons over {} pairs {:.3} s",
