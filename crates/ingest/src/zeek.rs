@@ -213,9 +213,9 @@ fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
         }
     };
     let ts_text = f.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
-    let ts = match ts_text.parse::<f64>() {
-        Ok(t) => t,
-        Err(_) => dragnet_core::parse_timestamp(ts_text).ok_or(("ts", format!("`{ts_text}` is not a time")))? as f64,
+    let ts = match epoch_seconds(ts_text).or_else(|| ts_text.parse::<f64>().ok()) {
+        Some(t) => t,
+        None => dragnet_core::parse_timestamp(ts_text).ok_or(("ts", format!("`{ts_text}` is not a time")))? as f64,
     };
     Ok(Conn {
         ts,
@@ -230,6 +230,33 @@ fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
         resp_ip_bytes: count(Col::RespIpBytes)?,
         state: intern(f.text(Col::ConnState).unwrap_or_default(), CONN_STATES),
     })
+}
+
+/// Zeek's `1717000000.123456` without the general float parser; `None`
+/// for anything else.
+fn epoch_seconds(s: &str) -> Option<f64> {
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || whole.len() > 12 || fraction.len() > 9 {
+        return None;
+    }
+    let digits = |t: &str| t.bytes().try_fold(0u64, |n, b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')));
+    let w = digits(whole)?;
+    let f = digits(fraction)?;
+    Some(w as f64 + f as f64 / 10f64.powi(fraction.len() as i32))
+}
+
+/// Splits on one ASCII byte with a plain loop: Zeek fields are short, so
+/// this beats a memchr call per field.
+fn split_on_byte<'a>(line: &'a str, sep: u8, out: &mut Vec<&'a str>) {
+    let mut start = 0;
+    for (i, b) in line.bytes().enumerate() {
+        if b == sep {
+            // An ASCII byte is always a char boundary.
+            out.push(&line[start..i]);
+            start = i + 1;
+        }
+    }
+    out.push(&line[start..]);
 }
 
 struct TsvRow<'a, 'b> {
@@ -288,7 +315,7 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
         }
         values.clear();
         match sep.as_bytes() {
-            [b] if b.is_ascii() => values.extend(raw.split(char::from(*b))),
+            [b] if b.is_ascii() => split_on_byte(raw, *b, &mut values),
             _ => values.extend(raw.split(sep.as_str())),
         }
         if values.len() != names.len() {
@@ -415,6 +442,16 @@ mod tests {
         assert_eq!(read_conn(&plain).unwrap().conns.len(), 3);
         let zst = std::fs::read(dir.join("conn.log.zst")).unwrap();
         assert!(decompress(&zst[..zst.len() / 2]).is_err(), "a truncated frame is an error, not a panic");
+    }
+
+    #[test]
+    fn epoch_seconds_match_the_float_parser() {
+        for t in ["1713571129.542769", "1713571129", "0.5", "1713571129.1"] {
+            assert_eq!(epoch_seconds(t), t.parse::<f64>().ok(), "{t}");
+        }
+        for bad in ["", ".5", "1e9", "-1.5", "12.3.4", "1713571129.1234567890"] {
+            assert_eq!(epoch_seconds(bad), None, "{bad}");
+        }
     }
 
     #[test]
