@@ -20,9 +20,10 @@ pub struct Args {
     /// Files or folders to ingest.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// The partner feed this comes from; created on first use.
+    /// The partner feed this comes from; created on first use. May be left
+    /// out for a folder with a `sources.json` saying whose each file is.
     #[arg(long)]
-    source: String,
+    source: Option<String>,
     /// auto (detect from content) or one of: stix, misp, misp-feed, feodo,
     /// urlhaus, threatfox, drop, asn-drop, dshield, plain, csv.
     #[arg(long, default_value = "auto")]
@@ -173,6 +174,34 @@ impl Job<'_> {
 struct Input {
     path: PathBuf,
     format: Option<Format>,
+    /// The source named for this file by a folder's `sources.json`.
+    source: Option<Source>,
+}
+
+/// A folder's `sources.json`: relative path (a file or a folder) → source.
+#[derive(serde::Deserialize)]
+struct Provenance {
+    source: String,
+    grade: Option<Grade>,
+    tlp: Option<Tlp>,
+}
+
+fn provenance(folder: &Path) -> anyhow::Result<Vec<(PathBuf, Source)>> {
+    let path = folder.join("sources.json");
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let map: std::collections::BTreeMap<String, Provenance> =
+        serde_json::from_str(&text).with_context(|| format!("{}: not a map of path to source", path.display()))?;
+    Ok(map
+        .into_iter()
+        .map(|(rel, p)| {
+            let source =
+                Source { name: p.source, grade: p.grade.unwrap_or(Grade::UNGRADED), tlp: p.tlp.unwrap_or(Tlp::Amber) };
+            (folder.join(rel), source)
+        })
+        .collect())
 }
 
 /// Expands folders: a folder with `manifest.json` is a MISP feed (its event
@@ -181,7 +210,7 @@ struct Input {
 fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_dir() {
-        out.push(Input { path: path.to_path_buf(), format: None });
+        out.push(Input { path: path.to_path_buf(), format: None, source: None });
         return Ok(());
     }
     let manifest = path.join("manifest.json");
@@ -190,7 +219,7 @@ fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
         let events = dragnet_ingest::formats::misp::feed_event_files(&bytes)
             .map_err(|e| anyhow::anyhow!("{}:{e}", manifest.display()))?;
         for event in events {
-            out.push(Input { path: path.join(event), format: Some(Format::Misp) });
+            out.push(Input { path: path.join(event), format: Some(Format::Misp), source: None });
         }
         return Ok(());
     }
@@ -200,10 +229,23 @@ fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();
     entries.sort();
-    for entry in entries {
+    let named = provenance(path)?;
+    for entry in entries.into_iter().filter(|e| !e.ends_with("sources.json")) {
+        let start = out.len();
         expand(&entry, out)?;
+        for input in &mut out[start..] {
+            if input.source.is_none() {
+                input.source = named.iter().find(|(p, _)| input.path.starts_with(p)).map(|(_, s)| s.clone());
+            }
+        }
     }
     Ok(())
+}
+
+/// Telemetry is not a feed: it goes through the detectors (`dragnet telemetry`).
+fn is_telemetry(bytes: &[u8]) -> bool {
+    let Ok(plain) = dragnet_ingest::zeek::decompress(bytes) else { return false };
+    dragnet_ingest::zeek::log_path(&plain).is_some() || dragnet_ingest::suricata::is_eve(&plain)
 }
 
 pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
@@ -216,30 +258,62 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         None if format == Some(Format::Csv) => Mapping::default(),
         None => Mapping::default(),
     };
-    if args.source.trim().is_empty() {
-        bail!("--source must name the partner feed");
-    }
     let mut inputs = Vec::new();
     for path in &args.paths {
         expand(path, &mut inputs)?;
     }
-    let wanted = Source {
-        name: args.source.trim().to_string(),
-        grade: args.grade.unwrap_or(Grade::UNGRADED),
-        tlp: args.tlp.unwrap_or(Tlp::Amber),
+    let given = match args.source.as_deref().map(str::trim) {
+        Some("") => bail!("--source must name the partner feed"),
+        Some(name) => Some(Source {
+            name: name.to_string(),
+            grade: args.grade.unwrap_or(Grade::UNGRADED),
+            tlp: args.tlp.unwrap_or(Tlp::Amber),
+        }),
+        None => None,
     };
-    let source = store.ensure_source(&wanted, now())?;
+    if given.is_none() && inputs.iter().all(|i| i.source.is_none()) {
+        bail!("--source is needed: no folder given has a sources.json naming its files' sources");
+    }
     let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: args.category };
-    let job = Job { source, labels, format, mapping: &mapping, keep_rejects: args.show_rejects };
+    let mut jobs: Vec<Job<'_>> = Vec::new();
 
     let total: u64 = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total, json);
-    let mut report = Report { source: job.source.name.clone(), ..Default::default() };
+    let mut report = Report::default();
+    let mut names = std::collections::BTreeSet::new();
     for input in &inputs {
         let origin = input.path.display().to_string();
         bar.set_message(origin.clone());
+        // A source named on the command line wins over sources.json.
+        let Some(wanted) = given.as_ref().or(input.source.as_ref()) else {
+            if !json {
+                bar.suspend(|| println!("{origin}: not named in sources.json, skipped (give --source to ingest it)"));
+            }
+            continue;
+        };
+        let job = match jobs.iter().position(|j| j.source.name == wanted.name) {
+            Some(i) => &jobs[i],
+            None => {
+                let source = store.ensure_source(wanted, now())?;
+                jobs.push(Job { source, labels, format, mapping: &mapping, keep_rejects: args.show_rejects });
+                &jobs[jobs.len() - 1]
+            }
+        };
         let file = match std::fs::read(&input.path) {
+            Ok(bytes) if format.is_none() && is_telemetry(&bytes) => {
+                bar.inc(bytes.len() as u64);
+                if !json {
+                    bar.suspend(|| {
+                        println!(
+                            "{origin}: telemetry, not a feed: run `dragnet telemetry {origin} --source {}`",
+                            job.source.name
+                        )
+                    });
+                }
+                continue;
+            }
             Ok(bytes) => {
+                names.insert(job.source.name.clone());
                 let file = job.ingest_bytes(store, &origin, &bytes, input.format);
                 bar.inc(bytes.len() as u64);
                 file
@@ -256,6 +330,7 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         report.add(file);
     }
     bar.finish_and_clear();
+    report.source = names.into_iter().collect::<Vec<_>>().join(", ");
     if json {
         print_json(&report)?;
     } else {

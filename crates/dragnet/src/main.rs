@@ -7,6 +7,7 @@ mod demo;
 mod ingest;
 mod lookup;
 mod output;
+mod simulate;
 mod telemetry;
 
 use std::path::PathBuf;
@@ -57,6 +58,9 @@ enum Command {
     /// Receive telemetry from the network (NetFlow/IPFIX over UDP).
     #[command(subcommand)]
     Collect(collect::Collect),
+    /// Write a synthetic operation (partners' feeds, sensor logs with planted
+    /// beacons, truth.json) to a folder; deterministic for a seed.
+    Simulate(simulate::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
     /// Measure parse and durable-ingest rates on generated feeds.
@@ -86,6 +90,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
         Command::Bench(args) => bench::run(&args, cli.json),
         Command::Collect(c) => collect::run(&c),
+        Command::Simulate(args) => simulate::run(&args, cli.json),
         Command::Beacons(args) => telemetry::beacons(&args, cli.json),
         Command::Telemetry(args) => telemetry::run(&mut *open()?, &args, cli.json),
     }

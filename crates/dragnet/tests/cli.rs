@@ -465,3 +465,52 @@ fn netflow_collector_decodes_packets_over_udp() {
     );
     assert_eq!((f["protocol"].as_u64(), f["packets"].as_u64(), f["bytes"].as_u64()), (Some(6), Some(5), Some(230)));
 }
+
+#[test]
+fn simulated_operation_ingests_and_its_planted_beacons_are_found() {
+    let data = tempfile::tempdir().unwrap();
+    let sim = data.path().join("sim");
+    let args = ["simulate", "--out", sim.to_str().unwrap(), "--seed", "7", "--ips", "800", "--beacons", "6", "--json"];
+    let run = dragnet(data.path(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["ips"], 800);
+    let first = std::fs::read(sim.join("feeds/partner-a-stix.json")).unwrap();
+    assert_eq!(dragnet(data.path(), &args).code, 0);
+    assert_eq!(std::fs::read(sim.join("feeds/partner-a-stix.json")).unwrap(), first, "same seed, same bytes");
+
+    let ingest = dragnet(data.path(), &["ingest", sim.to_str().unwrap(), "--json"]);
+    assert_eq!(ingest.code, 0, "{}", ingest.stderr);
+    let report = ingest.json();
+    assert_eq!(report["source"], "abusech-feodo, partner-a, partner-b, partner-c", "{report}");
+    assert_eq!(report["rejected"], 0);
+    let sources = dragnet(data.path(), &["sources", "--json"]).json();
+    assert_eq!(sources.as_array().unwrap().iter().find(|s| s["name"] == "partner-a").unwrap()["grade"], "B2");
+
+    let truth: Value = serde_json::from_slice(&std::fs::read(sim.join("truth.json")).unwrap()).unwrap();
+    let sensor = sim.join("telemetry/sensor-1");
+    let beacons = dragnet(
+        data.path(),
+        &["beacons", sensor.to_str().unwrap(), "--internal", "10.20.0.0/16", "--limit", "0", "--json"],
+    )
+    .json();
+    let found: Vec<(String, String, f64)> = beacons["beacons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["src"].as_str().unwrap().to_string(),
+                b["dst"].as_str().unwrap().to_string(),
+                b["score"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for planted in truth["beacons"].as_array().unwrap() {
+        let (src, dst) = (planted["src"].as_str().unwrap(), planted["dst"].as_str().unwrap());
+        let hit = found.iter().find(|(s, d, _)| s == src && d == dst);
+        assert!(hit.is_some_and(|(_, _, score)| *score >= 0.7), "planted {src} -> {dst} not found: {hit:?}");
+    }
+    let best_background =
+        found.iter().filter(|(s, _, _)| !s.starts_with("10.20.5.")).map(|(_, _, score)| *score).fold(0.0, f64::max);
+    assert!(best_background < 0.7, "ordinary traffic scores {best_background}");
+}
