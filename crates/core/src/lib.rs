@@ -6,6 +6,7 @@ pub mod model;
 pub mod observable;
 pub mod policy;
 pub mod record;
+pub mod score;
 pub mod store;
 pub mod telemetry;
 pub mod time;

@@ -65,6 +65,9 @@ pub struct Answer {
     /// The strictest marking among the hits.
     pub tlp: Option<Tlp>,
     pub observations: usize,
+    /// 0–100, from grades, confidence, independent corroboration, category
+    /// and age (`dragnet explain` shows how).
+    pub score: u8,
     /// The stored values that matched, and how (exact, covering CIDR, parent domain).
     pub matches: Vec<AnswerMatch>,
 }
@@ -78,7 +81,7 @@ pub struct AnswerMatch {
 
 /// Merges hits into one answer: union of sources, categories and tags,
 /// earliest first-seen, latest last-seen, strictest TLP.
-pub fn answer(observable: &Observable, hits: &[Hit]) -> Answer {
+pub fn answer(observable: &Observable, hits: &[Hit], scoring: &crate::score::ScoringConfig, now: Timestamp) -> Answer {
     let sources: BTreeSet<&str> = hits.iter().map(|h| h.source.as_str()).collect();
     let categories: BTreeSet<Category> = hits.iter().map(|h| h.observation.category).collect();
     let tags: BTreeSet<&str> = hits.iter().flat_map(|h| h.observation.tags.iter().map(String::as_str)).collect();
@@ -97,6 +100,7 @@ pub fn answer(observable: &Observable, hits: &[Hit]) -> Answer {
         last_seen: hits.iter().map(|h| h.observation.last_seen).max().map(crate::time::format_timestamp),
         tlp: hits.iter().map(|h| h.observation.tlp).max(),
         observations: hits.len(),
+        score: crate::score::explain(scoring, hits, now).score,
         matches: matches.into_iter().collect(),
     }
 }

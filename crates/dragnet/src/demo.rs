@@ -45,6 +45,9 @@ const FEEDS: &[(&str, &str, &str, Tlp, &[u8])] = &[
     ("blocklist.txt", "partner-d", "D4", Tlp::Green, include_bytes!("../../../demo/blocklist.txt")),
 ];
 
+/// The demo feeds describe late May 2024; scores are shown as of then.
+const DEMO_NOW: i64 = 1_716_465_600; // 2024-05-23T12:00:00Z
+
 /// Values the demo looks up, each showing one thing the store can answer.
 const LOOKUPS: &[&str] = &[
     "198.51.100.23",
@@ -99,7 +102,7 @@ pub fn run(store: &mut dyn Store, location: &str, json: bool) -> anyhow::Result<
         println!("\nLooking values up:\n");
     }
     for value in LOOKUPS {
-        let answer = look_up(store, value)?.map_err(anyhow::Error::msg)?;
+        let answer = look_up(store, value, Some(DEMO_NOW))?.map_err(anyhow::Error::msg)?;
         if !json {
             print_answer(&answer);
         }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use dragnet_core::policy::{Answer, answer};
+use dragnet_core::score::{ScoringConfig, explain};
 use dragnet_core::{Observable, Store};
 use serde::Serialize;
 
@@ -14,6 +15,13 @@ pub struct Args {
     /// hashes, e-mail addresses, ASNs.
     #[arg(required = true)]
     values: Vec<String>,
+    /// Score as of this time (RFC 3339 or a date) instead of now.
+    #[arg(long, value_parser = parse_at)]
+    at: Option<i64>,
+}
+
+pub fn parse_at(s: &str) -> Result<i64, String> {
+    dragnet_core::parse_timestamp(s).ok_or_else(|| format!("`{s}` is not a time; use RFC 3339 or YYYY-MM-DD"))
 }
 
 /// A value that could not be understood, reported in place of an answer.
@@ -32,9 +40,10 @@ enum Line {
     Unreadable(Unreadable),
 }
 
-pub fn look_up(store: &mut dyn Store, raw: &str) -> anyhow::Result<Result<Answer, String>> {
+pub fn look_up(store: &mut dyn Store, raw: &str, at: Option<i64>) -> anyhow::Result<Result<Answer, String>> {
+    let now = at.unwrap_or_else(crate::ingest::now);
     match Observable::guess(raw) {
-        Ok(obs) => Ok(Ok(answer(&obs, &store.lookup(&obs)?))),
+        Ok(obs) => Ok(Ok(answer(&obs, &store.lookup(&obs)?, &ScoringConfig::default(), now))),
         Err(e) => Ok(Err(e.to_string())),
     }
 }
@@ -43,7 +52,7 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
     let mut lines = Vec::new();
     let mut unreadable = 0;
     for raw in &args.values {
-        lines.push(match look_up(store, raw)? {
+        lines.push(match look_up(store, raw, args.at)? {
             Ok(a) => Line::Answer(a),
             Err(error) => {
                 unreadable += 1;
@@ -71,9 +80,10 @@ pub fn print_answer(a: &Answer) {
     }
     let categories: Vec<&str> = a.categories.iter().map(|c| c.as_str()).collect();
     println!(
-        "{} ({}): FOUND, {} observation{} from {} [{}] TLP:{}",
+        "{} ({}): FOUND, score {}, {} observation{} from {} [{}] TLP:{}",
         a.value,
         a.kind,
+        a.score,
         a.observations,
         if a.observations == 1 { "" } else { "s" },
         a.sources.join(", "),
@@ -91,4 +101,64 @@ pub fn print_answer(a: &Answer) {
     if !a.tags.is_empty() {
         println!("    tags: {}", a.tags.join(", "));
     }
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// Values to explain.
+    #[arg(required = true)]
+    values: Vec<String>,
+    /// Score as of this time (RFC 3339 or a date) instead of now.
+    #[arg(long, value_parser = parse_at)]
+    at: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Explained {
+    value: String,
+    kind: String,
+    #[serde(flatten)]
+    explanation: dragnet_core::score::Explanation,
+}
+
+/// `dragnet explain`: every observation's part in a value's score.
+pub fn explain_values(store: &mut dyn Store, args: &ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let cfg = ScoringConfig::default();
+    let now = args.at.unwrap_or_else(crate::ingest::now);
+    let mut out = Vec::new();
+    for raw in &args.values {
+        let obs = Observable::guess(raw).map_err(|e| anyhow::anyhow!("{raw}: {e}"))?;
+        let e = explain(&cfg, &store.lookup(&obs)?, now);
+        out.push(Explained { value: obs.value().to_string(), kind: obs.kind().to_string(), explanation: e });
+    }
+    if json {
+        print_json(&out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for e in &out {
+        let x = &e.explanation;
+        println!("{} ({}): score {} from {} independent partner(s)", e.value, e.kind, x.score, x.independent_partners);
+        for c in &x.contributions {
+            println!(
+                "  {} {:<20} {} {:<20} conf {:>4} age {:>6.1} d  rel {:.2} × cred {:.2} × conf {:.2} × cat {:.2} × decay {:.3} = {:.3}{}",
+                if c.counted { "*" } else { " " },
+                c.source,
+                c.grade,
+                c.category.as_str(),
+                c.confidence.map_or("-".to_string(), |v| v.to_string()),
+                c.age_days,
+                c.reliability_weight,
+                c.credibility_weight,
+                c.confidence_weight,
+                c.category_weight,
+                c.decay,
+                c.strength,
+                if c.expired { " (expired)" } else { "" }
+            );
+        }
+        println!(
+            "  * = the partner's strongest observation, the one that counts; partners combine as 1 − Π(1 − strength)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

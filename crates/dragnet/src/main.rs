@@ -44,6 +44,8 @@ enum Command {
     Ingest(ingest::Args),
     /// Look values up (IP, CIDR, domain, URL, hash, e-mail, ASN).
     Lookup(lookup::Args),
+    /// Show how each value's score comes about: every observation's part.
+    Explain(lookup::ExplainArgs),
     /// List sources with their default grade and TLP and their activity.
     Sources,
     /// Counts by kind, category, source and TLP.
@@ -84,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open()?, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &args, cli.json),
+        Command::Explain(args) => lookup::explain_values(&mut *open()?, &args, cli.json),
         Command::Sources => output::sources(&mut *open()?, cli.json),
         Command::Stats => output::stats(&mut *open()?, cli.json),
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
