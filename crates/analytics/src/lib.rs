@@ -7,3 +7,4 @@ pub mod dns;
 pub mod filter;
 pub mod scan;
 mod stats;
+pub mod warninglist;

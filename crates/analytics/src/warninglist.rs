@@ -1,0 +1,275 @@
+//! MISP warninglists: values that are not malicious whatever a feed says
+//! (resolvers, CDNs, sinkholes, top sites, special-use ranges). Matching
+//! follows pymispwarninglists' full ("slow") search, plus real regex
+//! matching, which pymispwarninglists leaves out. Dragnet also carries
+//! built-in lists for the special-use ranges and names.
+
+use std::net::IpAddr;
+
+use dragnet_core::observable::ip_key;
+use dragnet_core::{Kind, Observable};
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListKind {
+    Cidr,
+    Hostname,
+    String,
+    Substring,
+    Regex,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    #[error("not a MISP warninglist: {0}")]
+    NotAList(String),
+    #[error("warninglist `{name}`: unknown type `{kind}` (expected cidr, hostname, string, substring or regex)")]
+    UnknownType { name: String, kind: String },
+    #[error("warninglist `{name}`: entry {index} `{entry}` is not a valid regular expression: {why}")]
+    BadRegex { name: String, index: usize, entry: String, why: String },
+}
+
+#[derive(Debug, Clone)]
+enum Matcher {
+    Cidr { ranges: Vec<([u8; 16], [u8; 16])>, exact: std::collections::HashSet<String> },
+    Hostname(Vec<String>),
+    String(std::collections::HashSet<String>),
+    Substring(Vec<String>),
+    Regex(Vec<regex::Regex>),
+}
+
+/// One warninglist, ready to match.
+#[derive(Debug, Clone)]
+pub struct WarningList {
+    pub name: String,
+    pub kind: ListKind,
+    pub version: u64,
+    pub description: String,
+    pub entries: usize,
+    matcher: Matcher,
+}
+
+impl WarningList {
+    /// Parses a MISP warninglist (`list.json`).
+    pub fn parse(json: &str) -> Result<WarningList, ListError> {
+        let v: Value = serde_json::from_str(json).map_err(|e| ListError::NotAList(format!("invalid JSON: {e}")))?;
+        let name = v.get("name").and_then(Value::as_str).ok_or_else(|| ListError::NotAList("no `name`".into()))?;
+        let list: Vec<String> = v
+            .get("list")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ListError::NotAList(format!("`{name}` has no `list` array")))?
+            .iter()
+            .map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()))
+            .collect();
+        let kind_text = v.get("type").and_then(Value::as_str).unwrap_or("string");
+        let kind = match kind_text {
+            "cidr" => ListKind::Cidr,
+            "hostname" => ListKind::Hostname,
+            "string" => ListKind::String,
+            "substring" => ListKind::Substring,
+            "regex" => ListKind::Regex,
+            other => return Err(ListError::UnknownType { name: name.into(), kind: other.into() }),
+        };
+        WarningList::new(
+            name,
+            kind,
+            &list,
+            v.get("version").and_then(Value::as_u64).unwrap_or(0),
+            v.get("description").and_then(Value::as_str).unwrap_or_default(),
+        )
+    }
+
+    pub fn new(
+        name: &str,
+        kind: ListKind,
+        list: &[String],
+        version: u64,
+        description: &str,
+    ) -> Result<WarningList, ListError> {
+        let matcher = match kind {
+            ListKind::Cidr => {
+                let ranges = list
+                    .iter()
+                    .filter_map(|e| {
+                        let parsed = if e.contains('/') { Observable::parse(Kind::Cidr, e) } else { Observable::guess(e) };
+                        parsed.ok().and_then(|o| o.ip_range())
+                    })
+                    .collect();
+                // A value that is not an address is looked up as text, as
+                // pymispwarninglists does (a CIDR asked for as itself matches).
+                Matcher::Cidr { ranges, exact: list.iter().cloned().collect() }
+            }
+            ListKind::Hostname => {
+                Matcher::Hostname(list.iter().map(|e| e.trim_start_matches('.').to_string()).collect())
+            }
+            ListKind::String => Matcher::String(list.iter().cloned().collect()),
+            ListKind::Substring => Matcher::Substring(list.to_vec()),
+            ListKind::Regex => Matcher::Regex(
+                list.iter()
+                    .enumerate()
+                    .map(|(index, e)| {
+                        // MISP writes regexes PCRE-style between slashes.
+                        let body = e.strip_prefix('/').and_then(|r| r.rsplit_once('/')).map_or(e.as_str(), |(b, _)| b);
+                        regex::Regex::new(body).map_err(|err| ListError::BadRegex {
+                            name: name.into(),
+                            index,
+                            entry: e.clone(),
+                            why: err.to_string(),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        Ok(WarningList {
+            name: name.to_string(),
+            kind,
+            version,
+            description: description.to_string(),
+            entries: list.len(),
+            matcher,
+        })
+    }
+
+    /// Whether `value` (a normalised observable's text) is on the list.
+    pub fn matches(&self, value: &str) -> bool {
+        match &self.matcher {
+            Matcher::String(set) => set.contains(value),
+            Matcher::Substring(parts) => parts.iter().any(|p| value.contains(p.as_str())),
+            Matcher::Hostname(hosts) => {
+                let host = url_host(value).unwrap_or(value);
+                hosts
+                    .iter()
+                    .any(|h| host == h || (host.ends_with(h.as_str()) && host[..host.len() - h.len()].ends_with('.')))
+            }
+            Matcher::Cidr { ranges, exact } => match value.parse::<IpAddr>() {
+                Ok(ip) => {
+                    let k = ip_key(ip);
+                    ranges.iter().any(|(lo, hi)| *lo <= k && k <= *hi)
+                }
+                Err(_) => exact.contains(value),
+            },
+            Matcher::Regex(res) => res.iter().any(|r| r.is_match(value)),
+        }
+    }
+}
+
+/// The host of `scheme://host…`, as Python's `urlparse(value).hostname`.
+fn url_host(value: &str) -> Option<&str> {
+    let (_, rest) = value.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next()? } else { host.split(':').next()? };
+    (!host.is_empty()).then_some(host)
+}
+
+/// Dragnet's own lists of special-use ranges and names (RFC 1918, 5735,
+/// 6598, 3849, 4291, 5771, 6761 and friends): never malicious infrastructure.
+pub fn built_in() -> Vec<WarningList> {
+    let lists: [(&str, ListKind, &[&str]); 7] = [
+        (
+            "dragnet: private networks (RFC 1918, RFC 4193)",
+            ListKind::Cidr,
+            &["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+        ),
+        ("dragnet: loopback and unspecified", ListKind::Cidr, &["127.0.0.0/8", "0.0.0.0/8", "::1/128", "::/128"]),
+        ("dragnet: link-local", ListKind::Cidr, &["169.254.0.0/16", "fe80::/10"]),
+        ("dragnet: multicast and broadcast", ListKind::Cidr, &["224.0.0.0/4", "ff00::/8", "255.255.255.255/32"]),
+        (
+            "dragnet: documentation and benchmarking",
+            ListKind::Cidr,
+            &["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "198.18.0.0/15"],
+        ),
+        (
+            "dragnet: shared address space and reserved (RFC 6598, RFC 1112)",
+            ListKind::Cidr,
+            &["100.64.0.0/10", "240.0.0.0/4", "192.0.0.0/24"],
+        ),
+        (
+            "dragnet: special-use domain names (RFC 6761, RFC 6762, RFC 2606)",
+            ListKind::Hostname,
+            &[
+                "localhost",
+                "local",
+                "invalid",
+                "test",
+                "example",
+                "example.com",
+                "example.net",
+                "example.org",
+                "home.arpa",
+                "onion",
+            ],
+        ),
+    ];
+    lists
+        .iter()
+        .map(|(name, kind, entries)| {
+            let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+            WarningList::new(name, *kind, &entries, 1, "built into Dragnet").expect("built-in lists are valid")
+        })
+        .collect()
+}
+
+/// The names of the lists that hold `observable` (for a URL, also its host).
+pub fn hits<'a>(lists: &'a [WarningList], observable: &Observable) -> Vec<&'a str> {
+    let mut values = vec![observable.value().to_string()];
+    if let Some(host) = observable.url_host() {
+        values.push(host.value().to_string());
+    }
+    lists.iter().filter(|l| values.iter().any(|v| l.matches(v))).map(|l| l.name.as_str()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(kind: &str, entries: &[&str]) -> WarningList {
+        let json = serde_json::json!({"name": "t", "type": kind, "version": 1, "description": "", "list": entries});
+        WarningList::parse(&json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn each_kind_matches_like_pymispwarninglists() {
+        let cidr = list("cidr", &["10.0.0.0/8", "2001:db8::/32", "8.8.8.8", "not-an-ip"]);
+        assert!(cidr.matches("10.2.3.4") && cidr.matches("2001:db8::1") && cidr.matches("8.8.8.8"));
+        assert!(!cidr.matches("11.0.0.1") && cidr.matches("not-an-ip"));
+        let host = list("hostname", &["google.com", ".blah.de"]);
+        assert!(host.matches("google.com") && host.matches("mail.google.com") && host.matches("http://x.blah.de/path"));
+        assert!(!host.matches("notgoogle.com") && !host.matches("google.com.evil.example"));
+        let string = list("string", &["exact.example"]);
+        assert!(string.matches("exact.example") && !string.matches("a.exact.example"));
+        let sub = list("substring", &[".de"]);
+        assert!(sub.matches("blah.de") && !sub.matches("blah.fr"));
+        let re = list("regex", &["/^info@/i", "^admin@"]);
+        assert!(re.matches("admin@x.example") && !re.matches("bob@x.example"));
+    }
+
+    #[test]
+    fn bad_lists_are_refused_with_a_reason() {
+        assert!(WarningList::parse("{").is_err());
+        assert!(WarningList::parse(r#"{"name": "x", "type": "cidr"}"#).is_err());
+        assert!(matches!(
+            WarningList::parse(r#"{"name": "x", "type": "bloom", "list": []}"#),
+            Err(ListError::UnknownType { .. })
+        ));
+        assert!(matches!(
+            WarningList::parse(r#"{"name": "x", "type": "regex", "list": ["("]}"#),
+            Err(ListError::BadRegex { .. })
+        ));
+    }
+
+    #[test]
+    fn built_in_lists_cover_special_use_values() {
+        let lists = built_in();
+        for v in
+            ["10.1.1.1", "127.0.0.1", "169.254.1.1", "239.1.1.1", "192.0.2.7", "100.64.1.1", "fe80::1", "2001:db8::5"]
+        {
+            assert!(!hits(&lists, &Observable::guess(v).unwrap()).is_empty(), "{v}");
+        }
+        assert!(!hits(&lists, &Observable::guess("http://evil.example/x").unwrap()).is_empty());
+        assert!(hits(&lists, &Observable::guess("198.51.99.1").unwrap()).is_empty());
+        assert!(hits(&lists, &Observable::guess("evil.com").unwrap()).is_empty());
+    }
+}
