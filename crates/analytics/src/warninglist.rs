@@ -48,6 +48,9 @@ pub struct WarningList {
     pub version: u64,
     pub description: String,
     pub entries: usize,
+    /// MISP attribute types the list is meant for (`matching_attributes`);
+    /// empty means every type.
+    pub matching_attributes: Vec<String>,
     matcher: Matcher,
 }
 
@@ -72,13 +75,41 @@ impl WarningList {
             "regex" => ListKind::Regex,
             other => return Err(ListError::UnknownType { name: name.into(), kind: other.into() }),
         };
-        WarningList::new(
+        let mut list = WarningList::new(
             name,
             kind,
             &list,
             v.get("version").and_then(Value::as_u64).unwrap_or(0),
             v.get("description").and_then(Value::as_str).unwrap_or_default(),
-        )
+        )?;
+        list.matching_attributes = v
+            .get("matching_attributes")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(list)
+    }
+
+    /// Whether the list is meant for observables of `kind`.
+    pub fn applies_to(&self, kind: Kind) -> bool {
+        if self.matching_attributes.is_empty() {
+            return true;
+        }
+        let types: &[&str] = match kind {
+            Kind::Ipv4 | Kind::Ipv6 | Kind::Cidr => &["ip-src", "ip-dst", "domain|ip", "ip-src|port", "ip-dst|port"],
+            Kind::Domain => &["domain", "hostname", "domain|ip"],
+            Kind::Url => &["url", "uri", "link"],
+            Kind::Md5 => &["md5", "filename|md5"],
+            Kind::Sha1 => &["sha1", "filename|sha1"],
+            Kind::Sha256 => &["sha256", "filename|sha256"],
+            Kind::Email => &["email", "email-src", "email-dst", "target-email", "whois-registrant-email"],
+            Kind::Asn => &["AS"],
+            Kind::X509Sha256 => &["x509-fingerprint-sha256"],
+            Kind::Ja3 | Kind::Ja3s => &["ja3-fingerprint-md5"],
+            Kind::Jarm => &["jarm-fingerprint"],
+            Kind::SshHostKey => &["ssh-fingerprint"],
+        };
+        self.matching_attributes.iter().any(|a| types.contains(&a.as_str()))
     }
 
     pub fn new(
@@ -93,7 +124,8 @@ impl WarningList {
                 let ranges = list
                     .iter()
                     .filter_map(|e| {
-                        let parsed = if e.contains('/') { Observable::parse(Kind::Cidr, e) } else { Observable::guess(e) };
+                        let parsed =
+                            if e.contains('/') { Observable::parse(Kind::Cidr, e) } else { Observable::guess(e) };
                         parsed.ok().and_then(|o| o.ip_range())
                     })
                     .collect();
@@ -128,6 +160,7 @@ impl WarningList {
             version,
             description: description.to_string(),
             entries: list.len(),
+            matching_attributes: Vec::new(),
             matcher,
         })
     }
@@ -212,13 +245,16 @@ pub fn built_in() -> Vec<WarningList> {
         .collect()
 }
 
-/// The names of the lists that hold `observable` (for a URL, also its host).
+/// The names of the lists meant for `observable`'s kind that hold it; a URL
+/// is also checked by its host, against the lists for hosts.
 pub fn hits<'a>(lists: &'a [WarningList], observable: &Observable) -> Vec<&'a str> {
-    let mut values = vec![observable.value().to_string()];
-    if let Some(host) = observable.url_host() {
-        values.push(host.value().to_string());
-    }
-    lists.iter().filter(|l| values.iter().any(|v| l.matches(v))).map(|l| l.name.as_str()).collect()
+    let mut values = vec![observable.clone()];
+    values.extend(observable.url_host());
+    lists
+        .iter()
+        .filter(|l| values.iter().any(|v| l.applies_to(v.kind()) && l.matches(v.value())))
+        .map(|l| l.name.as_str())
+        .collect()
 }
 
 #[cfg(test)]
@@ -271,5 +307,13 @@ mod tests {
         assert!(!hits(&lists, &Observable::guess("http://evil.example/x").unwrap()).is_empty());
         assert!(hits(&lists, &Observable::guess("198.51.99.1").unwrap()).is_empty());
         assert!(hits(&lists, &Observable::guess("evil.com").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn lists_apply_only_to_their_attribute_types() {
+        let json = serde_json::json!({"name": "phones", "type": "regex", "list": ["^[0-9.+]+$"], "matching_attributes": ["phone-number"]});
+        let phones = WarningList::parse(&json.to_string()).unwrap();
+        assert!(phones.matches("104.16.1.1"), "the regex alone would match an address");
+        assert!(hits(std::slice::from_ref(&phones), &Observable::guess("104.16.1.1").unwrap()).is_empty());
     }
 }

@@ -68,6 +68,9 @@ pub struct Answer {
     /// 0–100, from grades, confidence, independent corroboration, category
     /// and age (`dragnet explain` shows how).
     pub score: u8,
+    /// The warninglists that hold the value: it is kept, but never served,
+    /// routed or exported. Filled by the caller, which has the lists.
+    pub warninglists: Vec<String>,
     /// The stored values that matched, and how (exact, covering CIDR, parent domain).
     pub matches: Vec<AnswerMatch>,
 }
@@ -101,6 +104,7 @@ pub fn answer(observable: &Observable, hits: &[Hit], scoring: &crate::score::Sco
         tlp: hits.iter().map(|h| h.observation.tlp).max(),
         observations: hits.len(),
         score: crate::score::explain(scoring, hits, now).score,
+        warninglists: Vec::new(),
         matches: matches.into_iter().collect(),
     }
 }

@@ -153,4 +153,10 @@ pub trait Store {
 
     /// The most recent rejects, newest first, optionally of one source.
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError>;
+
+    /// Stores a warninglist's MISP JSON under its name, replacing an older one.
+    fn put_warninglist(&mut self, name: &str, body: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Every stored warninglist as (name, MISP JSON), by name.
+    fn warninglists(&mut self) -> Result<Vec<(String, String)>, StoreError>;
 }

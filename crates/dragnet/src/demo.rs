@@ -97,12 +97,13 @@ pub fn run(store: &mut dyn Store, location: &str, json: bool) -> anyhow::Result<
         report.add(file_report);
         ingests.push(report);
     }
+    let lists = crate::warninglists::in_force(store)?;
     let mut lookups = Vec::new();
     if !json {
         println!("\nLooking values up:\n");
     }
     for value in LOOKUPS {
-        let answer = look_up(store, value, Some(DEMO_NOW))?.map_err(anyhow::Error::msg)?;
+        let answer = look_up(store, &lists, value, Some(DEMO_NOW))?.map_err(anyhow::Error::msg)?;
         if !json {
             print_answer(&answer);
         }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use dragnet_analytics::warninglist::{self, WarningList};
 use dragnet_core::policy::{Answer, answer};
 use dragnet_core::score::{ScoringConfig, explain};
 use dragnet_core::{Observable, Store};
@@ -40,19 +41,29 @@ enum Line {
     Unreadable(Unreadable),
 }
 
-pub fn look_up(store: &mut dyn Store, raw: &str, at: Option<i64>) -> anyhow::Result<Result<Answer, String>> {
+pub fn look_up(
+    store: &mut dyn Store,
+    lists: &[WarningList],
+    raw: &str,
+    at: Option<i64>,
+) -> anyhow::Result<Result<Answer, String>> {
     let now = at.unwrap_or_else(crate::ingest::now);
     match Observable::guess(raw) {
-        Ok(obs) => Ok(Ok(answer(&obs, &store.lookup(&obs)?, &ScoringConfig::default(), now))),
+        Ok(obs) => {
+            let mut a = answer(&obs, &store.lookup(&obs)?, &ScoringConfig::default(), now);
+            a.warninglists = warninglist::hits(lists, &obs).into_iter().map(str::to_string).collect();
+            Ok(Ok(a))
+        }
         Err(e) => Ok(Err(e.to_string())),
     }
 }
 
 pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
+    let lists = crate::warninglists::in_force(store)?;
     let mut lines = Vec::new();
     let mut unreadable = 0;
     for raw in &args.values {
-        lines.push(match look_up(store, raw, args.at)? {
+        lines.push(match look_up(store, &lists, raw, args.at)? {
             Ok(a) => Line::Answer(a),
             Err(error) => {
                 unreadable += 1;
@@ -74,6 +85,9 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
 }
 
 pub fn print_answer(a: &Answer) {
+    if !a.warninglists.is_empty() {
+        println!("{}: on warninglists {} (kept, never served or exported)", a.value, a.warninglists.join("; "));
+    }
     if !a.found {
         println!("{} ({}): not found", a.value, a.kind);
         return;
@@ -117,6 +131,7 @@ pub struct ExplainArgs {
 struct Explained {
     value: String,
     kind: String,
+    warninglists: Vec<String>,
     #[serde(flatten)]
     explanation: dragnet_core::score::Explanation,
 }
@@ -125,11 +140,18 @@ struct Explained {
 pub fn explain_values(store: &mut dyn Store, args: &ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
     let cfg = ScoringConfig::default();
     let now = args.at.unwrap_or_else(crate::ingest::now);
+    let lists = crate::warninglists::in_force(store)?;
     let mut out = Vec::new();
     for raw in &args.values {
         let obs = Observable::guess(raw).map_err(|e| anyhow::anyhow!("{raw}: {e}"))?;
         let e = explain(&cfg, &store.lookup(&obs)?, now);
-        out.push(Explained { value: obs.value().to_string(), kind: obs.kind().to_string(), explanation: e });
+        let warninglists = warninglist::hits(&lists, &obs).into_iter().map(str::to_string).collect();
+        out.push(Explained {
+            value: obs.value().to_string(),
+            kind: obs.kind().to_string(),
+            warninglists,
+            explanation: e,
+        });
     }
     if json {
         print_json(&out)?;
@@ -138,6 +160,9 @@ pub fn explain_values(store: &mut dyn Store, args: &ExplainArgs, json: bool) -> 
     for e in &out {
         let x = &e.explanation;
         println!("{} ({}): score {} from {} independent partner(s)", e.value, e.kind, x.score, x.independent_partners);
+        if !e.warninglists.is_empty() {
+            println!("  on warninglists: {} (kept, never served or exported)", e.warninglists.join("; "));
+        }
         for c in &x.contributions {
             println!(
                 "  {} {:<20} {} {:<20} conf {:>4} age {:>6.1} d  rel {:.2} × cred {:.2} × conf {:.2} × cat {:.2} × decay {:.3} = {:.3}{}",

@@ -9,6 +9,7 @@ mod lookup;
 mod output;
 mod simulate;
 mod telemetry;
+mod warninglists;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +47,9 @@ enum Command {
     Lookup(lookup::Args),
     /// Show how each value's score comes about: every observation's part.
     Explain(lookup::ExplainArgs),
+    /// Import and list warninglists (values never to serve, route or export).
+    #[command(subcommand)]
+    Warninglist(warninglists::Command),
     /// List sources with their default grade and TLP and their activity.
     Sources,
     /// Counts by kind, category, source and TLP.
@@ -70,6 +74,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -80,6 +85,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// `dragnet … | head` closes stdout early; like other command-line tools,
+/// end quietly (status 141, as for SIGPIPE) instead of reporting a panic.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = Location::choose(cli.store.as_deref(), &cli.data)?;
     let open = || dragnet_store::open(&location).with_context(|| format!("opening the store {}", location.display()));
@@ -87,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => ingest::run(&mut *open()?, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &args, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &args, cli.json),
+        Command::Warninglist(c) => warninglists::run(&mut *open()?, &c, cli.json),
         Command::Sources => output::sources(&mut *open()?, cli.json),
         Command::Stats => output::stats(&mut *open()?, cli.json),
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),

@@ -514,3 +514,30 @@ fn simulated_operation_ingests_and_its_planted_beacons_are_found() {
         found.iter().filter(|(s, _, _)| !s.starts_with("10.20.5.")).map(|(_, _, score)| *score).fold(0.0, f64::max);
     assert!(best_background < 0.7, "ordinary traffic scores {best_background}");
 }
+
+#[test]
+fn warninglists_flag_values_without_hiding_them() {
+    let Some(samples) = samples() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let run =
+        dragnet(data.path(), &["warninglist", "import", samples.join("warninglists").to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["imported"].as_array().unwrap().len(), 22);
+    assert!(report["failed"][0]["error"].as_str().unwrap().contains("not a MISP warninglist"), "schema.json: {report}");
+    let list = data.path().join("resolvers.txt");
+    std::fs::write(&list, "8.8.8.8\n104.16.1.1\n198.51.99.7\n").unwrap();
+    assert_eq!(dragnet(data.path(), &["ingest", list.to_str().unwrap(), "--source", "p"]).code, 0);
+    let got = dragnet(data.path(), &["lookup", "104.16.1.1", "198.51.99.7", "10.1.2.3", "--json"]).json();
+    assert_eq!(got[0]["found"], true, "a warninglisted value is kept");
+    assert_eq!(got[0]["warninglists"], serde_json::json!(["List of known Cloudflare IP ranges"]));
+    assert_eq!(got[1]["warninglists"], serde_json::json!([]));
+    assert_eq!(got[2]["warninglists"][0], "dragnet: private networks (RFC 1918, RFC 4193)");
+    let explained = dragnet(data.path(), &["explain", "104.16.1.1", "--json"]).json();
+    assert_eq!(explained[0]["warninglists"][0], "List of known Cloudflare IP ranges");
+    let bad = data.path().join("bad.json");
+    std::fs::write(&bad, "{\"name\": \"x\", \"type\": \"regex\", \"list\": [\"(\"]}").unwrap();
+    let refused = dragnet(data.path(), &["warninglist", "import", bad.to_str().unwrap()]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("not a valid regular expression"), "{}", refused.stderr);
+}

@@ -374,6 +374,19 @@ impl<C: Connection> Store for SqlStore<C> {
         })
     }
 
+    fn put_warninglist(&mut self, name: &str, body: &str, now: Timestamp) -> Result<(), StoreError> {
+        self.conn.exec(sql::PUT_WARNINGLIST, &[Param::Text(name), Param::Text(body), Param::Int(now)]).map(|_| ())
+    }
+
+    fn warninglists(&mut self) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query(sql::WARNINGLISTS, &[])?
+            .into_iter()
+            .map(|r| (r[0].text().to_string(), r[1].text().to_string()))
+            .collect())
+    }
+
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {
         let rows = self.conn.query(sql::REJECTS, &[Param::Text(source.unwrap_or("")), Param::Int(i64::from(limit))])?;
         Ok(rows

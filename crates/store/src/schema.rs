@@ -13,9 +13,10 @@ pub enum Dialect {
 /// Schema versions in order; `{serial}` is a generated id, `{int_key}` an
 /// id the application assigns, `{clustered}` stores a table in its primary
 /// key order (observations are written and read by observable).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE sources (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE sources (
         id {serial},
         name TEXT NOT NULL UNIQUE,
         grade TEXT NOT NULL,
@@ -59,7 +60,16 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         ingested_at BIGINT NOT NULL,
         UNIQUE (source_id, origin_id, line, raw_hash)
     );",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE warninglists (
+        name TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        imported_at BIGINT NOT NULL
+    );",
+    ),
+];
 
 /// The migrations with their DDL spelled for `dialect`.
 pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
@@ -111,6 +121,9 @@ pub mod sql {
     pub const BY_TLP: &str = "SELECT tlp, COUNT(*) FROM observations GROUP BY tlp";
     pub const BY_SOURCE: &str =
         "SELECT s.name, COUNT(*) FROM observations o JOIN sources s ON s.id = o.source_id GROUP BY s.name";
+    pub const PUT_WARNINGLIST: &str = "INSERT INTO warninglists (name, body, imported_at) VALUES ($1, $2, $3)
+        ON CONFLICT (name) DO UPDATE SET body = excluded.body, imported_at = excluded.imported_at";
+    pub const WARNINGLISTS: &str = "SELECT name, body FROM warninglists ORDER BY name";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id
         WHERE ($1 = '' OR s.name = $1) ORDER BY r.id DESC LIMIT $2";

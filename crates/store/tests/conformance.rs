@@ -39,6 +39,16 @@ fn suite(store: &mut dyn Store) {
     a_failing_batch_leaves_the_store_unchanged(store);
     rejects_are_kept_with_their_raw_text(store);
     unknown_sources_are_refused(store);
+    warninglists_are_kept_and_replaced(store);
+}
+
+fn warninglists_are_kept_and_replaced(store: &mut dyn Store) {
+    assert!(store.warninglists().unwrap().is_empty());
+    store.put_warninglist("b-list", "{\"v\": 1}", 10).unwrap();
+    store.put_warninglist("a-list", "{}", 10).unwrap();
+    store.put_warninglist("b-list", "{\"v\": 2}", 20).unwrap();
+    let lists = store.warninglists().unwrap();
+    assert_eq!(lists, vec![("a-list".to_string(), "{}".to_string()), ("b-list".to_string(), "{\"v\": 2}".to_string())]);
 }
 
 fn sources_keep_their_first_defaults(store: &mut dyn Store) {

@@ -1,0 +1,124 @@
+//! `dragnet warninglist`: import MISP warninglists into the store and list
+//! them with Dragnet's built-in ones.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use dragnet_analytics::warninglist::{WarningList, built_in};
+use dragnet_core::Store;
+use serde::Serialize;
+
+use crate::ingest::now;
+use crate::output::print_json;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Import MISP warninglists (list.json files, or folders of them).
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List the warninglists in force: built-in and imported.
+    List,
+}
+
+#[derive(Serialize)]
+struct Listed {
+    name: String,
+    kind: String,
+    entries: usize,
+    version: u64,
+    origin: &'static str,
+}
+
+/// Built-in lists and every stored one that parses (a damaged stored list is
+/// reported and left out, never silently matched).
+pub fn in_force(store: &mut dyn Store) -> anyhow::Result<Vec<WarningList>> {
+    let mut lists = built_in();
+    for (name, body) in store.warninglists()? {
+        match WarningList::parse(&body) {
+            Ok(l) => lists.push(l),
+            Err(e) => eprintln!("warning: stored warninglist `{name}` is unusable: {e}"),
+        }
+    }
+    Ok(lists)
+}
+
+fn json_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for e in entries {
+            json_files(&e, out)?;
+        }
+    } else if path.extension().is_some_and(|x| x == "json") || path.is_file() {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::List => {
+            let stored: Vec<String> = store.warninglists()?.into_iter().map(|(n, _)| n).collect();
+            let listed: Vec<Listed> = in_force(store)?
+                .into_iter()
+                .map(|l| Listed {
+                    origin: if stored.contains(&l.name) { "imported" } else { "built-in" },
+                    kind: format!("{:?}", l.kind).to_lowercase(),
+                    name: l.name,
+                    entries: l.entries,
+                    version: l.version,
+                })
+                .collect();
+            if json {
+                print_json(&listed)?;
+            } else {
+                for l in &listed {
+                    println!("{:<9} {:<10} {:>6} entries  {}", l.origin, l.kind, l.entries, l.name);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { paths } => {
+            let mut files = Vec::new();
+            for p in paths {
+                json_files(p, &mut files)?;
+            }
+            let (mut imported, mut failed) = (Vec::new(), Vec::new());
+            for f in files {
+                let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+                match WarningList::parse(&text) {
+                    Ok(list) => {
+                        store.put_warninglist(&list.name, &text, now())?;
+                        imported.push(serde_json::json!({"name": list.name, "entries": list.entries, "file": f.display().to_string()}));
+                    }
+                    Err(e) => failed.push(serde_json::json!({"file": f.display().to_string(), "error": e.to_string()})),
+                }
+            }
+            if json {
+                print_json(&serde_json::json!({"imported": imported, "failed": failed}))?;
+            } else {
+                for i in &imported {
+                    println!("imported {} ({} entries)", i["name"].as_str().unwrap_or_default(), i["entries"]);
+                }
+                for f in &failed {
+                    eprintln!(
+                        "{}: {}",
+                        f["file"].as_str().unwrap_or_default(),
+                        f["error"].as_str().unwrap_or_default()
+                    );
+                }
+            }
+            if imported.is_empty() {
+                eprintln!("error: no warninglist imported");
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
