@@ -5,6 +5,7 @@
 pub mod beacon;
 pub mod dns;
 pub mod filter;
+pub mod geo;
 pub mod scan;
 mod stats;
 pub mod warninglist;

@@ -71,6 +71,13 @@ pub struct Answer {
     /// The warninglists that hold the value: it is kept, but never served,
     /// routed or exported. Filled by the caller, which has the lists.
     pub warninglists: Vec<String>,
+    /// Offline enrichment, filled by the caller: for an IP, its AS and
+    /// country when the imported data knows them; for a domain, its
+    /// registrable domain. Unknown stays empty.
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    pub country: Option<String>,
+    pub registrable_domain: Option<String>,
     /// The stored values that matched, and how (exact, covering CIDR, parent domain).
     pub matches: Vec<AnswerMatch>,
 }
@@ -105,6 +112,10 @@ pub fn answer(observable: &Observable, hits: &[Hit], scoring: &crate::score::Sco
         observations: hits.len(),
         score: crate::score::explain(scoring, hits, now).score,
         warninglists: Vec::new(),
+        asn: None,
+        as_org: None,
+        country: None,
+        registrable_domain: None,
         matches: matches.into_iter().collect(),
     }
 }

@@ -97,13 +97,16 @@ pub fn run(store: &mut dyn Store, location: &str, json: bool) -> anyhow::Result<
         report.add(file_report);
         ingests.push(report);
     }
-    let lists = crate::warninglists::in_force(store)?;
+    let ctx = crate::lookup::Context {
+        lists: crate::warninglists::in_force(store)?,
+        geo: dragnet_analytics::geo::GeoIndex::default(),
+    };
     let mut lookups = Vec::new();
     if !json {
         println!("\nLooking values up:\n");
     }
     for value in LOOKUPS {
-        let answer = look_up(store, &lists, value, Some(DEMO_NOW))?.map_err(anyhow::Error::msg)?;
+        let answer = look_up(store, &ctx, value, Some(DEMO_NOW))?.map_err(anyhow::Error::msg)?;
         if !json {
             print_answer(&answer);
         }

@@ -37,13 +37,19 @@ struct Unreadable {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Line {
-    Answer(Answer),
+    Answer(Box<Answer>),
     Unreadable(Unreadable),
+}
+
+/// What a lookup consults besides the store.
+pub struct Context {
+    pub lists: Vec<WarningList>,
+    pub geo: dragnet_analytics::geo::GeoIndex,
 }
 
 pub fn look_up(
     store: &mut dyn Store,
-    lists: &[WarningList],
+    ctx: &Context,
     raw: &str,
     at: Option<i64>,
 ) -> anyhow::Result<Result<Answer, String>> {
@@ -51,20 +57,27 @@ pub fn look_up(
     match Observable::guess(raw) {
         Ok(obs) => {
             let mut a = answer(&obs, &store.lookup(&obs)?, &ScoringConfig::default(), now);
-            a.warninglists = warninglist::hits(lists, &obs).into_iter().map(str::to_string).collect();
+            a.warninglists = warninglist::hits(&ctx.lists, &obs).into_iter().map(str::to_string).collect();
+            if let Ok(ip) = obs.value().parse::<std::net::IpAddr>() {
+                let e = ctx.geo.enrich(ip);
+                (a.asn, a.as_org, a.country) = (e.asn, e.as_org, e.country);
+            }
+            let host = if obs.kind() == dragnet_core::Kind::Domain { Some(obs.clone()) } else { obs.url_host() };
+            a.registrable_domain =
+                host.and_then(|h| dragnet_analytics::dns::registrable_domain(h.value()).map(str::to_string));
             Ok(Ok(a))
         }
         Err(e) => Ok(Err(e.to_string())),
     }
 }
 
-pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
-    let lists = crate::warninglists::in_force(store)?;
+pub fn run(store: &mut dyn Store, data: &std::path::Path, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
+    let ctx = Context { lists: crate::warninglists::in_force(store)?, geo: crate::geo::load(data)? };
     let mut lines = Vec::new();
     let mut unreadable = 0;
     for raw in &args.values {
-        lines.push(match look_up(store, &lists, raw, args.at)? {
-            Ok(a) => Line::Answer(a),
+        lines.push(match look_up(store, &ctx, raw, args.at)? {
+            Ok(a) => Line::Answer(Box::new(a)),
             Err(error) => {
                 unreadable += 1;
                 Line::Unreadable(Unreadable { value: raw.clone(), kind: None, found: false, error })
@@ -114,6 +127,15 @@ pub fn print_answer(a: &Answer) {
     }
     if !a.tags.is_empty() {
         println!("    tags: {}", a.tags.join(", "));
+    }
+    if let Some(asn) = a.asn {
+        println!(
+            "    AS{asn} {} {}",
+            a.as_org.as_deref().unwrap_or_default(),
+            a.country.as_deref().unwrap_or("country unknown")
+        );
+    } else if let Some(cc) = &a.country {
+        println!("    country {cc}");
     }
 }
 

@@ -4,6 +4,7 @@
 mod bench;
 mod collect;
 mod demo;
+mod geo;
 mod ingest;
 mod lookup;
 mod output;
@@ -50,6 +51,9 @@ enum Command {
     /// Import and list warninglists (values never to serve, route or export).
     #[command(subcommand)]
     Warninglist(warninglists::Command),
+    /// Offline IP enrichment data (ASN, organisation, country).
+    #[command(subcommand)]
+    Geo(geo::Command),
     /// List sources with their default grade and TLP and their activity.
     Sources,
     /// Counts by kind, category, source and TLP.
@@ -108,7 +112,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let open = || dragnet_store::open(&location).with_context(|| format!("opening the store {}", location.display()));
     match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open()?, &args, cli.json),
-        Command::Lookup(args) => lookup::run(&mut *open()?, &args, cli.json),
+        Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
+        Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &args, cli.json),
         Command::Warninglist(c) => warninglists::run(&mut *open()?, &c, cli.json),
         Command::Sources => output::sources(&mut *open()?, cli.json),

@@ -541,3 +541,30 @@ fn warninglists_flag_values_without_hiding_them() {
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("not a valid regular expression"), "{}", refused.stderr);
 }
+
+#[test]
+fn geo_import_enriches_lookups_and_is_all_or_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let asn = data.path().join("asn.csv");
+    let country = data.path().join("geoip");
+    std::fs::write(&asn, "198.51.100.0,198.51.100.255,64500,\"Example Hosting, Ltd\"\n").unwrap();
+    std::fs::write(&country, "# tor-geoipdb style\n3325256704,3325256959,NL\n").unwrap();
+    let run = dragnet(data.path(), &["geo", "import", asn.to_str().unwrap(), country.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!((run.json()["asn_ranges"].as_u64(), run.json()["country_ranges"].as_u64()), (Some(1), Some(1)));
+    let got =
+        dragnet(data.path(), &["lookup", "198.51.100.7", "203.0.113.9", "www.shop.example.co.uk", "--json"]).json();
+    assert_eq!(
+        (got[0]["asn"].as_u64(), got[0]["as_org"].as_str(), got[0]["country"].as_str()),
+        (Some(64500), Some("Example Hosting, Ltd"), Some("NL"))
+    );
+    assert!(got[1]["asn"].is_null() && got[1]["country"].is_null(), "unknown stays unknown");
+    assert_eq!(got[2]["registrable_domain"], "example.co.uk");
+    let broken = data.path().join("broken.csv");
+    std::fs::write(&broken, "198.51.100.0,198.51.100.255,64500,ok\nnot,an,entry,here\n").unwrap();
+    let refused = dragnet(data.path(), &["geo", "import", broken.to_str().unwrap()]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("broken.csv:line 2"), "{}", refused.stderr);
+    let still = dragnet(data.path(), &["lookup", "198.51.100.7", "--json"]).json();
+    assert_eq!(still[0]["country"], "NL", "a failed import keeps the data in force");
+}
