@@ -101,8 +101,17 @@ pub fn print_answer(a: &Answer) {
     if !a.warninglists.is_empty() {
         println!("{}: on warninglists {} (kept, never served or exported)", a.value, a.warninglists.join("; "));
     }
+    let place = match (a.asn, &a.country) {
+        (Some(asn), cc) => format!(
+            " [AS{asn} {}, {}]",
+            a.as_org.as_deref().unwrap_or_default(),
+            cc.as_deref().unwrap_or("country unknown")
+        ),
+        (None, Some(cc)) => format!(" [{cc}]"),
+        (None, None) => String::new(),
+    };
     if !a.found {
-        println!("{} ({}): not found", a.value, a.kind);
+        println!("{} ({}){place}: not found", a.value, a.kind);
         return;
     }
     let categories: Vec<&str> = a.categories.iter().map(|c| c.as_str()).collect();
