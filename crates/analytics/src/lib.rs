@@ -6,6 +6,7 @@ pub mod beacon;
 pub mod dns;
 pub mod filter;
 pub mod geo;
+pub mod prefix;
 pub mod scan;
 mod stats;
 pub mod warninglist;

@@ -42,6 +42,48 @@ pub struct Args {
     /// Flows to encode as NetFlow v5 packets (30 a packet) and decode (0 = skip).
     #[arg(long, default_value_t = 0)]
     netflow_flows: usize,
+    /// Random IPv4 prefixes (/8–/32, mostly /24) to index for longest-prefix
+    /// lookups (0 = skip); 20 M random addresses are looked up.
+    #[arg(long, default_value_t = 0)]
+    prefixes: usize,
+}
+
+fn measure_prefixes(n: usize, runs: usize) -> anyhow::Result<serde_json::Value> {
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let prefixes: Vec<(std::net::Ipv4Addr, u8, u32)> = (0..n)
+        .map(|i| {
+            let r = next();
+            let len = match r % 100 {
+                0..=59 => 24,
+                60..=79 => 16 + (r >> 8) as u8 % 8,
+                80..=94 => 25 + (r >> 8) as u8 % 8,
+                _ => 8 + (r >> 8) as u8 % 8,
+            };
+            (std::net::Ipv4Addr::from((r >> 32) as u32), len, i as u32)
+        })
+        .collect();
+    let t = Instant::now();
+    let index = dragnet_analytics::prefix::PrefixIndex::build(prefixes);
+    let build = t.elapsed().as_secs_f64();
+    let probes: Vec<std::net::Ipv4Addr> = (0..20_000_000).map(|_| std::net::Ipv4Addr::from(next() as u32)).collect();
+    let mut best = f64::MAX;
+    let mut hits = 0usize;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        hits = probes.iter().filter(|ip| index.get(**ip).is_some()).count();
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(serde_json::json!({
+        "prefixes": n, "build_seconds": build, "lookups": probes.len(), "hits": hits,
+        "lookup_seconds": best, "lookups_per_second": probes.len() as f64 / best,
+        "index_bytes": index.index_bytes(), "bytes_per_prefix": index.index_bytes() as f64 / n as f64,
+    }))
 }
 
 /// NetFlow v5 export packets holding `flows` records, 30 a packet.
@@ -347,11 +389,24 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     }
     let zeek = if args.zeek_rows > 0 { Some(measure_zeek(args.zeek_rows, args.runs)?) } else { None };
     let netflow = if args.netflow_flows > 0 { Some(measure_netflow(args.netflow_flows, args.runs)?) } else { None };
+    let prefix = if args.prefixes > 0 { Some(measure_prefixes(args.prefixes, args.runs)?) } else { None };
     if json {
         let netflow =
             netflow.map(|(n, s)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s}));
-        print_json(&serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow}))?;
+        print_json(&serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow, "prefix_index": prefix}))?;
     } else {
+        if let Some(p) = &prefix {
+            println!(
+                "prefix-index {:>9} prefixes | build {:.3} s | {} lookups {:.3} s = {:.1} M/s ({} hits) | {:.1} bytes/prefix",
+                p["prefixes"],
+                p["build_seconds"].as_f64().unwrap_or_default(),
+                p["lookups"],
+                p["lookup_seconds"].as_f64().unwrap_or_default(),
+                p["lookups_per_second"].as_f64().unwrap_or_default() / 1e6,
+                p["hits"],
+                p["bytes_per_prefix"].as_f64().unwrap_or_default()
+            );
+        }
         if let Some((n, secs)) = netflow {
             println!("netflow-v5   {n:>9} flows | decode {secs:.3} s = {:.0} flows/s", n as f64 / secs);
         }
