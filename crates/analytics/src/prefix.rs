@@ -117,7 +117,7 @@ mod tests {
     }
 
     /// The obvious implementation, to compare against.
-    fn naive<'a>(prefixes: &'a [(Ipv4Addr, u8, u32)], k: Ipv4Addr) -> Option<&'a u32> {
+    fn naive(prefixes: &[(Ipv4Addr, u8, u32)], k: Ipv4Addr) -> Option<&u32> {
         prefixes
             .iter()
             .enumerate()
