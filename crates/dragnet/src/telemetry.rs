@@ -243,6 +243,21 @@ pub struct TelemetryArgs {
     /// Store beacons scoring at least this (RITA's "low" threshold is 0.7).
     #[arg(long, default_value_t = 0.7)]
     beacon_threshold: f64,
+    /// A pair with at least this many connections in the window is a strobe (RITA: 86400).
+    #[arg(long, default_value_t = 86_400)]
+    strobe_threshold: usize,
+    /// A pair whose connections add up to this many seconds is a long connection (RITA: 3600).
+    #[arg(long, default_value_t = 3600.0)]
+    long_connection_seconds: f64,
+    /// A scan needs more than this many ports or hosts in a window (Slips: 5).
+    #[arg(long, default_value_t = 5)]
+    scan_threshold: usize,
+    /// Unique names under one registrable domain that make a DNS tunnel (RITA: 100).
+    #[arg(long, default_value_t = 100)]
+    dns_tunnel_names: usize,
+    /// NXDOMAIN answers per host per hour that make a burst (Slips: 10).
+    #[arg(long, default_value_t = 10)]
+    nxdomain_threshold: usize,
     /// Admiralty grade for these findings; also the default of a new source.
     #[arg(long)]
     grade: Option<Grade>,
@@ -360,8 +375,13 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
     }
     let filter = args.sensor.filter()?;
     let t = args.sensor.read(args.format == "netflow")?;
-    let report = analyze(&t.conns, &t.names, &filter, &Config::default());
-    let found_scans = scans(&t.conns, &filter, &ScanConfig::default());
+    let beacon_cfg = Config {
+        strobe_threshold: args.strobe_threshold,
+        long_connection_seconds: args.long_connection_seconds,
+        ..Config::default()
+    };
+    let report = analyze(&t.conns, &t.names, &filter, &beacon_cfg);
+    let found_scans = scans(&t.conns, &filter, &ScanConfig { threshold: args.scan_threshold, ..ScanConfig::default() });
     let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));
     let mut records = Vec::new();
     let strong = report.ip.iter().chain(&report.fqdn).filter(|b| b.score >= args.beacon_threshold);
@@ -391,7 +411,11 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
             records.extend(finding(&p.dst.to_string(), Category::Other, p.first_seen, p.last_seen, tags, evidence));
         }
     }
-    let dns_cfg = DnsConfig::default();
+    let dns_cfg = DnsConfig {
+        tunnel_unique_names: args.dns_tunnel_names,
+        nxdomain_threshold: args.nxdomain_threshold,
+        ..DnsConfig::default()
+    };
     let found_tunnels = tunnels(&t.dns, &filter, &dns_cfg);
     for d in &found_tunnels {
         let evidence = serde_json::json!({

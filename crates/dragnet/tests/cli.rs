@@ -394,6 +394,8 @@ fn dns_tunnels_are_found_and_stored() {
     let got = dragnet(data.path(), &["lookup", "x.tunnel.example", "--json"]).json();
     assert_eq!(got[0]["matches"][0]["value"], "tunnel.example");
     assert_eq!(got[0]["categories"], serde_json::json!(["botnet-c2"]));
+    let stricter = ["telemetry", path.to_str().unwrap(), "--source", "sensor", "--dns-tunnel-names", "200", "--json"];
+    assert_eq!(dragnet(data.path(), &stricter).json()["dns_tunnels"], 0, "the threshold is configurable");
 }
 
 #[test]
