@@ -10,6 +10,7 @@ mod lookup;
 mod output;
 mod simulate;
 mod telemetry;
+mod walk;
 mod warninglists;
 
 use std::path::PathBuf;

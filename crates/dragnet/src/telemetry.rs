@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -85,20 +85,6 @@ struct Output {
     beacons: Vec<dragnet_analytics::beacon::Beacon>,
 }
 
-fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for e in entries {
-            files_under(&e, out)?;
-        }
-    } else {
-        out.push(path.to_path_buf());
-    }
-    Ok(())
-}
-
 /// What the Zeek logs under some paths hold, for the detectors.
 pub struct Telemetry {
     pub conns: Vec<Conn>,
@@ -114,7 +100,7 @@ pub struct Telemetry {
 pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Telemetry> {
     let mut files = Vec::new();
     for p in paths {
-        files_under(p, &mut files)?;
+        crate::walk::files_under(p, &mut files)?;
     }
     let mut t = Telemetry {
         conns: Vec::new(),

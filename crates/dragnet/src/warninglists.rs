@@ -1,7 +1,7 @@
 //! `dragnet warninglist`: import MISP warninglists into the store and list
 //! them with Dragnet's built-in ones.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -45,22 +45,6 @@ pub fn in_force(store: &mut dyn Store) -> anyhow::Result<Vec<WarningList>> {
     Ok(lists)
 }
 
-fn json_files(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("cannot list {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            json_files(&e, out)?;
-        }
-    } else if path.extension().is_some_and(|x| x == "json") || path.is_file() {
-        out.push(path.to_path_buf());
-    }
-    Ok(())
-}
-
 pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         Command::List => {
@@ -87,7 +71,7 @@ pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Resu
         Command::Import { paths } => {
             let mut files = Vec::new();
             for p in paths {
-                json_files(p, &mut files)?;
+                crate::walk::files_under(p, &mut files)?;
             }
             let (mut imported, mut failed) = (Vec::new(), Vec::new());
             for f in files {

@@ -1,0 +1,26 @@
+//! Listing the files under command-line paths, the same way for every command.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+/// `path` itself if it is a file; every file below it, recursively and in
+/// name order, if it is a folder (hidden entries skipped). A path that
+/// cannot be read is an error naming it.
+pub fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    entries.sort();
+    for e in entries {
+        files_under(&e, out)?;
+    }
+    Ok(())
+}
