@@ -48,6 +48,19 @@ pub struct Args {
     prefixes: usize,
 }
 
+/// Runs `work` `runs` times (at least once): the fastest time and the last result.
+fn best_of<T>(runs: usize, mut work: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
+    let mut best = f64::MAX;
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let t = Instant::now();
+        let value = work()?;
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(value);
+    }
+    Ok((best, last.expect("at least one run")))
+}
+
 fn measure_prefixes(n: usize, runs: usize) -> anyhow::Result<serde_json::Value> {
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
@@ -72,13 +85,7 @@ fn measure_prefixes(n: usize, runs: usize) -> anyhow::Result<serde_json::Value> 
     let index = dragnet_analytics::prefix::PrefixIndex::build(prefixes);
     let build = t.elapsed().as_secs_f64();
     let probes: Vec<std::net::Ipv4Addr> = (0..20_000_000).map(|_| std::net::Ipv4Addr::from(next() as u32)).collect();
-    let mut best = f64::MAX;
-    let mut hits = 0usize;
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        hits = probes.iter().filter(|ip| index.get(**ip).is_some()).count();
-        best = best.min(t.elapsed().as_secs_f64());
-    }
+    let (best, hits) = best_of(runs, || Ok(probes.iter().filter(|ip| index.get(**ip).is_some()).count()))?;
     Ok(serde_json::json!({
         "prefixes": n, "build_seconds": build, "lookups": probes.len(), "hits": hits,
         "lookup_seconds": best, "lookups_per_second": probes.len() as f64 / best,
@@ -124,17 +131,15 @@ pub fn netflow_v5_packets(flows: usize) -> Vec<Vec<u8>> {
 
 fn measure_netflow(flows: usize, runs: usize) -> anyhow::Result<(usize, f64)> {
     let packets = netflow_v5_packets(flows);
-    let mut best = f64::MAX;
-    for _ in 0..runs.max(1) {
+    let (best, decoded) = best_of(runs, || {
         let mut decoder = dragnet_ingest::netflow::Decoder::new();
-        let t = Instant::now();
         let mut decoded = 0;
         for p in &packets {
             decoded += decoder.decode("bench", p).map_err(|e| anyhow::anyhow!("{e}"))?.flows.len();
         }
-        best = best.min(t.elapsed().as_secs_f64());
-        anyhow::ensure!(decoded == flows, "decoded {decoded} of {flows}");
-    }
+        Ok(decoded)
+    })?;
+    anyhow::ensure!(decoded == flows, "decoded {decoded} of {flows}");
     Ok((flows, best))
 }
 
@@ -184,28 +189,18 @@ struct ZeekFigure {
 fn measure_zeek(rows: usize, runs: usize) -> anyhow::Result<ZeekFigure> {
     let text = zeek_conn_tsv(rows);
     let bytes = text.as_bytes();
-    let mut baseline = f64::MAX;
-    let mut fields = 0usize;
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        // The physical floor: find every line and every field, nothing more.
-        fields = bytes
+    // The physical floor: find every line and every field, nothing more.
+    let (baseline, fields) = best_of(runs, || {
+        Ok(bytes
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty() && l[0] != b'#')
             .map(|l| l.split(|&b| b == b'\t').count())
-            .sum();
-        baseline = baseline.min(t.elapsed().as_secs_f64());
-    }
+            .sum::<usize>())
+    })?;
     anyhow::ensure!(fields == rows * 21, "baseline saw {fields} fields");
-    let mut parse = f64::MAX;
-    let mut conns = Vec::new();
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        let log = dragnet_ingest::zeek::read_conn(bytes).map_err(|e| anyhow::anyhow!("{e}"))?;
-        parse = parse.min(t.elapsed().as_secs_f64());
-        anyhow::ensure!(log.conns.len() == rows && log.rejects.is_empty(), "parsed {} of {rows}", log.conns.len());
-        conns = log.conns;
-    }
+    let (parse, log) = best_of(runs, || dragnet_ingest::zeek::read_conn(bytes).map_err(|e| anyhow::anyhow!("{e}")))?;
+    anyhow::ensure!(log.conns.len() == rows && log.rejects.is_empty(), "parsed {} of {rows}", log.conns.len());
+    let conns = log.conns;
     let t = Instant::now();
     let report = dragnet_analytics::beacon::analyze(
         &conns,
@@ -299,15 +294,8 @@ pub fn stix_bundle(indicators: usize) -> String {
 fn measure(input: &'static str, format: Format, bytes: &[u8], items: usize, args: &Args) -> anyhow::Result<Figure> {
     let runs = args.runs;
     let mapping = Mapping::default();
-    let mut best = f64::MAX;
-    let mut parsed = None;
-    for _ in 0..runs.max(1) {
-        let t = Instant::now();
-        let p = dragnet_ingest::parse(format, bytes, &mapping).map_err(|e| anyhow::anyhow!("{input}: {e}"))?;
-        best = best.min(t.elapsed().as_secs_f64());
-        parsed = Some(p);
-    }
-    let parsed = parsed.expect("at least one run");
+    let (best, parsed) =
+        best_of(runs, || dragnet_ingest::parse(format, bytes, &mapping).map_err(|e| anyhow::anyhow!("{input}: {e}")))?;
     anyhow::ensure!(parsed.records.len() == items, "{input}: parsed {} of {items}", parsed.records.len());
     if args.parse_only {
         return Ok(Figure {
