@@ -13,6 +13,6 @@ pub mod time;
 
 pub use model::{Category, Credibility, Grade, LabelError, Reliability, Tlp};
 pub use observable::{Kind, Observable, ObservableError};
-pub use record::{FileError, Parsed, Record, Reject};
+pub use record::{FileError, Link, Parsed, Record, Reject, Relation};
 pub use store::{Store, StoreError};
 pub use time::{Timestamp, format_timestamp, parse_timestamp};

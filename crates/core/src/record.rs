@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::model::{Category, Tlp};
-use crate::observable::Observable;
+use crate::observable::{Kind, Observable};
 use crate::time::Timestamp;
 
 /// One observable as a feed reported it.
@@ -42,6 +42,90 @@ impl Record {
     }
 }
 
+/// Two observables an input says belong together: a domain that resolves
+/// to an IP, an IP that presents a certificate or a JARM fingerprint. Links
+/// are what clustering joins observables into servers by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub from: Observable,
+    pub to: Observable,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    /// 1-based line in the input (0 when unknown).
+    pub line: u32,
+}
+
+impl Link {
+    /// A link between two observables, or `None` when their kinds have no
+    /// relation Dragnet knows (see [`Relation::between`]).
+    pub fn new(from: Observable, to: Observable, line: u32) -> Option<Link> {
+        Relation::between(from.kind(), to.kind())?;
+        Some(Link { from, to, first_seen: None, last_seen: None, line })
+    }
+
+    pub fn relation(&self) -> Relation {
+        Relation::between(self.from.kind(), self.to.kind()).unwrap_or(Relation::ResolvesTo)
+    }
+}
+
+/// What a link says. Identity-level relations join observables into one
+/// server; configuration-level ones (a TLS stack's fingerprint, shared by
+/// every server an operator sets up the same way) join servers into
+/// infrastructure clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relation {
+    /// domain → IP, from DNS answers, SNI or Host on a connection, or a report.
+    ResolvesTo,
+    /// IP or domain → the SHA-256 of the TLS certificate it presents.
+    PresentsCertificate,
+    /// IP or domain → its SSH host key fingerprint.
+    HasSshHostKey,
+    /// IP or domain → its JARM fingerprint.
+    HasJarm,
+    /// IP or domain → its JA3S fingerprint.
+    HasJa3s,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 5] = [
+        Relation::ResolvesTo,
+        Relation::PresentsCertificate,
+        Relation::HasSshHostKey,
+        Relation::HasJarm,
+        Relation::HasJa3s,
+    ];
+
+    /// The relation a link from a `from` to a `to` expresses, if any.
+    pub fn between(from: Kind, to: Kind) -> Option<Relation> {
+        let host = matches!(from, Kind::Ipv4 | Kind::Ipv6 | Kind::Domain);
+        match to {
+            Kind::Ipv4 | Kind::Ipv6 if from == Kind::Domain => Some(Relation::ResolvesTo),
+            Kind::X509Sha256 if host => Some(Relation::PresentsCertificate),
+            Kind::SshHostKey if host => Some(Relation::HasSshHostKey),
+            Kind::Jarm if host => Some(Relation::HasJarm),
+            Kind::Ja3s if host => Some(Relation::HasJa3s),
+            _ => None,
+        }
+    }
+
+    /// Whether the relation puts both ends on one server (otherwise it
+    /// only puts their servers in one infrastructure cluster).
+    pub fn same_server(self) -> bool {
+        matches!(self, Relation::ResolvesTo | Relation::PresentsCertificate | Relation::HasSshHostKey)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::ResolvesTo => "resolves-to",
+            Relation::PresentsCertificate => "presents-certificate",
+            Relation::HasSshHostKey => "has-ssh-host-key",
+            Relation::HasJarm => "has-jarm",
+            Relation::HasJa3s => "has-ja3s",
+        }
+    }
+}
+
 /// A piece of input that did not become a record, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reject {
@@ -63,6 +147,8 @@ impl Reject {
 pub struct Parsed {
     pub records: Vec<Record>,
     pub rejects: Vec<Reject>,
+    /// Relations between observables the input states.
+    pub links: Vec<Link>,
     /// Well-formed items that carry nothing Dragnet tracks (a MISP `text`
     /// attribute, a STIX `malware` object): counted, not stored.
     pub skipped: u64,

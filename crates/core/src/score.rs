@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::{Category, Credibility, Grade, Reliability};
-use crate::store::Hit;
+use crate::store::{Hit, Observation};
 use crate::time::Timestamp;
 
 /// The knobs of the score, with documented defaults.
@@ -158,12 +158,19 @@ pub fn combine(mut contributions: Vec<Contribution>) -> Explanation {
 
 /// The score of the observable behind `hits` at time `now`.
 pub fn explain(cfg: &ScoringConfig, hits: &[Hit], now: Timestamp) -> Explanation {
+    explain_observations(cfg, hits.iter().map(|h| (h.source.as_str(), &h.observation)), now)
+}
+
+/// The score of one observable's (source, observation) pairs at time `now`.
+pub fn explain_observations<'a>(
+    cfg: &ScoringConfig,
+    observations: impl IntoIterator<Item = (&'a str, &'a Observation)>,
+    now: Timestamp,
+) -> Explanation {
     combine(
-        hits.iter()
-            .map(|h| {
-                let o = &h.observation;
-                contribution(cfg, &h.source, o.grade, o.category, o.confidence, o.last_seen, now)
-            })
+        observations
+            .into_iter()
+            .map(|(source, o)| contribution(cfg, source, o.grade, o.category, o.confidence, o.last_seen, now))
             .collect(),
     )
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::{Category, Grade, Tlp};
-use crate::observable::Observable;
-use crate::record::Reject;
+use crate::observable::{Kind, Observable};
+use crate::record::{Link, Reject, Relation};
 use crate::time::Timestamp;
 
 /// A named partner feed with the grade and TLP its reports get by default.
@@ -53,7 +53,28 @@ pub struct Batch<'a> {
     pub origin: &'a str,
     pub observations: &'a [Observation],
     pub rejects: &'a [Reject],
+    /// Relations the input states; a link without times gets `ingested_at`.
+    pub links: &'a [Link],
     pub ingested_at: Timestamp,
+}
+
+/// A stored link: who said two observables belong together, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredLink {
+    pub from: Observable,
+    pub to: Observable,
+    pub relation: Relation,
+    pub source: String,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+/// One stored observation as the bulk scan reads it (without its raw
+/// text, which only `lookup` reads back).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fact {
+    pub source: String,
+    pub observation: Observation,
 }
 
 /// What writing a batch changed.
@@ -65,6 +86,8 @@ pub struct BatchOutcome {
     pub new_observables: u64,
     /// Rejects recorded for the first time.
     pub new_rejects: u64,
+    /// Links recorded for the first time.
+    pub new_links: u64,
 }
 
 /// How a stored observation matched a looked-up value.
@@ -159,4 +182,17 @@ pub trait Store {
 
     /// Every stored warninglist as (name, MISP JSON), by name.
     fn warninglists(&mut self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Every stored observation of the given kinds, grouped by observable
+    /// (the input of scoring and clustering over the whole store).
+    fn facts(&mut self, kinds: &[Kind]) -> Result<Vec<Fact>, StoreError>;
+
+    /// Every stored link.
+    fn links(&mut self) -> Result<Vec<StoredLink>, StoreError>;
+
+    /// The server id each clustered observable had after the last clustering.
+    fn server_assignments(&mut self) -> Result<Vec<(Observable, String)>, StoreError>;
+
+    /// Replaces the server assignments, atomically.
+    fn put_server_assignments(&mut self, assignments: &[(Observable, String)]) -> Result<(), StoreError>;
 }

@@ -341,6 +341,7 @@ fn durable_ingest(input: &str, source: &Source, observations: &[Observation]) ->
     store.ensure_source(source, 0)?;
     let t = Instant::now();
     let out = store.write_batch(&Batch {
+        links: &[],
         source: &source.name,
         origin: input,
         observations,

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use dragnet_core::policy::{BatchLabels, label};
 use dragnet_core::store::{Batch, Source};
-use dragnet_core::{Category, Grade, Reject, Store, Timestamp, Tlp};
+use dragnet_core::{Category, Grade, Link, Reject, Store, Timestamp, Tlp};
 use dragnet_ingest::{Format, Mapping};
 use serde::Serialize;
 
@@ -59,6 +59,9 @@ pub struct FileReport {
     pub skipped: u64,
     pub new: u64,
     pub new_observables: u64,
+    /// Relations between observables the input stated (domain → IP, IP → certificate…).
+    pub links: u64,
+    pub new_links: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -73,6 +76,8 @@ pub struct Report {
     pub skipped: u64,
     pub new: u64,
     pub new_observables: u64,
+    pub links: u64,
+    pub new_links: u64,
     pub files_failed: u64,
     pub files: Vec<FileReport>,
 }
@@ -84,6 +89,8 @@ impl Report {
         self.skipped += file.skipped;
         self.new += file.new;
         self.new_observables += file.new_observables;
+        self.links += file.links;
+        self.new_links += file.new_links;
         self.files_failed += u64::from(file.error.is_some());
         self.files.push(file);
     }
@@ -131,7 +138,7 @@ impl Job<'_> {
         if self.keep_rejects {
             report.rejects = parsed.rejects.clone();
         }
-        if parsed.records.is_empty() {
+        if parsed.records.is_empty() && parsed.links.is_empty() {
             report.error = Some(format!(
                 "{origin}: nothing usable as {format} ({} rejected, {} skipped); nothing was written",
                 report.rejected, report.skipped
@@ -139,7 +146,7 @@ impl Job<'_> {
             report.accepted = 0;
             return report;
         }
-        self.write(store, origin, parsed.records, &parsed.rejects, &mut report);
+        self.write(store, origin, parsed.records, &parsed.rejects, &parsed.links, &mut report);
         report
     }
 
@@ -151,15 +158,19 @@ impl Job<'_> {
         origin: &str,
         records: Vec<dragnet_core::Record>,
         rejects: &[Reject],
+        links: &[Link],
         report: &mut FileReport,
     ) {
         let at = now();
         let observations: Vec<_> = records.into_iter().map(|r| label(r, &self.source, &self.labels, at)).collect();
-        let batch = Batch { source: &self.source.name, origin, observations: &observations, rejects, ingested_at: at };
+        let batch =
+            Batch { source: &self.source.name, origin, observations: &observations, rejects, links, ingested_at: at };
         match store.write_batch(&batch) {
             Ok(out) => {
                 report.new = out.new_observations;
                 report.new_observables = out.new_observables;
+                report.links = links.len() as u64;
+                report.new_links = out.new_links;
             }
             Err(e) => {
                 report.accepted = 0;

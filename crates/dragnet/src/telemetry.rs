@@ -14,7 +14,7 @@ use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
 use dragnet_analytics::scan::{ScanConfig, scans};
 use dragnet_core::policy::BatchLabels;
 use dragnet_core::store::Source;
-use dragnet_core::{Category, Grade, Observable, Record, Store, Tlp, format_timestamp};
+use dragnet_core::{Category, Grade, Link, Observable, Record, Store, Tlp, format_timestamp};
 use dragnet_ingest::Mapping;
 
 use crate::ingest::{FileReport, Job, now};
@@ -91,6 +91,9 @@ pub struct Telemetry {
     pub names: Vec<NamedConn>,
     pub dns: Vec<DnsQuery>,
     pub alerts: Vec<Alert>,
+    /// Names, addresses and certificates seen together (SNI, DNS answers,
+    /// server certificates, JA3S), stored for clustering.
+    pub links: Vec<Link>,
     pub rejected_lines: usize,
     pub files: usize,
 }
@@ -107,6 +110,7 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
         names: Vec::new(),
         dns: Vec::new(),
         alerts: Vec::new(),
+        links: Vec::new(),
         rejected_lines: 0,
         files: 0,
     };
@@ -152,14 +156,23 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
                 t.conns.extend(log.conns);
                 log.rejects
             }
-            Some("ssl" | "http") => {
+            Some(path @ ("ssl" | "http")) => {
                 let (names, rejects) = zeek::read_names(&bytes).map_err(located)?;
                 t.names.extend(names);
+                if path == "ssl" {
+                    t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
+                }
                 rejects
             }
             Some("dns") => {
                 let (queries, rejects) = zeek::read_dns(&bytes).map_err(located)?;
                 t.dns.extend(queries);
+                t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
+                rejects
+            }
+            Some("x509") => {
+                let (links, rejects) = zeek::read_links(&bytes).map_err(located)?;
+                t.links.extend(links);
                 rejects
             }
             Some(_) => continue,
@@ -269,6 +282,8 @@ struct TelemetryReport {
     accepted: u64,
     new: u64,
     new_observables: u64,
+    links: u64,
+    new_links: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -456,8 +471,8 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
     let job = Job { source, labels, format: None, mapping: &mapping, keep_rejects: false };
     let origin = args.sensor.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
     let mut file = FileReport { path: origin.clone(), accepted: records.len() as u64, ..Default::default() };
-    if !records.is_empty() {
-        job.write(store, &format!("telemetry:{origin}"), records, &[], &mut file);
+    if !records.is_empty() || !t.links.is_empty() {
+        job.write(store, &format!("telemetry:{origin}"), records, &[], &t.links, &mut file);
     }
     let out = TelemetryReport {
         source: wanted.name,
@@ -475,6 +490,8 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         accepted: file.accepted,
         new: file.new,
         new_observables: file.new_observables,
+        links: file.links,
+        new_links: file.new_links,
         error: file.error.clone(),
     };
     if json {
@@ -482,7 +499,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
     } else {
         println!(
             "{}: {} connections, {} DNS queries from {} files → {} beacons ≥ {}, {} scans, {} strobes, \
-             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts, {} sightings of known-bad values; {} findings stored ({} new)",
+             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts, {} sightings of known-bad values; {} findings stored ({} new), {} links ({} new)",
             out.source,
             out.connections,
             t.dns.len(),
@@ -497,7 +514,9 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
             out.alerts,
             out.sightings,
             out.accepted,
-            out.new
+            out.new,
+            out.links,
+            out.new_links
         );
     }
     if let Some(e) = &file.error {

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::net::IpAddr;
 
 use dragnet_core::telemetry::{CONN_STATES, Conn, DnsQuery, NamedConn, PROTOCOLS, RCODES, intern};
-use dragnet_core::{FileError, Reject};
+use dragnet_core::{FileError, Kind, Link, Observable, Reject};
 use serde_json::Value;
 
 /// Undoes gzip and zstd by their magic bytes; other input is returned as it is.
@@ -124,6 +124,63 @@ pub fn read_dns(input: &[u8]) -> Result<(Vec<DnsQuery>, Vec<Reject>), FileError>
     Ok((queries, rejects))
 }
 
+/// Reads what ssl, x509 and dns logs say about which names, addresses and
+/// certificates belong together: SNI on a connection to an address, the
+/// server's certificate and JA3S, a certificate's DNS names, and DNS
+/// answers. Repeats are merged, widening the times seen.
+pub fn read_links(input: &[u8]) -> Result<(Vec<Link>, Vec<Reject>), FileError> {
+    let mut links: Vec<Link> = Vec::new();
+    let mut seen: std::collections::HashMap<(Observable, Observable), usize> = std::collections::HashMap::new();
+    let mut add = |from: Option<Observable>, to: Option<Observable>, ts: i64| {
+        let (Some(from), Some(to)) = (from, to) else { return };
+        match seen.entry((from, to)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let l = &mut links[*e.get()];
+                l.first_seen = l.first_seen.min(Some(ts));
+                l.last_seen = l.last_seen.max(Some(ts));
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let (from, to) = e.key().clone();
+                if let Some(mut l) = Link::new(from, to, 0) {
+                    l.first_seen = Some(ts);
+                    l.last_seen = Some(ts);
+                    e.insert(links.len());
+                    links.push(l);
+                }
+            }
+        }
+    };
+    let observable = |kind: Kind, v: &str| Observable::parse(kind, v).ok();
+    let rejects = read_rows(input, &["ssl", "x509", "dns"], |row| {
+        let ts_text = row.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
+        let ts = epoch_seconds(ts_text)
+            .or_else(|| ts_text.parse::<f64>().ok())
+            .map(|t| t as i64)
+            .or_else(|| dragnet_core::parse_timestamp(ts_text))
+            .ok_or(("ts", format!("`{ts_text}` is not a time")))?;
+        let server = row.text(Col::RespH).and_then(|v| Observable::guess(v).ok());
+        let name = |col: Col| row.text(col).and_then(|v| observable(Kind::Domain, v));
+        if let Some(query) = name(Col::Query) {
+            for answer in row.items(Col::Answers) {
+                let ip = Observable::guess(answer).ok().filter(|o| matches!(o.kind(), Kind::Ipv4 | Kind::Ipv6));
+                add(Some(query.clone()), ip, ts);
+            }
+        }
+        if let Some(fingerprint) = row.text(Col::Fingerprint).and_then(|v| observable(Kind::X509Sha256, v)) {
+            for san in row.items(Col::SanDns) {
+                add(observable(Kind::Domain, san.trim_start_matches("*.")), Some(fingerprint.clone()), ts);
+            }
+        }
+        add(name(Col::ServerName), server.clone(), ts);
+        if let Some(leaf) = row.items(Col::CertChainFps).first() {
+            add(server.clone(), observable(Kind::X509Sha256, leaf), ts);
+        }
+        add(server, row.text(Col::Ja3s).and_then(|v| observable(Kind::Ja3s, v)), ts);
+        Ok(())
+    })?;
+    Ok((links, rejects))
+}
+
 type RowError = (&'static str, String);
 
 /// Calls `each` for every row of a Zeek log whose path is one of `paths`;
@@ -163,9 +220,14 @@ enum Col {
     Method,
     Query,
     RcodeName,
+    Answers,
+    CertChainFps,
+    Ja3s,
+    Fingerprint,
+    SanDns,
 }
 
-const COLUMNS: [(Col, &str); 16] = [
+const COLUMNS: [(Col, &str); 21] = [
     (Col::Ts, "ts"),
     (Col::Uid, "uid"),
     (Col::OrigH, "id.orig_h"),
@@ -182,6 +244,11 @@ const COLUMNS: [(Col, &str); 16] = [
     (Col::Method, "method"),
     (Col::Query, "query"),
     (Col::RcodeName, "rcode_name"),
+    (Col::Answers, "answers"),
+    (Col::CertChainFps, "cert_chain_fps"),
+    (Col::Ja3s, "ja3s"),
+    (Col::Fingerprint, "fingerprint"),
+    (Col::SanDns, "san.dns"),
 ];
 
 impl Col {
@@ -193,6 +260,8 @@ impl Col {
 /// Field values of one row.
 trait Fields {
     fn text(&self, col: Col) -> Option<&str>;
+    /// The elements of a set or vector field (empty when unset).
+    fn items(&self, col: Col) -> Vec<&str>;
 }
 
 fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
@@ -264,12 +333,17 @@ struct TsvRow<'a, 'b> {
     values: &'b [&'a str],
     unset: &'b str,
     empty: &'b str,
+    set_separator: &'b str,
 }
 
 impl Fields for TsvRow<'_, '_> {
     fn text(&self, col: Col) -> Option<&str> {
         let v = *self.values.get(self.index[col as usize]?)?;
         (v != self.unset && v != self.empty && !v.is_empty()).then_some(v)
+    }
+
+    fn items(&self, col: Col) -> Vec<&str> {
+        self.text(col).map(|v| v.split(self.set_separator).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
     }
 }
 
@@ -287,6 +361,7 @@ fn unescape_separator(s: &str) -> String {
 fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowError>) -> Result<Vec<Reject>, FileError> {
     let mut rejects = Vec::new();
     let (mut sep, mut unset, mut empty) = ("\t".to_string(), "-".to_string(), "(empty)".to_string());
+    let mut set_separator = ",".to_string();
     let mut names: Vec<String> = Vec::new();
     let mut index = [None; COLUMNS.len()];
     let mut values: Vec<&str> = Vec::with_capacity(32);
@@ -301,6 +376,7 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
             match key {
                 "separator" => sep = unescape_separator(value),
                 "unset_field" => unset = value.split(sep.as_str()).next().unwrap_or("-").to_string(),
+                "set_separator" => set_separator = unescape_separator(value),
                 "empty_field" => empty = value.split(sep.as_str()).next().unwrap_or("(empty)").to_string(),
                 "fields" => {
                     names = value.split(sep.as_str()).map(str::to_string).collect();
@@ -323,7 +399,8 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
             rejects.push(Reject::new(line.number, None, why, raw));
             continue;
         }
-        let row = TsvRow { index: &index, values: &values, unset: &unset, empty: &empty };
+        let row =
+            TsvRow { index: &index, values: &values, unset: &unset, empty: &empty, set_separator: &set_separator };
         if let Err((field, why)) = each(&row) {
             rejects.push(Reject::new(line.number, Some(field), why, raw));
         }
@@ -334,18 +411,31 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
 /// A JSON row whose numbers were turned into strings ([`stringify_numbers`]).
 struct JsonRow(serde_json::Map<String, Value>);
 
-impl Fields for JsonRow {
-    fn text(&self, col: Col) -> Option<&str> {
+impl JsonRow {
+    fn value(&self, col: Col) -> Option<&Value> {
         let name = col.name();
-        let value = match self.0.get(name) {
-            Some(v) => v,
+        match self.0.get(name) {
+            Some(v) => Some(v),
             // Nested form: {"id": {"orig_h": …}}.
             None => {
                 let (outer, inner) = name.split_once('.')?;
-                self.0.get(outer)?.get(inner)?
+                self.0.get(outer)?.get(inner)
             }
-        };
-        value.as_str().filter(|s| !s.is_empty())
+        }
+    }
+}
+
+impl Fields for JsonRow {
+    fn text(&self, col: Col) -> Option<&str> {
+        self.value(col)?.as_str().filter(|s| !s.is_empty())
+    }
+
+    fn items(&self, col: Col) -> Vec<&str> {
+        match self.value(col) {
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(s)) if !s.is_empty() => vec![s.as_str()],
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -392,6 +482,7 @@ fn stringify_numbers(map: serde_json::Map<String, Value>) -> serde_json::Map<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dragnet_core::Relation;
 
     const TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
         #fields\t_node_name\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_ip_bytes\tresp_ip_bytes\textra\n\
@@ -467,5 +558,43 @@ mod tests {
         let (queries, rejects) = read_dns(dns).unwrap();
         assert!(rejects.is_empty());
         assert_eq!((queries[0].query.as_str(), &*queries[0].rcode), ("a.example", "NXDOMAIN"));
+    }
+
+    #[test]
+    fn reads_links_from_ssl_x509_and_dns_logs() {
+        let fp = "3f7a2b9c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        let ssl = format!(
+            "#separator \\x09\n#set_separator\t,\n#path\tssl\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tserver_name\tcert_chain_fps\tja3s\n\
+             1700000000.5\tC1\t10.0.0.5\t5000\t198.51.100.7\t443\tC2.Example\t{fp},aaaa\tf4febc55ea12b31ae17cfb7e614afda8\n\
+             1700000100.5\tC2\t10.0.0.5\t5001\t198.51.100.7\t443\tc2.example\t{fp}\t-\n"
+        );
+        let (links, rejects) = read_links(ssl.as_bytes()).unwrap();
+        assert!(rejects.is_empty(), "{rejects:?}");
+        let got: Vec<(Relation, &str, &str, Option<i64>, Option<i64>)> =
+            links.iter().map(|l| (l.relation(), l.from.value(), l.to.value(), l.first_seen, l.last_seen)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Relation::ResolvesTo, "c2.example", "198.51.100.7", Some(1_700_000_000), Some(1_700_000_100)),
+                (Relation::PresentsCertificate, "198.51.100.7", fp, Some(1_700_000_000), Some(1_700_000_100)),
+                (
+                    Relation::HasJa3s,
+                    "198.51.100.7",
+                    "f4febc55ea12b31ae17cfb7e614afda8",
+                    Some(1_700_000_000),
+                    Some(1_700_000_000)
+                ),
+            ]
+        );
+        let dns = br#"{"_path":"dns","ts":1700000000,"uid":"C3","id.orig_h":"10.0.0.5","id.resp_h":"10.0.0.1","query":"c2.example","answers":["198.51.100.7","2001:db8::7","alias.example"]}"#;
+        let (links, _) = read_links(dns).unwrap();
+        let to: Vec<&str> = links.iter().map(|l| l.to.value()).collect();
+        assert_eq!(to, vec!["198.51.100.7", "2001:db8::7"], "answers that are addresses, not the resolver");
+        let x509 =
+            format!("#path\tx509\n#fields\tts\tfingerprint\tsan.dns\n1700000000\t{fp}\tc2.example,*.c2.example\n");
+        let (links, _) = read_links(x509.as_bytes()).unwrap();
+        assert_eq!(links.len(), 1, "a wildcard name is its base domain: {links:?}");
+        assert_eq!((links[0].from.value(), links[0].relation()), ("c2.example", Relation::PresentsCertificate));
+        assert!(read_links(b"#path\tconn\n#fields\tts\n1\n").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! How model values are written to and read from columns, the same for
 //! every backend.
 
-use dragnet_core::{Category, Grade, Kind, Observable, StoreError, Tlp};
+use dragnet_core::{Category, Grade, Kind, Observable, Relation, StoreError, Tlp};
 
 const TAG_SEPARATOR: char = '\u{1f}';
 
@@ -57,6 +57,12 @@ pub fn category_from_code(code: i64) -> Result<Category, StoreError> {
         .and_then(|i| Category::ALL.get(i))
         .copied()
         .ok_or_else(|| corrupt("category", &code.to_string()))
+}
+
+/// A link's relation as its position in `Relation::ALL` (kept for queries
+/// by relation; reading back derives it from the two ends' kinds).
+pub fn relation_code(r: Relation) -> i64 {
+    Relation::ALL.iter().position(|x| *x == r).unwrap_or_default() as i64
 }
 
 pub fn tlp_code(t: Tlp) -> i64 {

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use dragnet_core::store::{Batch, BatchOutcome, Hit, Observation, Source, SourceInfo, Stats, StoredReject, Via};
-use dragnet_core::{Kind, Observable, Reject, Store, StoreError, Timestamp};
+use dragnet_core::store::{
+    Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
+};
+use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use crate::codec;
 use crate::schema::{self, sql};
@@ -169,10 +171,10 @@ fn insert_sql(head: &'static str, tail: &'static str, columns: usize, rows: usiz
 /// Inserts the chunk's observables; returns how many were new. When some
 /// already existed, checks that each stored id holds the same value, so a
 /// hash collision is an error, never a silent merge.
-fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observation)]) -> Result<u64, StoreError> {
+fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observable)]) -> Result<u64, StoreError> {
     let mut params = Vec::with_capacity(chunk.len() * 3);
     for (id, o) in chunk {
-        params.extend([Param::Int(*id), Param::Text(o.observable.kind().as_str()), Param::Text(o.observable.value())]);
+        params.extend([Param::Int(*id), Param::Text(o.kind().as_str()), Param::Text(o.value())]);
     }
     let insert = insert_sql(sql::INSERT_OBSERVABLES_HEAD, sql::INSERT_OBSERVABLES_TAIL, 3, chunk.len());
     let new = conn.exec(&insert, &params)?;
@@ -186,7 +188,7 @@ fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observation)])
             .map(|r| (r[0].int(), (r[1].text().to_string(), r[2].text().to_string())))
             .collect();
         for (id, o) in chunk {
-            let (kind, value) = (o.observable.kind().as_str(), o.observable.value());
+            let (kind, value) = (o.kind().as_str(), o.value());
             if stored.get(id).is_none_or(|(k, v)| k != kind || v != value) {
                 return Err(StoreError::Backend(format!(
                     "observable id collision for {kind} {value}; please report this"
@@ -250,6 +252,40 @@ fn write_reject<C: Connection>(
     )
 }
 
+/// Upserts the batch's links (widening a known link's times) and returns
+/// how many were new.
+fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> Result<u64, StoreError> {
+    let mut ends: Vec<(i64, &Observable)> =
+        batch.links.iter().flat_map(|l| [&l.from, &l.to]).map(|o| (codec::observable_id(o), o)).collect();
+    ends.sort_unstable_by_key(|(id, _)| *id);
+    ends.dedup_by_key(|(id, _)| *id);
+    for chunk in ends.chunks(CHUNK) {
+        write_observables(conn, chunk)?;
+    }
+    let mut new = 0;
+    for link in batch.links {
+        let (from, to) = (codec::observable_id(&link.from), codec::observable_id(&link.to));
+        let first = link.first_seen.or(link.last_seen).unwrap_or(batch.ingested_at);
+        let last = link.last_seen.unwrap_or(first).max(first);
+        let key = [Param::Int(from), Param::Int(to), Param::Int(source)];
+        if conn.query(sql::LINK_EXISTS, &key)?.is_empty() {
+            new += 1;
+        }
+        conn.exec(
+            sql::INSERT_LINK,
+            &[
+                key[0],
+                key[1],
+                key[2],
+                Param::Int(codec::relation_code(link.relation())),
+                Param::Int(first),
+                Param::Int(last),
+            ],
+        )?;
+    }
+    Ok(new)
+}
+
 /// `(key, count)` rows as a map, the key read by `name` (text keys as they are).
 fn counts<C: Connection>(
     conn: &mut C,
@@ -294,9 +330,11 @@ impl<C: Connection> Store for SqlStore<C> {
                 batch.observations.iter().map(|o| (codec::observable_id(&o.observable), o)).collect();
             order.sort_unstable_by_key(|(id, _)| *id);
             for chunk in order.chunks(CHUNK) {
-                out.new_observables += write_observables(conn, chunk)?;
+                let observables: Vec<(i64, &Observable)> = chunk.iter().map(|(id, o)| (*id, &o.observable)).collect();
+                out.new_observables += write_observables(conn, &observables)?;
                 out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
             }
+            out.new_links = write_links(conn, batch, source)?;
             for r in batch.rejects {
                 out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
             }
@@ -385,6 +423,87 @@ impl<C: Connection> Store for SqlStore<C> {
             .into_iter()
             .map(|r| (r[0].text().to_string(), r[1].text().to_string()))
             .collect())
+    }
+
+    fn facts(&mut self, kinds: &[Kind]) -> Result<Vec<Fact>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<Param<'_>> = kinds.iter().map(|k| Param::Text(k.as_str())).collect();
+        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+        let query = format!("{} ({}) {}", sql::FACTS, placeholders.join(", "), sql::FACTS_ORDER);
+        let mut last: Option<Observable> = None;
+        self.conn
+            .query(&query, &names)?
+            .into_iter()
+            .map(|r| {
+                // Rows come grouped by observable: parse each one once.
+                let observable = match &last {
+                    Some(o) if o.kind().as_str() == r[0].text() && o.value() == r[1].text() => o.clone(),
+                    _ => codec::observable(r[0].text(), r[1].text())?,
+                };
+                last = Some(observable.clone());
+                Ok(Fact {
+                    source: r[2].text().to_string(),
+                    observation: Observation {
+                        observable,
+                        category: codec::category_from_code(r[3].int())?,
+                        tlp: codec::tlp_from_code(r[4].int())?,
+                        grade: codec::grade_from_code(r[5].int())?,
+                        confidence: r[6].opt_int().map(|c| c.clamp(0, 100) as u8),
+                        first_seen: r[7].int(),
+                        last_seen: r[8].int(),
+                        tags: codec::split_tags(r[9].text()),
+                        line: r[10].int() as u32,
+                        raw: String::new(),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    fn links(&mut self) -> Result<Vec<StoredLink>, StoreError> {
+        self.conn
+            .query(sql::LINKS, &[])?
+            .into_iter()
+            .map(|r| {
+                let from = codec::observable(r[0].text(), r[1].text())?;
+                let to = codec::observable(r[2].text(), r[3].text())?;
+                let relation = Relation::between(from.kind(), to.kind()).ok_or_else(|| StoreError::Corrupt {
+                    what: "link",
+                    value: format!("{} -> {}", from.value(), to.value()),
+                })?;
+                Ok(StoredLink {
+                    from,
+                    to,
+                    relation,
+                    source: r[4].text().to_string(),
+                    first_seen: r[5].int(),
+                    last_seen: r[6].int(),
+                })
+            })
+            .collect()
+    }
+
+    fn server_assignments(&mut self) -> Result<Vec<(Observable, String)>, StoreError> {
+        self.conn
+            .query(sql::SERVER_ASSIGNMENTS, &[])?
+            .into_iter()
+            .map(|r| Ok((codec::observable(r[0].text(), r[1].text())?, r[2].text().to_string())))
+            .collect()
+    }
+
+    fn put_server_assignments(&mut self, assignments: &[(Observable, String)]) -> Result<(), StoreError> {
+        transaction(&mut self.conn, |conn| {
+            conn.exec(sql::CLEAR_SERVER_ASSIGNMENTS, &[])?;
+            for (observable, server) in assignments {
+                conn.exec(
+                    sql::INSERT_SERVER_MEMBER,
+                    &[Param::Int(codec::observable_id(observable)), Param::Text(server)],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {

@@ -6,7 +6,7 @@
 //! `DRAGNET_SKIP_PG=1` to run only the embedded half on a machine without it.
 
 use dragnet_core::store::{Batch, Observation, Source, Via};
-use dragnet_core::{Category, Grade, Kind, Observable, Reject, Store, StoreError, Tlp};
+use dragnet_core::{Category, Grade, Kind, Link, Observable, Reject, Relation, Store, StoreError, Tlp};
 use dragnet_store::{PgStore, SqliteStore};
 
 fn obs(value: &str, raw: &str) -> Observation {
@@ -29,7 +29,15 @@ fn source(name: &str) -> Source {
 }
 
 fn batch<'a>(source: &'a str, observations: &'a [Observation], rejects: &'a [Reject]) -> Batch<'a> {
-    Batch { source, origin: "feeds/test.txt", observations, rejects, ingested_at: 1_700_001_000 }
+    Batch { source, origin: "feeds/test.txt", observations, rejects, links: &[], ingested_at: 1_700_001_000 }
+}
+
+fn link(from: &str, to: &str, first: i64, last: i64) -> Link {
+    let parse = |v: &str| match v.strip_prefix("cert:") {
+        Some(hash) => Observable::parse(Kind::X509Sha256, hash).unwrap(),
+        None => Observable::guess(v).unwrap(),
+    };
+    Link { first_seen: Some(first), last_seen: Some(last), ..Link::new(parse(from), parse(to), 1).unwrap() }
 }
 
 fn suite(store: &mut dyn Store) {
@@ -40,6 +48,49 @@ fn suite(store: &mut dyn Store) {
     rejects_are_kept_with_their_raw_text(store);
     unknown_sources_are_refused(store);
     warninglists_are_kept_and_replaced(store);
+    links_widen_their_times_and_are_idempotent(store);
+    facts_are_read_back_by_kind(store);
+    server_assignments_are_replaced_whole(store);
+}
+
+const CERT: &str = "cert:3f7a2b9c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+
+fn links_widen_their_times_and_are_idempotent(store: &mut dyn Store) {
+    let links = [link("c2.example", "198.51.100.7", 100, 200), link("198.51.100.7", CERT, 100, 100)];
+    let b = Batch { links: &links, ..batch("alpha", &[], &[]) };
+    assert_eq!(store.write_batch(&b).unwrap().new_links, 2);
+    assert_eq!(store.write_batch(&b).unwrap().new_links, 0, "the same links again are not new");
+    let later = [link("c2.example", "198.51.100.7", 50, 300)];
+    store.write_batch(&Batch { links: &later, ..batch("alpha", &[], &[]) }).unwrap();
+    let stored = store.links().unwrap();
+    assert_eq!(stored.len(), 2);
+    let dns = stored.iter().find(|l| l.relation == Relation::ResolvesTo).unwrap();
+    assert_eq!(
+        (dns.from.value(), dns.to.value(), dns.first_seen, dns.last_seen),
+        ("c2.example", "198.51.100.7", 50, 300)
+    );
+    let cert = stored.iter().find(|l| l.relation == Relation::PresentsCertificate).unwrap();
+    assert_eq!((cert.to.kind(), cert.source.as_str()), (Kind::X509Sha256, "alpha"));
+}
+
+fn facts_are_read_back_by_kind(store: &mut dyn Store) {
+    let facts = store.facts(&[Kind::Ipv4, Kind::Domain]).unwrap();
+    assert!(!facts.is_empty());
+    assert!(facts.iter().all(|f| matches!(f.observation.observable.kind(), Kind::Ipv4 | Kind::Domain)));
+    let ip: Vec<_> = facts.iter().filter(|f| f.observation.observable.value() == "198.51.100.7").collect();
+    assert_eq!(ip.len(), 2, "both observations of the IP");
+    assert_eq!(ip[0].observation.tags, vec!["Emotet".to_string(), "port:443".to_string()]);
+    assert_eq!(ip[0].source, "alpha");
+    assert!(store.facts(&[]).unwrap().is_empty());
+}
+
+fn server_assignments_are_replaced_whole(store: &mut dyn Store) {
+    let ip = Observable::guess("198.51.100.7").unwrap();
+    let domain = Observable::guess("c2.example").unwrap();
+    store.put_server_assignments(&[(ip.clone(), "srv-a".into()), (domain.clone(), "srv-a".into())]).unwrap();
+    assert_eq!(store.server_assignments().unwrap().len(), 2);
+    store.put_server_assignments(&[(ip.clone(), "srv-b".into())]).unwrap();
+    assert_eq!(store.server_assignments().unwrap(), vec![(ip, "srv-b".to_string())]);
 }
 
 fn warninglists_are_kept_and_replaced(store: &mut dyn Store) {

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use dragnet_core::record::line_at;
 use dragnet_core::{
-    Category, FileError, Kind, Observable, ObservableError, Parsed, Record, Reject, Timestamp, Tlp, parse_timestamp,
+    Category, FileError, Kind, Link, Observable, ObservableError, Parsed, Record, Reject, Timestamp, Tlp,
+    parse_timestamp,
 };
 use serde_json::{Map, Value};
 
@@ -179,11 +180,34 @@ fn parse_event(event: &Object, lines: &UuidLines, out: &mut Parsed) -> Result<()
             out.skipped += attrs.len() as u64;
             continue;
         }
+        let first = out.records.len();
         for attr in attrs {
             parse_attribute(attr, &ctx, Some(o), lines, out);
         }
+        link_together(out, first);
     }
     Ok(())
+}
+
+/// Links every pair of records from `first` on whose kinds are related:
+/// the attributes of one MISP object (or one `domain|ip`) describe one thing.
+fn link_together(out: &mut Parsed, first: usize) {
+    let records = &out.records[first..];
+    let start = out.links.len();
+    for a in records {
+        for b in records {
+            let (from, to) = (&a.observable, &b.observable);
+            if from != to
+                && let Some(mut link) = Link::new(from.clone(), to.clone(), b.line)
+            {
+                link.first_seen = a.first_seen.max(b.first_seen);
+                link.last_seen = a.last_seen.max(b.last_seen);
+                if !out.links[start..].contains(&link) {
+                    out.links.push(link);
+                }
+            }
+        }
+    }
 }
 
 fn list<'a>(obj: &'a Object, key: &str, what: &str, line: u32) -> Result<&'a [Value], FileError> {
@@ -420,6 +444,7 @@ fn parse_attribute(attr: &Value, ev: &EventCtx, obj: Option<&Object>, lines: &Uu
     let payload_delivery = text(a.get("category")).is_some_and(|c| c.trim().eq_ignore_ascii_case("payload delivery"));
     let candidates: Vec<Category> = labels.categories.iter().chain(&ev.labels.categories).copied().collect();
 
+    let first = out.records.len();
     for result in observables(&map, &value) {
         match result {
             Ok(observable) => {
@@ -435,6 +460,9 @@ fn parse_attribute(attr: &Value, ev: &EventCtx, obj: Option<&Object>, lines: &Uu
             }
             Err(e) => out.rejects.push(Reject::new(line, Some("value"), e.to_string(), raw.clone())),
         }
+    }
+    if matches!(map, Mapping::DomainIp) {
+        link_together(out, first);
     }
 }
 
