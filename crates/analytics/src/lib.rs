@@ -3,6 +3,7 @@
 //! binary's.
 
 pub mod beacon;
+pub mod cluster;
 pub mod dns;
 pub mod filter;
 pub mod geo;

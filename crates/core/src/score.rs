@@ -17,7 +17,7 @@ use crate::time::Timestamp;
 
 /// The knobs of the score, with documented defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScoringConfig {
     /// Weight of reliability A..F.
     pub reliability: [f64; 6],

@@ -34,6 +34,20 @@ pub fn load(data: &Path) -> anyhow::Result<GeoIndex> {
 
 pub fn run(data: &Path, command: &Command, json: bool) -> anyhow::Result<ExitCode> {
     let Command::Import { paths } = command;
+    let (asn, country, target) = import(data, paths)?;
+    if json {
+        print_json(
+            &serde_json::json!({"asn_ranges": asn, "country_ranges": country, "file": target.display().to_string()}),
+        )?;
+    } else {
+        println!("{asn} ASN ranges and {country} country ranges now in {}", target.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the index from `paths` and swaps it in; returns the ASN and
+/// country range counts and the file written.
+pub fn import(data: &Path, paths: &[PathBuf]) -> anyhow::Result<(usize, usize, PathBuf)> {
     let mut facts = Vec::new();
     for p in paths {
         let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -47,12 +61,5 @@ pub fn run(data: &Path, command: &Command, json: bool) -> anyhow::Result<ExitCod
     std::fs::write(&staging, index.to_lines()).with_context(|| format!("cannot write {}", staging.display()))?;
     std::fs::rename(&staging, &target).with_context(|| format!("cannot replace {}", target.display()))?;
     let (asn, country) = index.len();
-    if json {
-        print_json(
-            &serde_json::json!({"asn_ranges": asn, "country_ranges": country, "file": target.display().to_string()}),
-        )?;
-    } else {
-        println!("{asn} ASN ranges and {country} country ranges now in {}", target.display());
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((asn, country, target))
 }

@@ -80,6 +80,9 @@ pub struct Report {
     pub new_links: u64,
     pub files_failed: u64,
     pub files: Vec<FileReport>,
+    /// Warninglist and geo imports and telemetry runs a `sources.json` asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<serde_json::Value>,
 }
 
 impl Report {
@@ -189,30 +192,65 @@ struct Input {
     source: Option<Source>,
 }
 
-/// A folder's `sources.json`: relative path (a file or a folder) → source.
+/// A folder's `sources.json`: relative path (a file or a folder) → whose
+/// it is and what it holds.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Provenance {
-    source: String,
+    source: Option<String>,
     grade: Option<Grade>,
     tlp: Option<Tlp>,
+    #[serde(default)]
+    role: Role,
+    /// The sensor's internal networks (telemetry).
+    #[serde(default)]
+    internal: Vec<String>,
 }
 
-fn provenance(folder: &Path) -> anyhow::Result<Vec<(PathBuf, Source)>> {
+/// What a path named in `sources.json` holds.
+#[derive(serde::Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+enum Role {
+    /// Partner feeds (the default).
+    #[default]
+    Feed,
+    /// MISP warninglists, imported before the feeds.
+    Warninglists,
+    /// IP range files for `geo import`, imported before the feeds.
+    Geo,
+    /// Sensor logs, run through the detectors after the feeds.
+    Telemetry,
+}
+
+struct Entry {
+    path: PathBuf,
+    source: Option<Source>,
+    role: Role,
+    internal: Vec<String>,
+}
+
+fn provenance(folder: &Path) -> anyhow::Result<Vec<Entry>> {
     let path = folder.join("sources.json");
     if !path.is_file() {
         return Ok(Vec::new());
     }
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let map: std::collections::BTreeMap<String, Provenance> =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a map of path to source", path.display()))?;
-    Ok(map
-        .into_iter()
+    let map: std::collections::BTreeMap<String, Provenance> = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!("{}:{}:{}: not a map of path to source: {e}", path.display(), e.line(), e.column())
+    })?;
+    map.into_iter()
         .map(|(rel, p)| {
-            let source =
-                Source { name: p.source, grade: p.grade.unwrap_or(Grade::UNGRADED), tlp: p.tlp.unwrap_or(Tlp::Amber) };
-            (folder.join(rel), source)
+            let source = p.source.map(|name| Source {
+                name,
+                grade: p.grade.unwrap_or(Grade::UNGRADED),
+                tlp: p.tlp.unwrap_or(Tlp::Amber),
+            });
+            if source.is_none() && matches!(p.role, Role::Feed | Role::Telemetry) {
+                bail!("{}: `{rel}` needs a `source`", path.display());
+            }
+            Ok(Entry { path: folder.join(rel), source, role: p.role, internal: p.internal })
         })
-        .collect())
+        .collect()
 }
 
 /// Expands folders: a folder with `manifest.json` is a MISP feed (its event
@@ -246,7 +284,7 @@ fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
         expand(&entry, out)?;
         for input in &mut out[start..] {
             if input.source.is_none() {
-                input.source = named.iter().find(|(p, _)| input.path.starts_with(p)).map(|(_, s)| s.clone());
+                input.source = named.iter().find(|e| input.path.starts_with(&e.path)).and_then(|e| e.source.clone());
             }
         }
     }
@@ -259,7 +297,42 @@ fn is_telemetry(bytes: &[u8]) -> bool {
     dragnet_ingest::zeek::log_path(&plain).is_some() || dragnet_ingest::suricata::is_eve(&plain)
 }
 
-pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
+/// Imports the warninglists and geo data a folder's `sources.json` names.
+fn prepare(store: &mut dyn Store, data: &Path, entries: &[Entry], report: &mut Report) -> anyhow::Result<()> {
+    for e in entries {
+        let step = match e.role {
+            Role::Warninglists => {
+                let (imported, failed) = crate::warninglists::import(store, std::slice::from_ref(&e.path))?;
+                serde_json::json!({"step": "warninglists", "path": e.path, "imported": imported.len(), "failed": failed})
+            }
+            Role::Geo => {
+                let mut files = Vec::new();
+                crate::walk::files_under(&e.path, &mut files)?;
+                let (asn, country, _) = crate::geo::import(data, &files)?;
+                serde_json::json!({"step": "geo", "path": e.path, "asn_ranges": asn, "country_ranges": country})
+            }
+            Role::Feed | Role::Telemetry => continue,
+        };
+        report.steps.push(step);
+    }
+    Ok(())
+}
+
+/// Runs the detectors over the telemetry a folder's `sources.json` names.
+fn detect(store: &mut dyn Store, entries: &[Entry], report: &mut Report) -> anyhow::Result<()> {
+    for e in entries.iter().filter(|e| e.role == Role::Telemetry) {
+        let Some(source) = &e.source else { continue };
+        let args = crate::telemetry::default_args(&e.path, source, &e.internal)?;
+        let out = crate::telemetry::detect(store, &args)?;
+        report.accepted += out.accepted;
+        report.new += out.new;
+        report.new_links += out.new_links;
+        report.steps.push(serde_json::json!({"step": "telemetry", "path": e.path, "report": out}));
+    }
+    Ok(())
+}
+
+pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     let format = match args.format.as_str() {
         "auto" => None,
         name => Some(name.parse::<Format>().map_err(anyhow::Error::msg)?),
@@ -270,9 +343,16 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         None => Mapping::default(),
     };
     let mut inputs = Vec::new();
+    let mut entries = Vec::new();
     for path in &args.paths {
         expand(path, &mut inputs)?;
+        if path.is_dir() {
+            entries.extend(provenance(path)?.into_iter().filter(|e| e.role != Role::Feed));
+        }
     }
+    inputs.retain(|i| !entries.iter().any(|e| i.path.starts_with(&e.path)));
+    let mut report = Report::default();
+    prepare(store, data, &entries, &mut report)?;
     let given = match args.source.as_deref().map(str::trim) {
         Some("") => bail!("--source must name the partner feed"),
         Some(name) => Some(Source {
@@ -282,7 +362,7 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         }),
         None => None,
     };
-    if given.is_none() && inputs.iter().all(|i| i.source.is_none()) {
+    if given.is_none() && inputs.iter().all(|i| i.source.is_none()) && entries.is_empty() {
         bail!("--source is needed: no folder given has a sources.json naming its files' sources");
     }
     let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: args.category };
@@ -290,7 +370,6 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
 
     let total: u64 = inputs.iter().filter_map(|i| std::fs::metadata(&i.path).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total, json);
-    let mut report = Report::default();
     let mut names = std::collections::BTreeSet::new();
     for input in &inputs {
         let origin = input.path.display().to_string();
@@ -341,10 +420,17 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         report.add(file);
     }
     bar.finish_and_clear();
+    detect(store, &entries, &mut report)?;
+    names.extend(
+        entries.iter().filter(|e| e.role == Role::Telemetry).filter_map(|e| e.source.as_ref()).map(|s| s.name.clone()),
+    );
     report.source = names.into_iter().collect::<Vec<_>>().join(", ");
     if json {
         print_json(&report)?;
     } else {
+        for step in &report.steps {
+            print_step(step);
+        }
         println!(
             "{}: {} accepted ({} new observations, {} new observables), {} rejected, {} skipped{}",
             report.source,
@@ -373,6 +459,40 @@ pub fn run(store: &mut dyn Store, args: &Args, json: bool) -> anyhow::Result<Exi
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_step(step: &serde_json::Value) {
+    let path = step["path"].as_str().unwrap_or_default();
+    match step["step"].as_str() {
+        Some("warninglists") => println!("{path}: {} warninglists imported", step["imported"]),
+        Some("geo") => {
+            println!("{path}: {} ASN ranges and {} country ranges imported", step["asn_ranges"], step["country_ranges"])
+        }
+        Some("telemetry") => {
+            let r = &step["report"];
+            println!(
+                "{path}: telemetry of {}: {} connections → {} beacons, {} scans, {} sightings; {} findings stored ({} new), {} links ({} new)",
+                r["source"].as_str().unwrap_or_default(),
+                r["connections"],
+                r["beacons"],
+                r["scans"],
+                r["sightings"],
+                r["accepted"],
+                r["new"],
+                r["links"],
+                r["new_links"]
+            );
+            if let Some(e) = r["error"].as_str() {
+                eprintln!("error: {e}");
+            }
+        }
+        _ => {}
+    }
+    if let Some(failed) = step["failed"].as_array() {
+        for f in failed {
+            eprintln!("{}: {}", f["file"].as_str().unwrap_or_default(), f["error"].as_str().unwrap_or_default());
+        }
+    }
 }
 
 fn print_file(file: &FileReport, show_rejects: bool) {

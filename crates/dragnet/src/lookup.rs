@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use dragnet_analytics::warninglist::{self, WarningList};
 use dragnet_core::policy::{Answer, answer};
-use dragnet_core::score::{ScoringConfig, explain};
+use dragnet_core::score::explain;
 use dragnet_core::{Observable, Store};
 use serde::Serialize;
 
@@ -56,7 +56,7 @@ pub fn look_up(
     let now = at.unwrap_or_else(crate::ingest::now);
     match Observable::guess(raw) {
         Ok(obs) => {
-            let mut a = answer(&obs, &store.lookup(&obs)?, &ScoringConfig::default(), now);
+            let mut a = answer(&obs, &store.lookup(&obs)?, &crate::config::scoring(), now);
             a.warninglists = warninglist::hits(&ctx.lists, &obs).into_iter().map(str::to_string).collect();
             if let Ok(ip) = obs.value().parse::<std::net::IpAddr>() {
                 let e = ctx.geo.enrich(ip);
@@ -169,7 +169,7 @@ struct Explained {
 
 /// `dragnet explain`: every observation's part in a value's score.
 pub fn explain_values(store: &mut dyn Store, args: &ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let cfg = ScoringConfig::default();
+    let cfg = crate::config::scoring();
     let now = args.at.unwrap_or_else(crate::ingest::now);
     let lists = crate::warninglists::in_force(store)?;
     let mut out = Vec::new();

@@ -3,11 +3,14 @@
 
 mod bench;
 mod collect;
+mod config;
 mod demo;
+mod evaluate;
 mod geo;
 mod ingest;
 mod lookup;
 mod output;
+mod servers;
 mod simulate;
 mod telemetry;
 mod walk;
@@ -33,6 +36,10 @@ struct Cli {
     /// Use this store instead of the embedded one: a postgres:// URL.
     #[arg(long, global = true, env = "DRAGNET_STORE", hide_env_values = true)]
     store: Option<String>,
+    /// Configuration file (JSON: `scoring`, `clustering`); default
+    /// `DATA/config.json` when it exists.
+    #[arg(long, global = true, env = "DRAGNET_CONFIG")]
+    config: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -52,6 +59,16 @@ enum Command {
     /// Import and list warninglists (values never to serve, route or export).
     #[command(subcommand)]
     Warninglist(warninglists::Command),
+    /// Servers: the store's IPs, domains and URLs joined by shared
+    /// certificates, resolutions and URL hosts, scored and enriched.
+    Servers(servers::ListArgs),
+    /// One server with its members, artifacts and the evidence that joined them.
+    Server(servers::ShowArgs),
+    /// Compare the store with a simulated operation's truth.json: precision
+    /// and recall of flagged values, pairwise agreement of servers and clusters.
+    Evaluate(evaluate::Args),
+    /// Print the configuration in force (scoring and clustering knobs).
+    Config,
     /// Offline IP enrichment data (ASN, organisation, country).
     #[command(subcommand)]
     Geo(geo::Command),
@@ -109,14 +126,19 @@ fn quiet_on_closed_pipe() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    config::init(cli.config.as_deref(), &cli.data)?;
     let location = Location::choose(cli.store.as_deref(), &cli.data)?;
     let open = || dragnet_store::open(&location).with_context(|| format!("opening the store {}", location.display()));
     match cli.command {
-        Command::Ingest(args) => ingest::run(&mut *open()?, &args, cli.json),
+        Command::Ingest(args) => ingest::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &args, cli.json),
         Command::Warninglist(c) => warninglists::run(&mut *open()?, &c, cli.json),
+        Command::Servers(args) => servers::list(&mut *open()?, &cli.data, &args, cli.json),
+        Command::Server(args) => servers::show(&mut *open()?, &cli.data, &args, cli.json),
+        Command::Config => config::show(),
+        Command::Evaluate(args) => evaluate::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Sources => output::sources(&mut *open()?, cli.json),
         Command::Stats => output::stats(&mut *open()?, cli.json),
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),

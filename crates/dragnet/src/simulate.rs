@@ -77,7 +77,7 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
             args.seed
         );
         let out = &written.out;
-        println!("next: dragnet ingest {out}   and   dragnet telemetry {out}/telemetry/sensor-1 --source sensor-1");
+        println!("next: dragnet ingest {out}   then   dragnet servers");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -266,26 +266,27 @@ pub struct TelemetryArgs {
 }
 
 #[derive(Serialize)]
-struct TelemetryReport {
-    source: String,
-    connections: usize,
-    rejected_lines: usize,
-    files: usize,
-    beacons: usize,
-    scans: usize,
-    strobes: usize,
-    long_connections: usize,
-    dns_tunnels: usize,
-    nxdomain_bursts: usize,
-    alerts: usize,
-    sightings: usize,
-    accepted: u64,
-    new: u64,
-    new_observables: u64,
-    links: u64,
-    new_links: u64,
+pub struct TelemetryReport {
+    pub source: String,
+    pub connections: usize,
+    pub dns_queries: usize,
+    pub rejected_lines: usize,
+    pub files: usize,
+    pub beacons: usize,
+    pub scans: usize,
+    pub strobes: usize,
+    pub long_connections: usize,
+    pub dns_tunnels: usize,
+    pub nxdomain_bursts: usize,
+    pub alerts: usize,
+    pub sightings: usize,
+    pub accepted: u64,
+    pub new: u64,
+    pub new_observables: u64,
+    pub links: u64,
+    pub new_links: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    pub error: Option<String>,
 }
 
 /// Contacts with values other sources already reported: every external
@@ -371,6 +372,61 @@ fn finding(
 }
 
 pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let out = detect(store, args)?;
+    if json {
+        print_json(&out)?;
+    } else {
+        print_report(&out, args.beacon_threshold);
+    }
+    if let Some(e) = &out.error {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The arguments of `dragnet telemetry PATH --source NAME --internal NETS`
+/// with every other setting at its default.
+pub fn default_args(path: &std::path::Path, source: &Source, internal: &[String]) -> anyhow::Result<TelemetryArgs> {
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: TelemetryArgs,
+    }
+    let mut argv = vec!["telemetry".to_string(), path.display().to_string(), "--source".into(), source.name.clone()];
+    argv.extend(["--grade".into(), source.grade.to_string(), "--tlp".into(), source.tlp.as_str().to_string()]);
+    if !internal.is_empty() {
+        argv.extend(["--internal".to_string(), internal.join(",")]);
+    }
+    Ok(<Wrapper as clap::Parser>::try_parse_from(argv)?.args)
+}
+
+pub fn print_report(out: &TelemetryReport, beacon_threshold: f64) {
+    println!(
+        "{}: {} connections, {} DNS queries from {} files → {} beacons ≥ {}, {} scans, {} strobes, \
+         {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts, {} sightings of known-bad values; {} findings stored ({} new), {} links ({} new)",
+        out.source,
+        out.connections,
+        out.dns_queries,
+        out.files,
+        out.beacons,
+        beacon_threshold,
+        out.scans,
+        out.strobes,
+        out.long_connections,
+        out.dns_tunnels,
+        out.nxdomain_bursts,
+        out.alerts,
+        out.sightings,
+        out.accepted,
+        out.new,
+        out.links,
+        out.new_links
+    );
+}
+
+/// Runs the detectors and stores their findings and the links seen.
+pub fn detect(store: &mut dyn Store, args: &TelemetryArgs) -> anyhow::Result<TelemetryReport> {
     if !matches!(args.format.as_str(), "auto" | "zeek" | "suricata" | "netflow") {
         anyhow::bail!("--format {}: expected auto, zeek, suricata or netflow", args.format);
     }
@@ -477,6 +533,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
     let out = TelemetryReport {
         source: wanted.name,
         connections: t.conns.len(),
+        dns_queries: t.dns.len(),
         rejected_lines: t.rejected_lines,
         files: t.files,
         beacons: beacon_count,
@@ -494,34 +551,5 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         new_links: file.new_links,
         error: file.error.clone(),
     };
-    if json {
-        print_json(&out)?;
-    } else {
-        println!(
-            "{}: {} connections, {} DNS queries from {} files → {} beacons ≥ {}, {} scans, {} strobes, \
-             {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts, {} sightings of known-bad values; {} findings stored ({} new), {} links ({} new)",
-            out.source,
-            out.connections,
-            t.dns.len(),
-            out.files,
-            out.beacons,
-            args.beacon_threshold,
-            out.scans,
-            out.strobes,
-            out.long_connections,
-            out.dns_tunnels,
-            out.nxdomain_bursts,
-            out.alerts,
-            out.sightings,
-            out.accepted,
-            out.new,
-            out.links,
-            out.new_links
-        );
-    }
-    if let Some(e) = &file.error {
-        eprintln!("error: {e}");
-        return Ok(ExitCode::FAILURE);
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(out)
 }

@@ -45,6 +45,32 @@ pub fn in_force(store: &mut dyn Store) -> anyhow::Result<Vec<WarningList>> {
     Ok(lists)
 }
 
+/// Imports every list file under `paths`; returns what was imported and
+/// what failed (file and error), as JSON objects.
+pub fn import(
+    store: &mut dyn Store,
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+    let mut files = Vec::new();
+    for p in paths {
+        crate::walk::files_under(p, &mut files)?;
+    }
+    let (mut imported, mut failed) = (Vec::new(), Vec::new());
+    for f in files {
+        let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        match WarningList::parse(&text) {
+            Ok(list) => {
+                store.put_warninglist(&list.name, &text, now())?;
+                imported.push(
+                    serde_json::json!({"name": list.name, "entries": list.entries, "file": f.display().to_string()}),
+                );
+            }
+            Err(e) => failed.push(serde_json::json!({"file": f.display().to_string(), "error": e.to_string()})),
+        }
+    }
+    Ok((imported, failed))
+}
+
 pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         Command::List => {
@@ -69,21 +95,7 @@ pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Resu
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { paths } => {
-            let mut files = Vec::new();
-            for p in paths {
-                crate::walk::files_under(p, &mut files)?;
-            }
-            let (mut imported, mut failed) = (Vec::new(), Vec::new());
-            for f in files {
-                let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
-                match WarningList::parse(&text) {
-                    Ok(list) => {
-                        store.put_warninglist(&list.name, &text, now())?;
-                        imported.push(serde_json::json!({"name": list.name, "entries": list.entries, "file": f.display().to_string()}));
-                    }
-                    Err(e) => failed.push(serde_json::json!({"file": f.display().to_string(), "error": e.to_string()})),
-                }
-            }
+            let (imported, failed) = import(store, paths)?;
             if json {
                 print_json(&serde_json::json!({"imported": imported, "failed": failed}))?;
             } else {

@@ -570,7 +570,8 @@ mod tests {
         );
         let (links, rejects) = read_links(ssl.as_bytes()).unwrap();
         assert!(rejects.is_empty(), "{rejects:?}");
-        let got: Vec<(Relation, &str, &str, Option<i64>, Option<i64>)> =
+        type Seen<'a> = (Relation, &'a str, &'a str, Option<i64>, Option<i64>);
+        let got: Vec<Seen<'_>> =
             links.iter().map(|l| (l.relation(), l.from.value(), l.to.value(), l.first_seen, l.last_seen)).collect();
         assert_eq!(
             got,

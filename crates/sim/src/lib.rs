@@ -7,6 +7,7 @@
 //! returns the files, the caller writes them.
 
 mod rng;
+mod sensor;
 mod world;
 
 pub use rng::Rng;

@@ -37,7 +37,8 @@ const TLDS: [&str; 10] = ["com", "net", "org", "info", "xyz", "top", "ru", "biz"
 /// Public resolvers, CDN edges, sinkholes and top sites that partners
 /// wrongly report; every one must be caught before routing or export.
 const RESOLVERS: [&str; 6] = ["8.8.8.8", "8.8.4.4", "1.1.1.1", "9.9.9.9", "208.67.222.222", "149.112.112.112"];
-const TOP_SITES: [&str; 6] = ["google.com", "microsoft.com", "github.com", "wikipedia.org", "amazon.com", "apple.com"];
+pub(crate) const TOP_SITES: [&str; 6] =
+    ["google.com", "microsoft.com", "github.com", "wikipedia.org", "amazon.com", "apple.com"];
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +77,11 @@ pub struct Server {
     pub asn: u32,
     pub category: String,
     pub cert_sha256: String,
+    /// The TLS stack's fingerprints, shared by every server of one operator.
+    pub jarm: String,
+    pub ja3s: String,
+    /// The infrastructure cluster (operator) the server belongs to.
+    pub cluster: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,6 +104,8 @@ pub struct FalsePositive {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Truth {
     pub seed: u64,
+    /// The end of the sensor's day: the time the operation is assessed at.
+    pub as_of: String,
     pub servers: Vec<Server>,
     pub beacons: Vec<PlantedBeacon>,
     pub false_positives: Vec<FalsePositive>,
@@ -117,14 +125,15 @@ fn special(ip: u32) -> bool {
         || (a == 198 && (b == 18 || b == 19))
         || (a == 198 && b == 51 && c == 100)
         || (a == 203 && b == 0 && c == 113)
-        || (a == 104 && (16..24).contains(&b))
+        || (a == 104 && (16..28).contains(&b))
         || (a == 151 && b == 101)
         || (a == 8 && b == 8)
         || (a == 1 && b == 1)
+        || (a == 87 && b == 106)
 }
 
 /// A public /24 nobody else in this world uses.
-fn public_block(rng: &mut Rng, used: &mut BTreeSet<u32>) -> u32 {
+pub(crate) fn public_block(rng: &mut Rng, used: &mut BTreeSet<u32>) -> u32 {
     loop {
         let block = (rng.next_u64() as u32) & 0xffff_ff00;
         if !special(block) && used.insert(block) {
@@ -165,8 +174,26 @@ fn servers(s: &Scenario, rng: &mut Rng, blocks: &mut BTreeSet<u32>) -> Vec<Serve
             asn: 64_512 + rng.below(1_000) as u32,
             category: category.map_or("other", |c| c.0).to_string(),
             cert_sha256: rng.hex64(),
+            jarm: String::new(),
+            ja3s: String::new(),
+            cluster: String::new(),
         });
         left -= n;
+    }
+    // Operators run 1–6 servers each, all set up with one TLS stack.
+    let mut i = 0;
+    let mut operator = 0;
+    while i < out.len() {
+        operator += 1;
+        let size = (1 + rng.below(6) as usize).min(out.len() - i);
+        let jarm = rng.hex64()[..62].to_string();
+        let ja3s = rng.hex64()[..32].to_string();
+        for srv in &mut out[i..i + size] {
+            srv.cluster = format!("op-{operator:05}");
+            srv.jarm = jarm.clone();
+            srv.ja3s = ja3s.clone();
+        }
+        i += size;
     }
     out
 }
@@ -211,35 +238,120 @@ fn stix_bundle(s: &Scenario, servers: &[Server], fps: &mut Vec<FalsePositive>) -
     .unwrap_or_default()
 }
 
-fn misp_event(s: &Scenario, servers: &[Server], fps: &mut Vec<FalsePositive>) -> String {
-    let mut attributes = Vec::new();
+/// Partner B shares a MISP feed: one event per batch of servers, each
+/// server a `domain-ip` object with the addresses they saw, its name, its
+/// certificate and JARM.
+fn misp_feed(s: &Scenario, servers: &[Server], fps: &mut Vec<FalsePositive>) -> Vec<(String, Vec<u8>)> {
+    let mut r = Rng::new(s.seed ^ 0xb0b0);
     let mut n = 0;
-    let mut add = |kind: &str, value: String, category: &str, attributes: &mut Vec<serde_json::Value>| {
+    let mut attribute = |kind: &str, value: &str, category: &str| {
         n += 1;
-        attributes.push(json!({
+        json!({
             "uuid": format!("5f000000-0000-4000-8000-{n:012x}"), "type": kind, "category": "Network activity",
             "to_ids": true, "value": value, "timestamp": (s.start - 86_400).to_string(),
             "Tag": [{"name": format!("dragnet:category=\"{category}\"")}],
-        }));
+        })
     };
+    let mut objects = Vec::new();
     for srv in servers.iter().filter(|srv| reports(2, 40, srv, s.seed)) {
-        match srv.domains.first() {
-            Some(d) => add("domain|ip", format!("{d}|{}", srv.ips[0]), &srv.category, &mut attributes),
-            None => add("ip-dst", srv.ips[0].clone(), &srv.category, &mut attributes),
+        let mut attrs = Vec::new();
+        // Their scanner saw most, not always all, of a server's addresses.
+        let seen: Vec<&String> = srv.ips.iter().filter(|_| r.chance(0.75)).collect();
+        for ip in if seen.is_empty() { vec![&srv.ips[0]] } else { seen } {
+            attrs.push(attribute("ip-dst", ip, &srv.category));
         }
-        for ip in srv.ips.iter().skip(1) {
-            add("ip-dst", ip.clone(), &srv.category, &mut attributes);
+        if let Some(d) = srv.domains.first() {
+            attrs.push(attribute("domain", d, &srv.category));
         }
+        attrs.push(attribute("x509-fingerprint-sha256", &srv.cert_sha256, &srv.category));
+        attrs.push(attribute("jarm-fingerprint", &srv.jarm, &srv.category));
+        objects.push(json!({"name": "domain-ip", "meta-category": "network", "uuid": format!("0b000000-0000-4000-8000-{:012x}", objects.len() + 1), "Attribute": attrs}));
     }
+    let mut fp_attrs = Vec::new();
     for site in TOP_SITES.iter().take(3) {
-        add("domain", site.to_string(), "phishing", &mut attributes);
+        fp_attrs.push(attribute("domain", site, "phishing"));
         fps.push(FalsePositive { value: site.to_string(), kind: "top-site".into(), reported_by: "partner-b".into() });
     }
-    serde_json::to_string_pretty(&json!({"Event": {
-        "uuid": "6a000000-0000-4000-8000-000000000001", "info": "Partner B infrastructure sightings (synthetic)",
-        "date": "2024-05-31", "Tag": [{"name": "tlp:green"}], "Attribute": attributes,
-    }}))
-    .unwrap_or_default()
+    let mut files = Vec::new();
+    let mut manifest = serde_json::Map::new();
+    let chunks: Vec<&[serde_json::Value]> = objects.chunks(500).collect();
+    for (e, chunk) in chunks.iter().enumerate() {
+        let uuid = format!("6a000000-0000-4000-8000-{:012x}", e + 1);
+        let attrs = if e == 0 { fp_attrs.clone() } else { Vec::new() };
+        let event = json!({"Event": {
+            "uuid": uuid, "info": format!("Partner B infrastructure sightings, batch {} (synthetic)", e + 1),
+            "date": "2024-05-31", "timestamp": (s.start - 86_400).to_string(), "Tag": [{"name": "tlp:green"}],
+            "Attribute": attrs, "Object": chunk,
+        }});
+        manifest.insert(uuid.clone(), json!({"info": event["Event"]["info"], "date": "2024-05-31", "timestamp": (s.start - 86_400).to_string(), "Tag": [{"name": "tlp:green"}]}));
+        files
+            .push((format!("feeds/partner-b-misp/{uuid}.json"), serde_json::to_vec_pretty(&event).unwrap_or_default()));
+    }
+    files.push((
+        "feeds/partner-b-misp/manifest.json".to_string(),
+        serde_json::to_vec_pretty(&manifest).unwrap_or_default(),
+    ));
+    files
+}
+
+/// IP → ASN/organisation and IP → country ranges for every server block,
+/// in the range-file form `dragnet geo import` reads.
+fn geo_ranges(servers: &[Server]) -> String {
+    let mut out = String::from("# synthetic ranges of the simulated operation\n");
+    for srv in servers {
+        let Ok(first) = srv.ips[0].parse::<Ipv4Addr>() else { continue };
+        let block = u32::from(first) & 0xffff_ff00;
+        let (lo, hi) = (Ipv4Addr::from(block), Ipv4Addr::from(block | 0xff));
+        let _ = writeln!(out, "{lo},{hi},{},AS{}-HOSTING", srv.asn, srv.asn);
+        let _ = writeln!(out, "{lo},{hi},{}", srv.country);
+    }
+    out
+}
+
+/// MISP warninglists of the values partners wrongly report: what a
+/// coordinator imports from MISP's own lists.
+fn warninglists() -> Vec<(String, Vec<u8>)> {
+    let list = |name: &str, kind: &str, attributes: &[&str], entries: Vec<String>| {
+        json!({"name": name, "version": 1, "description": format!("{name} (simulated operation)"),
+            "matching_attributes": attributes, "type": kind, "list": entries})
+    };
+    let ip_attrs = ["ip-src", "ip-dst", "domain|ip"];
+    [
+        (
+            "public-dns-resolvers",
+            list(
+                "List of known public DNS resolvers",
+                "cidr",
+                &ip_attrs,
+                RESOLVERS.iter().map(|r| r.to_string()).collect(),
+            ),
+        ),
+        (
+            "cdn-edges",
+            list(
+                "CDN edge ranges",
+                "cidr",
+                &ip_attrs,
+                vec!["104.16.0.0/13".into(), "104.24.0.0/14".into(), "151.101.0.0/16".into()],
+            ),
+        ),
+        (
+            "sinkholes",
+            list("Known sinkholes", "cidr", &ip_attrs, vec!["87.106.18.141/32".into(), "87.106.24.200/32".into()]),
+        ),
+        (
+            "top-sites",
+            list(
+                "Top sites",
+                "hostname",
+                &["hostname", "domain", "url"],
+                TOP_SITES.iter().map(|t| t.to_string()).collect(),
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(file, body)| (format!("warninglists/{file}.json"), serde_json::to_vec_pretty(&body).unwrap_or_default()))
+    .collect()
 }
 
 fn partner_csv(s: &Scenario, servers: &[Server], fps: &mut Vec<FalsePositive>) -> String {
@@ -282,82 +394,6 @@ fn feodo(s: &Scenario, servers: &[Server], fps: &mut Vec<FalsePositive>) -> Stri
     serde_json::to_string_pretty(&items).unwrap_or_default()
 }
 
-/// A day of the sensor's conn log: planted beacons amid ordinary traffic.
-fn conn_log(
-    s: &Scenario,
-    servers: &[Server],
-    rng: &mut Rng,
-    blocks: &mut BTreeSet<u32>,
-) -> (String, Vec<PlantedBeacon>) {
-    let mut rows: Vec<(i64, String)> = Vec::new();
-    let mut uid = 0u64;
-    let mut row = |rows: &mut Vec<(i64, String)>,
-                   t_ms: i64,
-                   src: &str,
-                   dst: &str,
-                   port: u16,
-                   dur: f64,
-                   ob: u64,
-                   rb: u64| {
-        uid += 1;
-        let line = format!(
-            "{}.{:03}000\tC{uid:017x}\t{src}\t{}\t{dst}\t{port}\ttcp\tssl\t{dur:.6}\t{}\t{}\tSF\tT\tF\t0\tShADadFf\t6\t{ob}\t5\t{rb}\t-",
-            t_ms / 1000,
-            t_ms % 1000,
-            40_000 + uid % 20_000,
-            ob.saturating_sub(320),
-            rb.saturating_sub(280)
-        );
-        rows.push((t_ms, line));
-    };
-    let c2: Vec<&Server> = servers.iter().filter(|s| s.category == "botnet-c2").collect();
-    let mut planted = Vec::new();
-    for b in 0..s.beacons.min(c2.len()) {
-        let server = c2[(rng.below(c2.len() as u64)) as usize];
-        let dst = server.ips[0].clone();
-        let src = format!("10.20.5.{}", 10 + b);
-        let interval = *rng.pick(&[60i64, 300, 600, 900, 1800, 3600]);
-        let bytes = 400 + rng.below(600);
-        let mut t = s.start * 1000 + rng.below(interval as u64 * 1000) as i64;
-        let mut count = 0;
-        while t < (s.start + 86_400) * 1000 {
-            row(&mut rows, t, &src, &dst, 443, 0.2, bytes + rng.below(8), 900 + rng.below(30));
-            count += 1;
-            // Jitter of ±2 % around the interval, as real implants do.
-            let jitter = interval * 20 - rng.below(interval as u64 * 40) as i64;
-            t += interval * 1000 + jitter;
-        }
-        planted.push(PlantedBeacon {
-            src,
-            dst,
-            server: server.id.clone(),
-            interval_seconds: interval,
-            connections: count,
-        });
-    }
-    let benign: Vec<String> = (0..500).map(|_| Ipv4Addr::from(public_block(rng, blocks) + 80).to_string()).collect();
-    for h in 0..s.background_hosts {
-        let src = format!("10.20.{}.{}", 1 + h / 250, 1 + h % 250);
-        for _ in 0..100 {
-            let t = s.start * 1000 + rng.below(86_400_000) as i64;
-            let dst = rng.pick(&benign).clone();
-            let dur = rng.below(30_000) as f64 / 1000.0;
-            row(&mut rows, t, &src, &dst, 443, dur, 200 + rng.below(20_000), 500 + rng.below(2_000_000));
-        }
-    }
-    rows.sort();
-    let mut out = String::from(
-        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
-         #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n\
-         #types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\n",
-    );
-    for (_, line) in rows {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    (out, planted)
-}
-
 /// The files of the operation (relative paths and contents) and its truth.
 pub fn generate(s: &Scenario) -> (Vec<(String, Vec<u8>)>, Truth) {
     let mut rng = Rng::new(s.seed);
@@ -366,19 +402,25 @@ pub fn generate(s: &Scenario) -> (Vec<(String, Vec<u8>)>, Truth) {
     let mut fps = Vec::new();
     let mut files = vec![
         ("feeds/partner-a-stix.json".to_string(), stix_bundle(s, &servers, &mut fps).into_bytes()),
-        ("feeds/partner-b-misp.json".to_string(), misp_event(s, &servers, &mut fps).into_bytes()),
         ("feeds/partner-c-indicators.csv".to_string(), partner_csv(s, &servers, &mut fps).into_bytes()),
         ("feeds/abusech-feodo.json".to_string(), feodo(s, &servers, &mut fps).into_bytes()),
     ];
-    let (conn, beacons) = conn_log(s, &servers, &mut rng, &mut blocks);
-    files.push(("telemetry/sensor-1/conn.log".to_string(), conn.into_bytes()));
+    files.extend(misp_feed(s, &servers, &mut fps));
+    let (logs, beacons) = crate::sensor::logs(s, &servers, &mut rng, &mut blocks);
+    files.push(("telemetry/sensor-1/conn.log".to_string(), logs.conn.into_bytes()));
+    files.push(("telemetry/sensor-1/ssl.log".to_string(), logs.ssl.into_bytes()));
+    files.push(("telemetry/sensor-1/dns.log".to_string(), logs.dns.into_bytes()));
+    files.push(("geo/ranges.csv".to_string(), geo_ranges(&servers).into_bytes()));
+    files.extend(warninglists());
     let truth = Truth {
         seed: s.seed,
-        partners: files
-            .iter()
-            .take(4)
-            .map(|(p, _)| (p.trim_start_matches("feeds/").split('.').next().unwrap_or_default().to_string(), p.clone()))
-            .collect(),
+        as_of: dragnet_core::format_timestamp(s.start + 86_400),
+        partners: vec![
+            ("partner-a".to_string(), "feeds/partner-a-stix.json".to_string()),
+            ("partner-b".to_string(), "feeds/partner-b-misp".to_string()),
+            ("partner-c".to_string(), "feeds/partner-c-indicators.csv".to_string()),
+            ("abusech-feodo".to_string(), "feeds/abusech-feodo.json".to_string()),
+        ],
         servers,
         beacons,
         false_positives: fps,
@@ -389,10 +431,12 @@ pub fn generate(s: &Scenario) -> (Vec<(String, Vec<u8>)>, Truth) {
     // so `dragnet ingest DIR` needs no --source.
     let sources = json!({
         "feeds/partner-a-stix.json": {"source": "partner-a", "grade": "B2", "tlp": "amber"},
-        "feeds/partner-b-misp.json": {"source": "partner-b", "grade": "B3", "tlp": "green"},
+        "feeds/partner-b-misp": {"source": "partner-b", "grade": "B3", "tlp": "green"},
         "feeds/partner-c-indicators.csv": {"source": "partner-c", "grade": "C3", "tlp": "amber"},
         "feeds/abusech-feodo.json": {"source": "abusech-feodo", "grade": "A2", "tlp": "clear"},
-        "telemetry/sensor-1": {"source": "sensor-1", "grade": "B2", "tlp": "amber"},
+        "telemetry/sensor-1": {"source": "sensor-1", "grade": "B2", "tlp": "amber", "role": "telemetry", "internal": ["10.20.0.0/16"]},
+        "warninglists": {"role": "warninglists"},
+        "geo": {"role": "geo"},
     });
     files.push(("sources.json".to_string(), serde_json::to_vec_pretty(&sources).unwrap_or_default()));
     (files, truth)
