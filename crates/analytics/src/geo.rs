@@ -96,6 +96,59 @@ pub fn parse_ranges(text: &str) -> Result<Vec<(u128, u128, Fact)>, GeoError> {
     Ok(out)
 }
 
+/// Whether `bytes` are a MaxMind DB file (its metadata marker is present).
+pub fn is_mmdb(bytes: &[u8]) -> bool {
+    const MARKER: &[u8] = b"\xab\xcd\xefMaxMind.com";
+    let tail = &bytes[bytes.len().saturating_sub(128 * 1024)..];
+    tail.windows(MARKER.len()).any(|w| w == MARKER)
+}
+
+/// The facts of a MaxMind DB file: ASN databases (GeoLite2-ASN,
+/// `autonomous_system_number`/`_organization`), country databases
+/// (GeoLite2/GeoIP2-Country or City, `country.iso_code`) and the
+/// @ip-location-db form (`country_code`). A record may carry both.
+pub fn parse_mmdb(bytes: &[u8]) -> Result<Vec<(u128, u128, Fact)>, GeoError> {
+    let bad = |why: String| GeoError { line: 0, why };
+    let reader = maxminddb::Reader::from_source(bytes).map_err(|e| bad(format!("not a MaxMind DB file: {e}")))?;
+    let networks = reader.networks(Default::default()).map_err(|e| bad(format!("damaged MaxMind DB: {e}")))?;
+    let mut out = Vec::new();
+    for item in networks {
+        let found = item.map_err(|e| bad(format!("damaged MaxMind DB: {e}")))?;
+        let network = found.network().map_err(|e| bad(format!("damaged MaxMind DB: {e}")))?;
+        let Some(record) = found.decode::<serde_json::Value>().map_err(|e| bad(format!("damaged MaxMind DB: {e}")))?
+        else {
+            continue;
+        };
+        let (lo, hi) = bounds(network);
+        if let Some(asn) = record.get("autonomous_system_number").and_then(serde_json::Value::as_u64) {
+            let org = record.get("autonomous_system_organization").and_then(serde_json::Value::as_str);
+            out.push((lo, hi, Fact::Asn { asn: asn as u32, org: org.unwrap_or_default().to_string() }));
+        }
+        let cc = record
+            .pointer("/country/iso_code")
+            .or_else(|| record.get("country_code"))
+            .and_then(serde_json::Value::as_str)
+            .filter(|cc| cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic()));
+        if let Some(cc) = cc {
+            out.push((lo, hi, Fact::Country(cc.to_ascii_uppercase())));
+        }
+    }
+    Ok(out)
+}
+
+/// A network's first and last address as index keys; IPv4 networks an IPv6
+/// database keeps under `::/96` become IPv4 ranges.
+fn bounds(network: ipnetwork::IpNetwork) -> (u128, u128) {
+    let (lo, hi) = (network.network(), network.broadcast());
+    match (lo, hi) {
+        (IpAddr::V6(a), IpAddr::V6(b)) if network.prefix() >= 96 && u128::from(a) >> 32 == 0 => (
+            key(IpAddr::V4(Ipv4Addr::from(u128::from(a) as u32))),
+            key(IpAddr::V4(Ipv4Addr::from(u128::from(b) as u32))),
+        ),
+        _ => (key(lo), key(hi)),
+    }
+}
+
 impl GeoIndex {
     /// Builds the index; later ranges never override earlier overlapping
     /// ones (the first source wins), so the lookup stays a binary search.
@@ -184,6 +237,33 @@ mod tests {
         assert_eq!(index.len(), (2, 2));
         let again = GeoIndex::build(parse_ranges(&index.to_lines()).unwrap());
         assert_eq!(again.enrich("1.0.0.7".parse().unwrap()), e);
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+    }
+
+    #[test]
+    fn reads_maxmind_asn_and_country_databases() {
+        let (asn, country) = (fixture("asn.mmdb"), fixture("country.mmdb"));
+        assert!(is_mmdb(&asn) && !is_mmdb(ASN.as_bytes()));
+        let facts = parse_mmdb(&asn).unwrap().into_iter().chain(parse_mmdb(&country).unwrap());
+        let index = GeoIndex::build(facts);
+        let e = index.enrich("192.0.2.77".parse().unwrap());
+        assert_eq!(
+            (e.asn, e.as_org.as_deref(), e.country.as_deref()),
+            (Some(64500), Some("Example Hosting"), Some("NL"))
+        );
+        let low = index.enrich("198.51.100.5".parse().unwrap());
+        assert_eq!((low.asn, low.country.as_deref()), (Some(64501), None));
+        let high = index.enrich("198.51.100.200".parse().unwrap());
+        assert_eq!((high.asn, high.country.as_deref()), (None, Some("DE")), "country_code form, upper-cased");
+        let v6 = index.enrich("2001:db8:40::9".parse().unwrap());
+        assert_eq!((v6.asn, v6.country.as_deref()), (Some(64502), Some("SE")));
+        assert_eq!(index.enrich("203.0.113.1".parse().unwrap()), Enrichment::default());
+        let truncated = &asn[..asn.len() / 2];
+        assert!(parse_mmdb(truncated).is_err());
+        assert!(parse_mmdb(b"not a database").unwrap_err().why.contains("not a MaxMind DB"));
     }
 
     #[test]

@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use dragnet_analytics::geo::{GeoIndex, parse_ranges};
+use dragnet_analytics::geo::{GeoIndex, is_mmdb, parse_mmdb, parse_ranges};
 
 use crate::output::print_json;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Replace the enrichment data with these range files (`start,end,asn,org`
-    /// or `start,end,CC`; addresses or IPv4 integers).
+    /// Replace the enrichment data with these files: MaxMind DB files (ASN,
+    /// Country, City) or range files (`start,end,asn,org` or `start,end,CC`;
+    /// addresses or IPv4 integers).
     Import {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
@@ -50,8 +51,19 @@ pub fn run(data: &Path, command: &Command, json: bool) -> anyhow::Result<ExitCod
 pub fn import(data: &Path, paths: &[PathBuf]) -> anyhow::Result<(usize, usize, PathBuf)> {
     let mut facts = Vec::new();
     for p in paths {
-        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        facts.extend(parse_ranges(&text).map_err(|e| anyhow::anyhow!("{}:{e}; nothing was imported", p.display()))?);
+        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let parsed = if is_mmdb(&bytes) {
+            parse_mmdb(&bytes).map_err(|e| anyhow::anyhow!("{}: {}; nothing was imported", p.display(), e.why))?
+        } else {
+            let text = std::str::from_utf8(&bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: neither a MaxMind DB nor a text range file ({e}); nothing was imported",
+                    p.display()
+                )
+            })?;
+            parse_ranges(text).map_err(|e| anyhow::anyhow!("{}:{e}; nothing was imported", p.display()))?
+        };
+        facts.extend(parsed);
     }
     let index = GeoIndex::build(facts);
     let target = data.join(FILE);

@@ -637,4 +637,19 @@ fn geo_import_enriches_lookups_and_is_all_or_nothing() {
     assert!(refused.stderr.contains("broken.csv:line 2"), "{}", refused.stderr);
     let still = dragnet(data.path(), &["lookup", "198.51.100.7", "--json"]).json();
     assert_eq!(still[0]["country"], "NL", "a failed import keeps the data in force");
+
+    // MaxMind DB files (fixtures made by scripts/make-mmdb-fixtures.py), recognised by content.
+    let fixtures = repo().join("crates/analytics/tests/fixtures");
+    let (asn, country) = (fixtures.join("asn.mmdb"), fixtures.join("country.mmdb"));
+    let run = dragnet(data.path(), &["geo", "import", asn.to_str().unwrap(), country.to_str().unwrap(), "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let got = dragnet(data.path(), &["lookup", "192.0.2.77", "2001:db8:40::1", "--json"]).json();
+    assert_eq!((got[0]["asn"].as_u64(), got[0]["country"].as_str()), (Some(64500), Some("NL")));
+    assert_eq!((got[1]["asn"].as_u64(), got[1]["country"].as_str()), (Some(64502), Some("SE")));
+    let cut = data.path().join("cut.mmdb");
+    let bytes = std::fs::read(&asn).unwrap();
+    std::fs::write(&cut, &bytes[bytes.len() - 300..]).unwrap();
+    let refused = dragnet(data.path(), &["geo", "import", cut.to_str().unwrap()]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("cut.mmdb"), "{}", refused.stderr);
 }
