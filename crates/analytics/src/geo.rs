@@ -1,13 +1,16 @@
 //! Offline IP enrichment: IP → ASN and organisation, IP → country, from
 //! range files (`start,end,asn,org` as in @ip-location-db/asn;
-//! `start,end,CC` or integer ranges as in tor-geoipdb). The index is a sorted
-//! vector searched by binary search: compact, and built once per import.
+//! `start,end,CC` or integer ranges as in tor-geoipdb) and MaxMind DB
+//! files. Ranges are kept sorted and served through the longest-prefix
+//! index of [`crate::prefix`]; built once per load.
 //! Unknown stays unknown; nothing is guessed.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use dragnet_core::observable::ip_key;
 use serde::Serialize;
+
+use crate::prefix::PrefixIndex;
 
 /// What a range says about its addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,11 +42,25 @@ pub struct GeoError {
     pub why: String,
 }
 
-/// Sorted, non-overlapping ranges for ASNs and for countries.
+/// Sorted, non-overlapping ranges for ASNs and for countries, served
+/// through a [`PrefixIndex`] each (position of the range).
 #[derive(Debug, Clone, Default)]
 pub struct GeoIndex {
     asn: Vec<Range>,
     country: Vec<Range>,
+    lookup: Option<(PrefixIndex<u32>, PrefixIndex<u32>)>,
+}
+
+/// An index key back as an address: IPv4-mapped keys are IPv4.
+fn address_of(k: u128) -> IpAddr {
+    let v6 = std::net::Ipv6Addr::from(k);
+    v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
+}
+
+fn serving(table: &[Range]) -> PrefixIndex<u32> {
+    PrefixIndex::from_ranges(
+        table.iter().enumerate().map(|(i, r)| (address_of(r.lo), address_of(r.hi), i as u32)).collect(),
+    )
 }
 
 fn key(ip: IpAddr) -> u128 {
@@ -168,6 +185,7 @@ impl GeoIndex {
             }
             *table = kept;
         }
+        index.lookup = Some((serving(&index.asn), serving(&index.country)));
         index
     }
 
@@ -186,13 +204,19 @@ impl GeoIndex {
     }
 
     pub fn enrich(&self, ip: IpAddr) -> Enrichment {
-        let k = key(ip);
+        let (asn, country) = match &self.lookup {
+            Some((asn, country)) => (
+                asn.get(ip).map(|&i| &self.asn[i as usize].fact),
+                country.get(ip).map(|&i| &self.country[i as usize].fact),
+            ),
+            None => (GeoIndex::find(&self.asn, key(ip)), GeoIndex::find(&self.country, key(ip))),
+        };
         let mut e = Enrichment::default();
-        if let Some(Fact::Asn { asn, org }) = GeoIndex::find(&self.asn, k) {
+        if let Some(Fact::Asn { asn, org }) = asn {
             e.asn = Some(*asn);
             e.as_org = Some(org.clone());
         }
-        if let Some(Fact::Country(cc)) = GeoIndex::find(&self.country, k) {
+        if let Some(Fact::Country(cc)) = country {
             e.country = Some(cc.clone());
         }
         e
@@ -200,10 +224,7 @@ impl GeoIndex {
 
     /// The index as range lines, the form `parse_ranges` reads back.
     pub fn to_lines(&self) -> String {
-        let ip = |k: u128| {
-            let v6 = std::net::Ipv6Addr::from(k);
-            v6.to_ipv4_mapped().map_or(v6.to_string(), |v4| v4.to_string())
-        };
+        let ip = |k: u128| address_of(k).to_string();
         let mut out = String::new();
         for r in self.asn.iter().chain(&self.country) {
             let line = match &r.fact {

@@ -1,18 +1,23 @@
-//! A read-only IPv4 longest-prefix-match index for serving: prefixes are
-//! flattened into disjoint ranges (the most specific prefix wins), and a
-//! table on the first 20 bits narrows each lookup to one or two ranges. Built once from a snapshot, swapped in whole.
+//! A read-only longest-prefix-match index for serving, IPv4 and IPv6:
+//! prefixes (or disjoint ranges) are flattened into disjoint ranges, the most
+//! specific prefix owning each stretch. IPv4 lookups go through a table on
+//! the first 20 bits that narrows each one to one or two ranges; IPv6
+//! lookups binary-search their ranges. Built once from a snapshot, swapped
+//! in whole.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Maps IPv4 addresses to the value of the longest prefix that covers them.
+/// Maps addresses to the value of the longest prefix that covers them.
 #[derive(Debug, Clone)]
 pub struct PrefixIndex<V> {
-    /// Ranges as (start, slot), sorted by start; range `i` runs to the next
-    /// start − 1, its slot is a value index or `u32::MAX` for a gap. Kept
-    /// side by side so one cache line serves a lookup.
+    /// IPv4 ranges as (start, slot), sorted by start; range `i` runs to the
+    /// next start − 1, its slot is a value index or `u32::MAX` for a gap.
+    /// Kept side by side so one cache line serves a lookup.
     ranges: Vec<(u32, u32)>,
-    /// For each /16, the first range that may hold its addresses.
+    /// For each 20-bit bucket, the first range that may hold its addresses.
     buckets: Vec<u32>,
+    /// IPv6 ranges, the same way.
+    ranges6: Vec<(u128, u32)>,
     values: Vec<V>,
 }
 
@@ -21,68 +26,104 @@ const GAP: u32 = u32::MAX;
 /// Bits of the address that index the first-level table (4 MiB of u32).
 const BUCKET_BITS: u32 = 20;
 
+/// Disjoint (start, slot) ranges from possibly nested `(lo, hi, len, slot)`
+/// items over keys up to `max`, by a sweep in address order with a stack
+/// of open items: the innermost (longest) open item owns each stretch.
+fn flatten(mut items: Vec<(u128, u128, u8, u32)>, max: u128) -> Vec<(u128, u32)> {
+    items.sort_by_key(|&(lo, _, len, slot)| (lo, len, slot));
+    let mut out: Vec<(u128, u32)> = Vec::with_capacity(items.len() * 2 + 1);
+    let push = |start: u128, slot: u32, out: &mut Vec<(u128, u32)>| match out.last_mut() {
+        Some(last) if last.0 == start => last.1 = slot,
+        Some(last) if last.1 == slot => {}
+        _ => out.push((start, slot)),
+    };
+    let mut open: Vec<(u128, u32)> = Vec::new(); // (end, slot)
+    push(0, GAP, &mut out);
+    let close_until = |limit: Option<u128>, open: &mut Vec<(u128, u32)>, out: &mut Vec<(u128, u32)>| {
+        while let Some(&(end, _)) = open.last() {
+            if limit.is_some_and(|l| end >= l) {
+                break;
+            }
+            open.pop();
+            if end < max {
+                let slot = open.last().map_or(GAP, |&(_, s)| s);
+                push(end + 1, slot, out);
+            }
+        }
+    };
+    for (lo, hi, _, slot) in items {
+        close_until(Some(lo), &mut open, &mut out);
+        push(lo, slot, &mut out);
+        open.push((hi, slot));
+    }
+    close_until(None, &mut open, &mut out);
+    out
+}
+
+fn mask(len: u8, bits: u8) -> u128 {
+    let len = len.min(bits);
+    let all = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    if len == 0 { 0 } else { all & !(all >> len) }
+}
+
 impl<V> PrefixIndex<V> {
     /// Builds the index from `(network, length, value)`; host bits are
     /// ignored, and of equal prefixes the last one wins.
-    pub fn build(prefixes: Vec<(Ipv4Addr, u8, V)>) -> PrefixIndex<V> {
-        let mut items: Vec<(u32, u32, u8, usize)> = Vec::with_capacity(prefixes.len());
+    pub fn build(prefixes: Vec<(IpAddr, u8, V)>) -> PrefixIndex<V> {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
         let mut values = Vec::with_capacity(prefixes.len());
         for (i, (net, len, value)) in prefixes.into_iter().enumerate() {
-            let len = len.min(32);
-            let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
-            let lo = u32::from(net) & mask;
-            items.push((lo, lo | !mask, len, i));
+            let (key, bits, family) = match net {
+                IpAddr::V4(a) => (u128::from(u32::from(a)), 32, &mut v4),
+                IpAddr::V6(a) => (u128::from(a), 128, &mut v6),
+            };
+            let m = mask(len, bits);
+            let all = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+            family.push((key & m, (key & m) | (all & !m), len.min(bits), i as u32));
             values.push(value);
         }
-        // Sweep boundaries in address order with a stack of open prefixes;
-        // the innermost (longest) open prefix owns each stretch.
-        items.sort_by_key(|&(lo, _, len, i)| (lo, len, i));
-        let mut starts: Vec<u32> = Vec::with_capacity(items.len() * 2 + 1);
-        let mut slots: Vec<u32> = Vec::with_capacity(items.len() * 2 + 1);
-        let push = |start: u32, slot: u32, starts: &mut Vec<u32>, slots: &mut Vec<u32>| {
-            if starts.last() == Some(&start) {
-                *slots.last_mut().unwrap_or(&mut 0) = slot;
-            } else if slots.last() != Some(&slot) {
-                starts.push(start);
-                slots.push(slot);
-            }
-        };
-        let mut open: Vec<(u32, u32)> = Vec::new(); // (end, slot)
-        push(0, GAP, &mut starts, &mut slots);
-        let close_until = |limit: u64, open: &mut Vec<(u32, u32)>, starts: &mut Vec<u32>, slots: &mut Vec<u32>| {
-            while let Some(&(end, _)) = open.last() {
-                if u64::from(end) >= limit {
-                    break;
+        PrefixIndex::assemble(v4, v6, values)
+    }
+
+    /// Builds the index from disjoint `(first, last, value)` ranges of one
+    /// family each (a range whose ends differ in family is ignored).
+    pub fn from_ranges(ranges: Vec<(IpAddr, IpAddr, V)>) -> PrefixIndex<V> {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        let mut values = Vec::with_capacity(ranges.len());
+        for (lo, hi, value) in ranges {
+            let slot = values.len() as u32;
+            match (lo, hi) {
+                (IpAddr::V4(a), IpAddr::V4(b)) => {
+                    v4.push((u128::from(u32::from(a)), u128::from(u32::from(b)), 0, slot))
                 }
-                open.pop();
-                if end < u32::MAX {
-                    let slot = open.last().map_or(GAP, |&(_, s)| s);
-                    push(end + 1, slot, starts, slots);
-                }
+                (IpAddr::V6(a), IpAddr::V6(b)) => v6.push((u128::from(a), u128::from(b), 0, slot)),
+                _ => continue,
             }
-        };
-        for &(lo, hi, _, i) in &items {
-            close_until(u64::from(lo), &mut open, &mut starts, &mut slots);
-            push(lo, i as u32, &mut starts, &mut slots);
-            open.push((hi, i as u32));
+            values.push(value);
         }
-        close_until(u64::MAX, &mut open, &mut starts, &mut slots);
-        let ranges: Vec<(u32, u32)> = starts.iter().copied().zip(slots.iter().copied()).collect();
+        PrefixIndex::assemble(v4, v6, values)
+    }
+
+    fn assemble(v4: Vec<(u128, u128, u8, u32)>, v6: Vec<(u128, u128, u8, u32)>, values: Vec<V>) -> PrefixIndex<V> {
+        let ranges: Vec<(u32, u32)> =
+            flatten(v4, u128::from(u32::MAX)).into_iter().map(|(start, slot)| (start as u32, slot)).collect();
         let mut buckets = vec![0u32; 1 << BUCKET_BITS];
         let mut r = 0usize;
         for (b, bucket) in buckets.iter_mut().enumerate() {
             let first = (b as u32) << (32 - BUCKET_BITS);
-            while r + 1 < starts.len() && starts[r + 1] <= first {
+            while r + 1 < ranges.len() && ranges[r + 1].0 <= first {
                 r += 1;
             }
             *bucket = r as u32;
         }
-        PrefixIndex { ranges, buckets, values }
+        PrefixIndex { ranges, buckets, ranges6: flatten(v6, u128::MAX), values }
     }
 
-    /// The value of the longest prefix covering `ip`.
+    /// The value of the longest prefix covering an IPv4 address.
     #[inline]
-    pub fn get(&self, ip: Ipv4Addr) -> Option<&V> {
+    pub fn get_v4(&self, ip: Ipv4Addr) -> Option<&V> {
         let k = u32::from(ip);
         // The bucket's first range starts at or before `k`; the few ranges
         // that begin inside the bucket are stepped over linearly.
@@ -94,9 +135,53 @@ impl<V> PrefixIndex<V> {
         (slot != GAP).then(|| &self.values[slot as usize])
     }
 
+    /// Looks up many IPv4 addresses, calling `each` with each one's value in
+    /// order. Addresses go in groups of 16: first every bucket is read, then
+    /// every range, so the processor overlaps the cache misses of a group
+    /// instead of waiting for each lookup's two misses in turn.
+    pub fn get_many_v4<'a>(&'a self, ips: &[Ipv4Addr], mut each: impl FnMut(Option<&'a V>)) {
+        const GROUP: usize = 16;
+        let mut first = [0u32; GROUP];
+        for group in ips.chunks(GROUP) {
+            for (slot, ip) in first.iter_mut().zip(group) {
+                *slot = self.buckets[(u32::from(*ip) >> (32 - BUCKET_BITS)) as usize];
+            }
+            for (&r, ip) in first.iter().zip(group) {
+                let k = u32::from(*ip);
+                let mut r = r as usize;
+                while r + 1 < self.ranges.len() && self.ranges[r + 1].0 <= k {
+                    r += 1;
+                }
+                let slot = self.ranges[r].1;
+                each((slot != GAP).then(|| &self.values[slot as usize]));
+            }
+        }
+    }
+
+    /// The value of the longest prefix covering an IPv6 address.
+    pub fn get_v6(&self, ip: Ipv6Addr) -> Option<&V> {
+        let k = u128::from(ip);
+        let r = self.ranges6.partition_point(|&(start, _)| start <= k).checked_sub(1)?;
+        let slot = self.ranges6[r].1;
+        (slot != GAP).then(|| &self.values[slot as usize])
+    }
+
+    /// The value of the longest prefix covering `ip` (IPv4-mapped IPv6
+    /// addresses are looked up as IPv4).
+    #[inline]
+    pub fn get(&self, ip: IpAddr) -> Option<&V> {
+        match ip {
+            IpAddr::V4(a) => self.get_v4(a),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => self.get_v4(v4),
+                None => self.get_v6(a),
+            },
+        }
+    }
+
     /// Memory of the lookup structures, without the values.
     pub fn index_bytes(&self) -> usize {
-        self.ranges.len() * 8 + self.buckets.len() * 4
+        self.ranges.len() * 8 + self.buckets.len() * 4 + self.ranges6.len() * 24
     }
 
     pub fn len(&self) -> usize {
@@ -112,18 +197,22 @@ impl<V> PrefixIndex<V> {
 mod tests {
     use super::*;
 
-    fn ip(s: &str) -> Ipv4Addr {
+    fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
 
     /// The obvious implementation, to compare against.
-    fn naive(prefixes: &[(Ipv4Addr, u8, u32)], k: Ipv4Addr) -> Option<&u32> {
+    fn naive(prefixes: &[(IpAddr, u8, u32)], k: IpAddr) -> Option<&u32> {
+        let key = |a: &IpAddr| match a {
+            IpAddr::V4(v) => (u128::from(u32::from(*v)), 32),
+            IpAddr::V6(v) => (u128::from(*v), 128),
+        };
         prefixes
             .iter()
             .enumerate()
             .filter(|(_, (net, len, _))| {
-                let mask = if *len == 0 { 0 } else { u32::MAX << (32 - u32::from(*len)) };
-                u32::from(*net) & mask == u32::from(k) & mask
+                let ((n, bits), (q, qbits)) = (key(net), key(&k));
+                bits == qbits && n & mask(*len, bits) == q & mask(*len, bits)
             })
             .max_by_key(|(i, (_, len, _))| (*len, *i))
             .map(|(_, (_, _, v))| v)
@@ -145,6 +234,27 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_and_disjoint_ranges() {
+        let idx = PrefixIndex::build(vec![(ip("2001:db8::"), 32, 1), (ip("2001:db8:40::"), 48, 2), (ip("::"), 0, 9)]);
+        assert_eq!(idx.get(ip("2001:db8:40::1")), Some(&2));
+        assert_eq!(idx.get(ip("2001:db8:41::1")), Some(&1));
+        assert_eq!(idx.get(ip("2001:db9::1")), Some(&9));
+        assert_eq!(idx.get(ip("10.0.0.1")), None, "an IPv6 default route covers no IPv4 address");
+        let ranges = PrefixIndex::from_ranges(vec![
+            (ip("1.0.0.0"), ip("1.0.0.255"), "a"),
+            (ip("1.0.2.0"), ip("1.0.3.10"), "b"),
+            (ip("2001:db8::"), ip("2001:db8::ffff"), "c"),
+        ]);
+        assert_eq!(ranges.get(ip("1.0.0.7")), Some(&"a"));
+        assert_eq!(ranges.get(ip("1.0.1.7")), None);
+        assert_eq!(ranges.get(ip("1.0.3.10")), Some(&"b"));
+        assert_eq!(ranges.get(ip("1.0.3.11")), None);
+        assert_eq!(ranges.get(ip("::ffff:1.0.0.7")), Some(&"a"), "IPv4-mapped");
+        assert_eq!(ranges.get(ip("2001:db8::abcd")), Some(&"c"));
+        assert_eq!(ranges.get(ip("2001:db8::1:0")), None);
+    }
+
+    #[test]
     fn agrees_with_a_naive_scan_on_random_nested_prefixes() {
         let mut x: u64 = 42;
         let mut next = || {
@@ -153,16 +263,28 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let prefixes: Vec<(Ipv4Addr, u8, u32)> = (0..400)
+        let v6 = |x: u64| IpAddr::V6(Ipv6Addr::from((0x2001_0db8u128 << 96) | (u128::from(x & 0x0f0f_ffff) << 64)));
+        let prefixes: Vec<(IpAddr, u8, u32)> = (0..800)
             .map(|i| {
                 let base = (next() as u32) & 0x0f0f_ffff; // clustered, so prefixes nest
-                (Ipv4Addr::from(base), 8 + (next() % 25) as u8, i)
+                if i % 2 == 0 {
+                    (IpAddr::V4(Ipv4Addr::from(base)), 8 + (next() % 25) as u8, i)
+                } else {
+                    (v6(next()), 32 + (next() % 33) as u8, i)
+                }
             })
             .collect();
         let idx = PrefixIndex::build(prefixes.clone());
         for _ in 0..20_000 {
-            let k = Ipv4Addr::from((next() as u32) & 0x0f0f_ffff);
+            let k = IpAddr::V4(Ipv4Addr::from((next() as u32) & 0x0f0f_ffff));
             assert_eq!(idx.get(k), naive(&prefixes, k), "{k}");
+            let k6 = v6(next());
+            assert_eq!(idx.get(k6), naive(&prefixes, k6), "{k6}");
         }
+        let probes: Vec<Ipv4Addr> = (0..1000).map(|_| Ipv4Addr::from((next() as u32) & 0x0f0f_ffff)).collect();
+        let mut many = Vec::new();
+        idx.get_many_v4(&probes, |v| many.push(v));
+        let one: Vec<Option<&u32>> = probes.iter().map(|p| idx.get_v4(*p)).collect();
+        assert_eq!(many, one, "batched lookups agree with single ones");
     }
 }

@@ -69,7 +69,7 @@ fn measure_prefixes(n: usize, runs: usize) -> anyhow::Result<serde_json::Value> 
         rng ^= rng << 17;
         rng
     };
-    let prefixes: Vec<(std::net::Ipv4Addr, u8, u32)> = (0..n)
+    let prefixes: Vec<(std::net::IpAddr, u8, u32)> = (0..n)
         .map(|i| {
             let r = next();
             let len = match r % 100 {
@@ -78,18 +78,38 @@ fn measure_prefixes(n: usize, runs: usize) -> anyhow::Result<serde_json::Value> 
                 80..=94 => 25 + (r >> 8) as u8 % 8,
                 _ => 8 + (r >> 8) as u8 % 8,
             };
-            (std::net::Ipv4Addr::from((r >> 32) as u32), len, i as u32)
+            (std::net::IpAddr::V4(std::net::Ipv4Addr::from((r >> 32) as u32)), len, i as u32)
         })
         .collect();
     let t = Instant::now();
     let index = dragnet_analytics::prefix::PrefixIndex::build(prefixes);
     let build = t.elapsed().as_secs_f64();
     let probes: Vec<std::net::Ipv4Addr> = (0..20_000_000).map(|_| std::net::Ipv4Addr::from(next() as u32)).collect();
-    let (best, hits) = best_of(runs, || Ok(probes.iter().filter(|ip| index.get(**ip).is_some()).count()))?;
+    let (best, hits) = best_of(runs, || Ok(probes.iter().filter(|ip| index.get_v4(**ip).is_some()).count()))?;
+    let (best_batched, _) = best_of(runs, || {
+        let mut hits = 0usize;
+        index.get_many_v4(&probes, |v| hits += usize::from(v.is_some()));
+        Ok(hits)
+    })?;
+    // IPv6: as many prefixes, /32–/64 inside 2000::/4, looked up by binary search.
+    let v6 = |x: u64, y: u64| std::net::Ipv6Addr::from((0x2u128 << 124) | (u128::from(x) << 60) | u128::from(y >> 4));
+    let prefixes6: Vec<(std::net::IpAddr, u8, u32)> =
+        (0..n).map(|i| (std::net::IpAddr::V6(v6(next() >> 4, next())), 32 + (next() % 33) as u8, i as u32)).collect();
+    let t = Instant::now();
+    let index6 = dragnet_analytics::prefix::PrefixIndex::build(prefixes6);
+    let build6 = t.elapsed().as_secs_f64();
+    let probes6: Vec<std::net::Ipv6Addr> = (0..5_000_000).map(|_| v6(next() >> 4, next())).collect();
+    let (best6, hits6) = best_of(runs, || Ok(probes6.iter().filter(|ip| index6.get_v6(**ip).is_some()).count()))?;
     Ok(serde_json::json!({
         "prefixes": n, "build_seconds": build, "lookups": probes.len(), "hits": hits,
         "lookup_seconds": best, "lookups_per_second": probes.len() as f64 / best,
+        "batched_lookups_per_second": probes.len() as f64 / best_batched,
         "index_bytes": index.index_bytes(), "bytes_per_prefix": index.index_bytes() as f64 / n as f64,
+        "ipv6": {
+            "prefixes": n, "build_seconds": build6, "lookups": probes6.len(), "hits": hits6,
+            "lookups_per_second": probes6.len() as f64 / best6,
+            "bytes_per_prefix": index6.index_bytes() as f64 / n as f64,
+        },
     }))
 }
 
