@@ -526,7 +526,7 @@ fn simulated_operation_ingests_and_its_planted_beacons_are_found() {
 /// flagged and no two servers' values may be merged (precision ≥ 0.99);
 /// recall is bounded by what the partners report and link, so the floors
 /// sit below the figures measured at default scale (docs/benchmarks.md):
-/// values 0.93, server pairs 0.30.
+/// values 0.96, server pairs 0.49.
 #[test]
 fn simulated_operation_clusters_into_servers_that_match_the_truth() {
     let data = tempfile::tempdir().unwrap();
@@ -542,7 +542,7 @@ fn simulated_operation_clusters_into_servers_that_match_the_truth() {
     assert!(f("/scoring_only/false_positives") > 0.0, "without warninglists the planted ones get through: {e}");
     assert!(f("/with_warninglists/recall") >= 0.85, "{e}");
     assert!(f("/servers/precision") >= 0.99, "{e}");
-    assert!(f("/servers/recall") >= 0.2, "{e}");
+    assert!(f("/servers/recall") >= 0.3, "{e}");
     assert!(f("/clusters/precision") >= 0.95, "{e}");
 
     let at = ["--at", "2024-06-02"];

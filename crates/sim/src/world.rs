@@ -220,12 +220,29 @@ fn stix_bundle(s: &Scenario, servers: &[Server], fps: &mut Vec<FalsePositive>) -
             "object_marking_refs": ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"],
         }));
     };
+    let mut r = Rng::new(s.seed ^ 0xa0a0);
+    let mut sco = 0;
     for srv in servers.iter().filter(|srv| reports(1, 50, srv, s.seed)) {
         for ip in &srv.ips {
             indicator(format!("[ipv4-addr:value = '{ip}']"), &srv.category, &mut objects);
         }
         for d in &srv.domains {
             indicator(format!("[domain-name:value = '{d}']"), &srv.category, &mut objects);
+        }
+        // For some names they also share the resolutions their passive DNS saw.
+        if let Some(d) = srv.domains.first().filter(|_| r.chance(0.6)) {
+            let mut refs = Vec::new();
+            for ip in &srv.ips {
+                sco += 1;
+                let id = format!("ipv4-addr--00000000-0000-4000-9000-{sco:012x}");
+                objects.push(json!({"type": "ipv4-addr", "spec_version": "2.1", "id": id, "value": ip}));
+                refs.push(id);
+            }
+            sco += 1;
+            objects.push(json!({
+                "type": "domain-name", "spec_version": "2.1", "id": format!("domain-name--00000000-0000-4000-9000-{sco:012x}"),
+                "value": d, "resolves_to_refs": refs,
+            }));
         }
     }
     for edge in ["104.16.85.20", "104.18.32.7", "151.101.1.69"] {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use dragnet_core::{Category, FileError, Kind, Observable, Parsed, Record, Reject, Tlp, parse_timestamp};
+use dragnet_core::{Category, FileError, Kind, Link, Observable, Parsed, Record, Reject, Tlp, parse_timestamp};
 use serde_json::{Map, Value};
 
 use super::stix_pattern::{self, Comparison, Op};
@@ -54,13 +54,18 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
     let markings = Markings::collect(&objects);
     let mut parsed = Parsed::default();
     let mut lines = IdLines::new(input);
+    // Which records each object gave, for the links between objects.
+    let mut produced: HashMap<String, std::ops::Range<usize>> = HashMap::new();
+    let mut object_lines: Vec<u32> = Vec::with_capacity(objects.len());
     for obj in &objects {
         let Some(map) = obj.as_object() else {
+            object_lines.push(0);
             parsed.rejects.push(Reject::new(0, None, "bundle element is not a JSON object", json::compact(obj)));
             continue;
         };
         let id = str_of(map, "id").unwrap_or_default();
         let line = lines.line_of(id);
+        object_lines.push(line);
         let raw = json::compact(obj);
         let ty = str_of(map, "type").unwrap_or_default();
         if ty.is_empty() {
@@ -71,6 +76,7 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
             parsed.rejects.push(Reject::new(line, Some(&field), why, raw));
             continue;
         }
+        let first = parsed.records.len();
         match ty {
             "indicator" => indicator(map, &markings, line, &raw, &mut parsed),
             "marking-definition" => match markings.rejected.get(id) {
@@ -84,8 +90,55 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
             }
             _ => parsed.skipped += 1,
         }
+        if parsed.records.len() > first && !id.is_empty() {
+            produced.insert(id.to_string(), first..parsed.records.len());
+        }
     }
+    links(&objects, &object_lines, &produced, &mut parsed);
     Ok(parsed)
+}
+
+/// Resolutions the bundle states: a `domain-name`'s `resolves_to_refs` and
+/// `resolves-to` relationships, between objects that gave records.
+fn links(
+    objects: &[Value],
+    object_lines: &[u32],
+    produced: &HashMap<String, std::ops::Range<usize>>,
+    parsed: &mut Parsed,
+) {
+    let mut pairs: Vec<(&str, &str, u32)> = Vec::new();
+    for (map, &line) in objects.iter().zip(object_lines) {
+        let Some(map) = map.as_object() else { continue };
+        match str_of(map, "type") {
+            Some("domain-name") => {
+                for target in map.get("resolves_to_refs").and_then(Value::as_array).into_iter().flatten() {
+                    pairs.extend(target.as_str().map(|t| (str_of(map, "id").unwrap_or_default(), t, line)));
+                }
+            }
+            Some("relationship") if str_of(map, "relationship_type") == Some("resolves-to") => {
+                if let (Some(from), Some(to)) = (str_of(map, "source_ref"), str_of(map, "target_ref")) {
+                    pairs.push((from, to, line));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut seen: std::collections::HashSet<(Observable, Observable)> = std::collections::HashSet::new();
+    for (from, to, line) in pairs {
+        let (Some(a), Some(b)) = (produced.get(from), produced.get(to)) else { continue };
+        for i in a.clone() {
+            for j in b.clone() {
+                let (x, y) = (&parsed.records[i], &parsed.records[j]);
+                if let Some(mut link) = Link::new(x.observable.clone(), y.observable.clone(), line) {
+                    link.first_seen = x.first_seen.max(y.first_seen);
+                    link.last_seen = x.last_seen.max(y.last_seen);
+                    if seen.insert((link.from.clone(), link.to.clone())) {
+                        parsed.links.push(link);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The objects of a bundle, an array of objects or a lone object.
@@ -868,6 +921,25 @@ mod tests {
         assert!(parse(b"[1, 2]").is_err());
         assert!(parse(b"\"bundle\"").is_err());
         assert!(parse(b"[{\"ip_address\": \"1.2.3.4\"}]").is_err());
+    }
+
+    #[test]
+    fn resolutions_become_links() {
+        let bundle = r#"{"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": [
+  {"type": "domain-name", "spec_version": "2.1", "id": "domain-name--00000000-0000-4000-8000-000000000001", "value": "c2.example", "resolves_to_refs": ["ipv4-addr--00000000-0000-4000-8000-000000000002", "ipv4-addr--00000000-0000-4000-8000-00000000dead"]},
+  {"type": "ipv4-addr", "spec_version": "2.1", "id": "ipv4-addr--00000000-0000-4000-8000-000000000002", "value": "198.51.100.7"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-000000000003", "created": "2024-05-20T08:00:00.000Z", "modified": "2024-05-20T08:00:00.000Z", "valid_from": "2024-05-20T08:00:00.000Z", "pattern": "[domain-name:value = 'www.c2.example']", "pattern_type": "stix"},
+  {"type": "indicator", "spec_version": "2.1", "id": "indicator--00000000-0000-4000-8000-000000000004", "created": "2024-05-20T08:00:00.000Z", "modified": "2024-05-20T08:00:00.000Z", "valid_from": "2024-05-20T08:00:00.000Z", "pattern": "[ipv4-addr:value = '203.0.113.9']", "pattern_type": "stix"},
+  {"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000005", "created": "2024-05-20T08:00:00.000Z", "modified": "2024-05-20T08:00:00.000Z", "relationship_type": "resolves-to", "source_ref": "indicator--00000000-0000-4000-8000-000000000003", "target_ref": "indicator--00000000-0000-4000-8000-000000000004"},
+  {"type": "relationship", "spec_version": "2.1", "id": "relationship--00000000-0000-4000-8000-000000000006", "created": "2024-05-20T08:00:00.000Z", "modified": "2024-05-20T08:00:00.000Z", "relationship_type": "indicates", "source_ref": "indicator--00000000-0000-4000-8000-000000000003", "target_ref": "indicator--00000000-0000-4000-8000-000000000004"}
+]}"#;
+        let p = parse(bundle.as_bytes()).unwrap();
+        let links: Vec<(&str, &str, u32)> = p.links.iter().map(|l| (l.from.value(), l.to.value(), l.line)).collect();
+        assert_eq!(
+            links,
+            vec![("c2.example", "198.51.100.7", 2), ("www.c2.example", "203.0.113.9", 6)],
+            "a dangling ref and other relationships link nothing"
+        );
     }
 
     #[test]
