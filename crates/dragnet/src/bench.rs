@@ -415,6 +415,13 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
                 p["hits"],
                 p["bytes_per_prefix"].as_f64().unwrap_or_default()
             );
+            println!(
+                "prefix-index grouped lookups {:.1} M/s | IPv6 {} prefixes: {:.2} M lookups/s, {:.1} bytes/prefix",
+                p["batched_lookups_per_second"].as_f64().unwrap_or_default() / 1e6,
+                p["ipv6"]["prefixes"],
+                p["ipv6"]["lookups_per_second"].as_f64().unwrap_or_default() / 1e6,
+                p["ipv6"]["bytes_per_prefix"].as_f64().unwrap_or_default()
+            );
         }
         if let Some((n, secs)) = netflow {
             println!("netflow-v5   {n:>9} flows | decode {secs:.3} s = {:.0} flows/s", n as f64 / secs);
