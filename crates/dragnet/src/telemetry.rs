@@ -66,10 +66,66 @@ impl Sensor {
     }
 }
 
+/// RITA's beacon scoring knobs, with RITA v5's defaults.
+#[derive(clap::Args, Clone)]
+pub struct Scoring {
+    /// A pair needs at least this many distinct connection times (RITA: 4).
+    #[arg(long, default_value_t = 4)]
+    unique_connections: usize,
+    /// Histogram: a bucket within this fraction of the mode counts as modal (RITA: 0.05).
+    #[arg(long, default_value_t = 0.05)]
+    histogram_mode_sensitivity: f64,
+    /// Histogram: outliers removed before the bimodal test (RITA: 1).
+    #[arg(long, default_value_t = 1)]
+    histogram_bimodal_outliers: usize,
+    /// Histogram: hours a pair must be seen in for the bimodal test (RITA: 11).
+    #[arg(long, default_value_t = 11)]
+    histogram_bimodal_min_hours: usize,
+    /// Duration: hours a pair must be seen in to get a duration score (RITA: 6).
+    #[arg(long, default_value_t = 6)]
+    duration_min_hours: usize,
+    /// Duration: hours seen that give full consistency (RITA: 12).
+    #[arg(long, default_value_t = 12)]
+    duration_ideal_hours: usize,
+    /// Weights of the timestamp, data-size, duration and histogram subscores,
+    /// comma-separated, summing to 1 (RITA: 0.25 each).
+    #[arg(long, value_delimiter = ',', default_values_t = [0.25, 0.25, 0.25, 0.25])]
+    weights: Vec<f64>,
+}
+
+impl Scoring {
+    fn config(&self) -> anyhow::Result<Config> {
+        let weights: [f64; 4] =
+            self.weights.as_slice().try_into().map_err(|_| anyhow::anyhow!("--weights needs four numbers"))?;
+        anyhow::ensure!(
+            weights.iter().all(|w| (0.0..=1.0).contains(w)) && (weights.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+            "--weights must be four numbers in 0–1 that sum to 1, got {}",
+            self.weights.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
+        );
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&self.histogram_mode_sensitivity),
+            "--histogram-mode-sensitivity must be in 0–1"
+        );
+        anyhow::ensure!(self.unique_connections >= 1, "--unique-connections must be at least 1");
+        Ok(Config {
+            unique_connection_threshold: self.unique_connections,
+            histogram_mode_sensitivity: self.histogram_mode_sensitivity,
+            histogram_bimodal_outlier_removal: self.histogram_bimodal_outliers,
+            histogram_bimodal_min_hours_seen: self.histogram_bimodal_min_hours,
+            duration_min_hours_seen: self.duration_min_hours,
+            duration_consistency_ideal_hours_seen: self.duration_ideal_hours,
+            weights,
+            ..Config::default()
+        })
+    }
+}
+
 #[derive(clap::Args)]
 pub struct BeaconArgs {
     #[command(flatten)]
     sensor: Sensor,
+    #[command(flatten)]
+    scoring: Scoring,
     /// Show at most this many pairs (0 = all).
     #[arg(long, default_value_t = 50)]
     limit: usize,
@@ -192,7 +248,7 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
 
 pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
     let t = args.sensor.read(false)?;
-    let report = analyze(&t.conns, &t.names, &args.sensor.filter()?, &Config::default());
+    let report = analyze(&t.conns, &t.names, &args.sensor.filter()?, &args.scoring.config()?);
     let window = report.window;
     let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
     beacons.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)));
@@ -232,6 +288,8 @@ pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
 pub struct TelemetryArgs {
     #[command(flatten)]
     sensor: Sensor,
+    #[command(flatten)]
+    scoring: Scoring,
     /// The telemetry partner; created on first use.
     #[arg(long)]
     source: String,
@@ -435,7 +493,7 @@ pub fn detect(store: &mut dyn Store, args: &TelemetryArgs) -> anyhow::Result<Tel
     let beacon_cfg = Config {
         strobe_threshold: args.strobe_threshold,
         long_connection_seconds: args.long_connection_seconds,
-        ..Config::default()
+        ..args.scoring.config()?
     };
     let report = analyze(&t.conns, &t.names, &filter, &beacon_cfg);
     let found_scans = scans(&t.conns, &filter, &ScanConfig { threshold: args.scan_threshold, ..ScanConfig::default() });

@@ -520,6 +520,16 @@ fn simulated_operation_ingests_and_its_planted_beacons_are_found() {
     let best_background =
         found.iter().filter(|(s, _, _)| !s.starts_with("10.20.5.")).map(|(_, _, score)| *score).fold(0.0, f64::max);
     assert!(best_background < 0.7, "ordinary traffic scores {best_background}");
+
+    // The scoring knobs are flags: with all weight on timing, the score is the timestamp subscore.
+    let s = sensor.to_str().unwrap();
+    let timing = dragnet(data.path(), &["beacons", s, "--internal", "10.20.0.0/16", "--weights", "1,0,0,0", "--json"]);
+    for b in timing.json()["beacons"].as_array().unwrap() {
+        assert_eq!(b["score"], b["ts_score"], "{b}");
+    }
+    let bad = dragnet(data.path(), &["beacons", s, "--weights", "0.5,0.5,0.5,0.5"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("sum to 1"), "{}", bad.stderr);
 }
 
 /// The floors: on the simulated operation no planted false positive may be
