@@ -91,10 +91,19 @@ fn proxied_server_name_beacons_match_rita() {
     assert_eq!(evil.count, 357);
     assert_eq!((google.count, google.score), (6, 0.586));
     assert_eq!((evil.dur_score, evil.hist_score), (1.0, 1.0));
-    // RITA publishes 0.921 / 0.995 → 0.979 for this pair; which byte and gap
-    // lists it uses for it is not yet reproduced (issue 4); the figures below
-    // pin what Dragnet computes today so a change is noticed.
+    // RITA's test names 0.921 / 0.995 → 0.979 for this pair, but checks the
+    // subscores only within 0.05 (integration/beacons_test.go). Those figures
+    // come from RITA's validation script (integration/get_beacon_info.py),
+    // which rounds the timestamp score up and adds a data-size smallness
+    // term; RITA v5's own scoring (analysis/beacons.go: round3 of (skew +
+    // MADM) / 2, conn.log times and orig_ip_bytes of the CONNECT uids, hours
+    // from the start of the window's first hour) gives 0.920 / 1.000 → 0.980,
+    // as Dragnet does. That variant would also break www.google.com's 0.586
+    // here and proxy_rolling's 0.673, which RITA checks to 0.001.
     assert_eq!((evil.ts_score, evil.ds_score, evil.score), (0.92, 1.0, 0.98));
+    for (ours, published) in [(evil.ts_score, 0.921), (evil.ds_score, 0.995), (evil.score, 0.979)] {
+        assert!((ours - published).abs() <= 0.05, "within RITA's own tolerance: {ours} vs {published}");
+    }
     assert!(!report.ip.iter().any(|b| b.dst == "10.136.0.16"), "connections scored by name are not scored again by IP");
 }
 

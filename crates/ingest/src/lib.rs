@@ -8,6 +8,7 @@
 pub mod formats;
 mod json;
 pub mod netflow;
+pub mod pcap;
 pub mod suricata;
 mod table;
 mod text;
