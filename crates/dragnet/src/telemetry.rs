@@ -175,6 +175,10 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
     let mut decoder = netflow::Decoder::new();
     for f in files {
         let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
+        if dragnet_ingest::pcap::is_capture(&raw) {
+            read_capture(&f, &raw, &mut decoder, &mut t)?;
+            continue;
+        }
         if netflow {
             match decoder.decode("files", &raw) {
                 Ok(packet) => {
@@ -244,6 +248,40 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
         t.files += 1;
     }
     Ok(t)
+}
+
+/// A capture file of export packets: each UDP datagram is decoded with the
+/// templates of its exporter (source address); datagrams that are not
+/// NetFlow/IPFIX are counted and reported once.
+fn read_capture(
+    path: &std::path::Path,
+    raw: &[u8],
+    decoder: &mut netflow::Decoder,
+    t: &mut Telemetry,
+) -> anyhow::Result<()> {
+    let capture = dragnet_ingest::pcap::read(raw).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut refused = 0;
+    let mut first_error = None;
+    for (i, d) in capture.datagrams.iter().enumerate() {
+        match decoder.decode(&d.src.to_string(), d.payload) {
+            Ok(packet) => {
+                for (j, flow) in packet.flows.iter().enumerate() {
+                    t.conns.push(flow.to_conn(format!("{name}#{i}.{j}"), packet.export_time));
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                first_error.get_or_insert_with(|| format!("datagram {} from {}: {e}", i + 1, d.src));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        eprintln!("{}: {refused} datagrams were not NetFlow/IPFIX, the first: {e}", path.display());
+    }
+    t.rejected_lines += refused;
+    t.files += 1;
+    Ok(())
 }
 
 pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {

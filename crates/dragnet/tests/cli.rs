@@ -438,8 +438,11 @@ fn netflow_collector_decodes_packets_over_udp() {
         let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap().port()
     };
+    let data = tempfile::tempdir().unwrap();
+    let capture = data.path().join("exports.pcap");
     let mut child = Command::new(env!("CARGO_BIN_EXE_dragnet"))
         .args(["collect", "netflow", "--listen", &format!("127.0.0.1:{port}"), "--count", "2"])
+        .args(["--write", capture.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -466,6 +469,18 @@ fn netflow_collector_decodes_packets_over_udp() {
         (Some("10.0.2.2"), Some(54435), Some("10.0.2.15"), Some(22))
     );
     assert_eq!((f["protocol"].as_u64(), f["packets"].as_u64(), f["bytes"].as_u64()), (Some(6), Some(5), Some(230)));
+
+    // The capture it kept is read back by the detectors: the same four flows.
+    let run = dragnet(data.path(), &["telemetry", capture.to_str().unwrap(), "--source", "exporter", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!((run.json()["connections"].as_u64(), run.json()["files"].as_u64()), (Some(4), Some(1)));
+    // Appending to something that is not its capture is refused.
+    let other = data.path().join("other.bin");
+    std::fs::write(&other, b"something else entirely, longer than a header").unwrap();
+    let refused =
+        dragnet(data.path(), &["collect", "netflow", "--listen", "127.0.0.1:0", "--write", other.to_str().unwrap()]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("refusing to append"), "{}", refused.stderr);
 }
 
 #[test]

@@ -29,7 +29,8 @@ pub struct Capture<'a> {
     pub other_packets: usize,
 }
 
-const PCAP_MAGICS: [[u8; 4]; 4] = [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
+const PCAP_MAGICS: [[u8; 4]; 4] =
+    [[0xd4, 0xc3, 0xb2, 0xa1], [0xa1, 0xb2, 0xc3, 0xd4], [0x4d, 0x3c, 0xb2, 0xa1], [0xa1, 0xb2, 0x3c, 0x4d]];
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// Whether `input` starts like a pcap or pcapng file.
@@ -280,12 +281,18 @@ mod tests {
     #[test]
     fn what_we_write_reads_back_for_both_families() {
         let mut file = file_header();
-        file.extend(packet_record(1_700_000_000.25, (addr("192.0.2.1"), 4000), (addr("192.0.2.9"), 2055), b"v4 payload"));
+        file.extend(packet_record(
+            1_700_000_000.25,
+            (addr("192.0.2.1"), 4000),
+            (addr("192.0.2.9"), 2055),
+            b"v4 payload",
+        ));
         file.extend(packet_record(1_700_000_001.5, (addr("2001:db8::1"), 4001), (addr("2001:db8::9"), 4739), b"v6"));
         assert!(is_capture(&file));
         let c = read(&file).unwrap();
         assert_eq!(c.other_packets, 0);
-        let got: Vec<(f64, IpAddr, u16, &[u8])> = c.datagrams.iter().map(|d| (d.ts, d.src, d.dst_port, d.payload)).collect();
+        let got: Vec<(f64, IpAddr, u16, &[u8])> =
+            c.datagrams.iter().map(|d| (d.ts, d.src, d.dst_port, d.payload)).collect();
         assert_eq!(
             got,
             vec![
