@@ -149,12 +149,67 @@ pub fn netflow_v5_packets(flows: usize) -> Vec<Vec<u8>> {
     packets
 }
 
-fn measure_netflow(flows: usize, runs: usize) -> anyhow::Result<(usize, f64)> {
-    let packets = netflow_v5_packets(flows);
+/// IPFIX export packets: one template set (IPv4 addresses, ports,
+/// protocol, packet and byte counts, start and end in milliseconds: 45 bytes
+/// a record), then data sets of 20 records each.
+pub fn ipfix_packets(flows: usize) -> Vec<Vec<u8>> {
+    const FIELDS: [(u16, u16); 9] = [(8, 4), (12, 4), (7, 2), (11, 2), (4, 1), (2, 8), (1, 8), (152, 8), (153, 8)];
+    let header = |len: usize, seq: u32| {
+        let mut p = Vec::with_capacity(len);
+        p.extend_from_slice(&10u16.to_be_bytes());
+        p.extend_from_slice(&(len as u16).to_be_bytes());
+        p.extend_from_slice(&1_717_000_000u32.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&7u32.to_be_bytes());
+        p
+    };
+    let template_len = 16 + 4 + 4 + FIELDS.len() * 4;
+    let mut template = header(template_len, 0);
+    template.extend_from_slice(&2u16.to_be_bytes());
+    template.extend_from_slice(&((template_len - 16) as u16).to_be_bytes());
+    template.extend_from_slice(&256u16.to_be_bytes());
+    template.extend_from_slice(&(FIELDS.len() as u16).to_be_bytes());
+    for (id, len) in FIELDS {
+        template.extend_from_slice(&id.to_be_bytes());
+        template.extend_from_slice(&len.to_be_bytes());
+    }
+    let mut packets = vec![template];
+    let mut done = 0usize;
+    while done < flows {
+        let n = (flows - done).min(20);
+        let len = 16 + 4 + n * 45;
+        let mut p = header(len, done as u32);
+        p.extend_from_slice(&256u16.to_be_bytes());
+        p.extend_from_slice(&((len - 16) as u16).to_be_bytes());
+        for i in 0..n {
+            let k = (done + i) as u32;
+            p.extend_from_slice(&[10, 1, (k >> 8) as u8, k as u8]);
+            p.extend_from_slice(&(0xc633_6400u32 | (k & 0xff)).to_be_bytes());
+            p.extend_from_slice(&((40_000 + k % 20_000) as u16).to_be_bytes());
+            p.extend_from_slice(&443u16.to_be_bytes());
+            p.push(6);
+            p.extend_from_slice(&u64::from(k % 50 + 1).to_be_bytes());
+            p.extend_from_slice(&u64::from(k % 5000 + 40).to_be_bytes());
+            p.extend_from_slice(&(1_716_999_990_000u64 + u64::from(k % 1000)).to_be_bytes());
+            p.extend_from_slice(&(1_716_999_999_000u64).to_be_bytes());
+        }
+        packets.push(p);
+        done += n;
+    }
+    packets
+}
+
+fn measure_netflow(flows: usize, runs: usize) -> anyhow::Result<((usize, f64), (usize, f64))> {
+    let v5 = decode_all(&netflow_v5_packets(flows), flows, runs)?;
+    let ipfix = decode_all(&ipfix_packets(flows), flows, runs)?;
+    Ok((v5, ipfix))
+}
+
+fn decode_all(packets: &[Vec<u8>], flows: usize, runs: usize) -> anyhow::Result<(usize, f64)> {
     let (best, decoded) = best_of(runs, || {
         let mut decoder = dragnet_ingest::netflow::Decoder::new();
         let mut decoded = 0;
-        for p in &packets {
+        for p in packets {
             decoded += decoder.decode("bench", p).map_err(|e| anyhow::anyhow!("{e}"))?.flows.len();
         }
         Ok(decoded)
@@ -400,8 +455,8 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     let netflow = if args.netflow_flows > 0 { Some(measure_netflow(args.netflow_flows, args.runs)?) } else { None };
     let prefix = if args.prefixes > 0 { Some(measure_prefixes(args.prefixes, args.runs)?) } else { None };
     if json {
-        let netflow =
-            netflow.map(|(n, s)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s}));
+        let rate = |(n, s): (usize, f64)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s});
+        let netflow = netflow.map(|(v5, ipfix)| serde_json::json!({"v5": rate(v5), "ipfix": rate(ipfix)}));
         print_json(&serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow, "prefix_index": prefix}))?;
     } else {
         if let Some(p) = &prefix {
@@ -423,8 +478,9 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
                 p["ipv6"]["bytes_per_prefix"].as_f64().unwrap_or_default()
             );
         }
-        if let Some((n, secs)) = netflow {
+        if let Some(((n, secs), (m, ipfix_secs))) = netflow {
             println!("netflow-v5   {n:>9} flows | decode {secs:.3} s = {:.0} flows/s", n as f64 / secs);
+            println!("ipfix        {m:>9} flows | decode {ipfix_secs:.3} s = {:.0} flows/s (template-driven)", m as f64 / ipfix_secs);
         }
         if let Some(z) = &zeek {
             println!(
