@@ -195,7 +195,7 @@ pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Confi
     for c in kept {
         let t = c.ts.trunc() as i64;
         if in_window(t) {
-            pairs.entry((c.src, c.dst)).or_default().add(t, Some(c), &c.uid);
+            pairs.entry((c.src, c.dst)).or_default().add(t, Some(c), c.uid.as_str());
         }
     }
     let summaries = |keep: &dyn Fn(&Pair<'_>) -> bool| -> Vec<PairSummary> {
@@ -415,7 +415,7 @@ mod tests {
     fn conn(ts: f64, duration: f64) -> Conn {
         Conn {
             ts,
-            uid: format!("C{ts}"),
+            uid: format!("C{ts}").into(),
             src: "10.0.0.5".parse().unwrap(),
             src_port: 40000,
             dst: "198.51.100.7".parse().unwrap(),

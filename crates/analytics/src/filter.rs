@@ -91,7 +91,7 @@ mod tests {
     fn conn(src: &str, dst: &str) -> Conn {
         Conn {
             ts: 0.0,
-            uid: String::new(),
+            uid: Default::default(),
             src: src.parse().unwrap(),
             src_port: 1,
             dst: dst.parse().unwrap(),

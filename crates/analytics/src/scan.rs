@@ -80,8 +80,8 @@ pub fn scans(conns: &[Conn], filter: &Filter, cfg: &ScanConfig) -> Vec<Scan> {
             continue;
         }
         let w = (c.ts.trunc() as i64).div_euclid(cfg.window_seconds) * cfg.window_seconds;
-        vertical.entry((w, c.src, c.dst)).or_default().add(c.dst_port.to_string(), &c.uid);
-        horizontal.entry((w, c.src, c.dst_port)).or_default().add(c.dst.to_string(), &c.uid);
+        vertical.entry((w, c.src, c.dst)).or_default().add(c.dst_port.to_string(), c.uid.as_str());
+        horizontal.entry((w, c.src, c.dst_port)).or_default().add(c.dst.to_string(), c.uid.as_str());
     }
     // Detected per window, reported once per scanner and target across windows.
     let mut merged: HashMap<(ScanKind, IpAddr, Option<IpAddr>, Option<u16>), Scan> = HashMap::new();

@@ -4,13 +4,83 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
+/// A sensor's connection id (Zeek `uid`, Suricata `flow_id`, a capture
+/// position), kept inline when short, as they nearly all are: reading a
+/// log then allocates nothing per connection for it.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Uid {
+    Inline(u8, [u8; 22]),
+    Heap(Box<str>),
+}
+
+impl Uid {
+    pub fn new(text: &str) -> Uid {
+        let bytes = text.as_bytes();
+        if bytes.len() <= 22 {
+            let mut inline = [0u8; 22];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            Uid::Inline(bytes.len() as u8, inline)
+        } else {
+            Uid::Heap(text.into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Built from a whole `&str`, so the bytes are valid UTF-8.
+            Uid::Inline(len, bytes) => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Uid::Heap(s) => s,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.as_str().is_empty()
+    }
+}
+
+impl Default for Uid {
+    fn default() -> Self {
+        Uid::Inline(0, [0; 22])
+    }
+}
+
+impl From<&str> for Uid {
+    fn from(text: &str) -> Uid {
+        Uid::new(text)
+    }
+}
+
+impl From<String> for Uid {
+    fn from(text: String) -> Uid {
+        Uid::new(&text)
+    }
+}
+
+impl std::fmt::Display for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for Uid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl serde::Serialize for Uid {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One connection as a sensor logged it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conn {
     /// Start time, Unix seconds with sub-second precision.
     pub ts: f64,
     /// The sensor's connection id (Zeek `uid`), for evidence.
-    pub uid: String,
+    pub uid: Uid,
     pub src: IpAddr,
     pub src_port: u16,
     pub dst: IpAddr,
@@ -37,7 +107,9 @@ impl Conn {
 /// `value` as a static string when it is one of `known`, else owned: sensor
 /// fields with a handful of values cost no allocation per record.
 pub fn intern(value: &str, known: &[&'static str]) -> Cow<'static, str> {
-    match known.iter().find(|k| **k == value) {
+    // Byte by byte: these values are a few bytes long, shorter than a memcmp call.
+    let same = |k: &&'static str| k.len() == value.len() && k.bytes().zip(value.bytes()).all(|(a, b)| a == b);
+    match known.iter().copied().find(same) {
         Some(k) => Cow::Borrowed(k),
         None => Cow::Owned(value.to_string()),
     }

@@ -38,7 +38,7 @@ impl Flow {
         let state = if self.protocol == 6 && self.tcp_flags & 0x10 == 0 { "S0" } else { "SF" };
         Conn {
             ts: start,
-            uid,
+            uid: uid.into(),
             src: self.src,
             src_port: self.src_port,
             dst: self.dst,

@@ -100,7 +100,7 @@ fn read_event(e: &Value, eve: &mut Eve) -> Result<(), EventError> {
             let state = if to_client == 0.0 { "S0" } else { "SF" };
             eve.conns.push(Conn {
                 ts: start,
-                uid: flow_id,
+                uid: flow_id.into(),
                 src,
                 src_port: port("src_port"),
                 dst,
