@@ -89,22 +89,41 @@ pub fn window<'a>(conns: impl IntoIterator<Item = &'a Conn>, cfg: &Config) -> Op
     (lo <= hi).then(|| Window { min: lo.max(hi - cfg.window_seconds), max: hi })
 }
 
+/// One pair's connections in the window, kept compact: a few bytes per
+/// connection, since a day of a large network holds millions of pairs.
 #[derive(Default)]
 struct Pair<'a> {
-    ts: Vec<i64>,
-    bytes: Vec<f64>,
+    /// Seconds since the start of the window's first hour.
+    ts: Vec<u32>,
+    /// Originator bytes per connection (saturating at 4 GiB).
+    bytes: Vec<u32>,
     total_bytes: u64,
     duration: f64,
-    uids: Vec<&'a str>,
+    /// The first few connection ids, for evidence.
+    samples: Vec<&'a str>,
+    /// Whether a connection of this pair was already scored under a name.
+    claimed: bool,
 }
 
+/// Connection ids kept per pair as evidence.
+const SAMPLES: usize = 5;
+
 impl<'a> Pair<'a> {
-    fn add(&mut self, t: i64, conn: Option<&Conn>, uid: &'a str) {
-        self.ts.push(t);
-        self.bytes.push(conn.map_or(0.0, |c| c.orig_ip_bytes as f64));
+    fn add(&mut self, offset: u32, conn: Option<&Conn>, uid: &'a str) {
+        self.ts.push(offset);
+        self.bytes.push(conn.map_or(0, |c| u32::try_from(c.orig_ip_bytes).unwrap_or(u32::MAX)));
         self.total_bytes += conn.map_or(0, |c| c.orig_ip_bytes + c.resp_ip_bytes);
         self.duration += conn.map_or(0.0, |c| c.duration);
-        self.uids.push(uid);
+        if self.samples.len() < SAMPLES && !uid.is_empty() {
+            self.samples.push(uid);
+        }
+    }
+
+    /// The pair's times as Unix seconds, sorted.
+    fn times(&self, from: i64) -> Vec<i64> {
+        let mut ts: Vec<i64> = self.ts.iter().map(|&t| from + i64::from(t)).collect();
+        ts.sort_unstable();
+        ts
     }
 }
 
@@ -138,16 +157,16 @@ pub struct PairSummary {
 }
 
 impl PairSummary {
-    fn of(src: IpAddr, dst: IpAddr, p: &Pair<'_>) -> PairSummary {
+    fn of(src: IpAddr, dst: IpAddr, p: &Pair<'_>, from: i64) -> PairSummary {
         PairSummary {
             src,
             dst,
             count: p.ts.len(),
             total_duration: p.duration,
             total_bytes: p.total_bytes,
-            first_seen: p.ts.iter().copied().min().unwrap_or_default(),
-            last_seen: p.ts.iter().copied().max().unwrap_or_default(),
-            sample_uids: p.uids.iter().take(5).map(|u| u.to_string()).collect(),
+            first_seen: from + i64::from(p.ts.iter().copied().min().unwrap_or_default()),
+            last_seen: from + i64::from(p.ts.iter().copied().max().unwrap_or_default()),
+            sample_uids: p.samples.iter().map(|u| u.to_string()).collect(),
         }
     }
 }
@@ -172,10 +191,14 @@ pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Confi
     // window begins in, so a pair's list may start a little before `min`.
     let from = win.min.div_euclid(3600) * 3600;
     let in_window = |t: i64| t >= from && t <= win.max;
-    let by_uid: HashMap<&str, &Conn> = conns.iter().map(|c| (c.uid.as_str(), c)).collect();
+    let offset = |t: i64| u32::try_from(t - from).unwrap_or(u32::MAX);
+    // Only names need finding their connection by id.
+    let by_uid: HashMap<&str, &Conn> =
+        if names.is_empty() { HashMap::new() } else { conns.iter().map(|c| (c.uid.as_str(), c)).collect() };
 
     let mut named: HashMap<(IpAddr, &str), Pair<'_>> = HashMap::new();
     let mut seen: HashSet<(IpAddr, &str, &str)> = HashSet::new();
+    let mut named_uids: Vec<(IpAddr, &str, &str)> = Vec::new();
     for n in names {
         let src_ok =
             !filter.never.contains(n.src) && (filter.internal.contains(n.src) || filter.keep_external_to_internal);
@@ -185,31 +208,40 @@ pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Confi
         let conn = by_uid.get(n.uid.as_str()).copied();
         let t = conn.map_or(n.ts, |c| c.ts).trunc() as i64;
         if in_window(t) {
-            named.entry((n.src, n.name.as_str())).or_default().add(t, conn, &n.uid);
+            named.entry((n.src, n.name.as_str())).or_default().add(offset(t), conn, &n.uid);
+            named_uids.push((n.src, n.name.as_str(), n.uid.as_str()));
         }
     }
-    let fqdn = score_all(named.into_iter().map(|((src, name), p)| (src, name.to_string(), p)), win, cfg);
-    let claimed: HashSet<&str> = fqdn.iter().flat_map(|b| b.uids.iter().map(String::as_str)).collect();
+    drop(by_uid);
+    let fqdn = score_all(named.into_iter().map(|((src, name), p)| (src, name.to_string(), p)), from, win, cfg);
+    // The connections of every name pair that was scored are not scored again by IP.
+    let scored: HashSet<(IpAddr, &str)> = fqdn.iter().map(|b| (b.src, b.dst.as_str())).collect();
+    let claimed: HashSet<&str> = named_uids
+        .iter()
+        .filter(|(src, name, uid)| !uid.is_empty() && scored.contains(&(*src, *name)))
+        .map(|(_, _, uid)| *uid)
+        .collect();
 
     let mut pairs: HashMap<(IpAddr, IpAddr), Pair<'_>> = HashMap::new();
     for c in kept {
         let t = c.ts.trunc() as i64;
         if in_window(t) {
-            pairs.entry((c.src, c.dst)).or_default().add(t, Some(c), c.uid.as_str());
+            let pair = pairs.entry((c.src, c.dst)).or_default();
+            pair.add(offset(t), Some(c), c.uid.as_str());
+            pair.claimed |= !claimed.is_empty() && claimed.contains(c.uid.as_str());
         }
     }
     let summaries = |keep: &dyn Fn(&Pair<'_>) -> bool| -> Vec<PairSummary> {
         let mut v: Vec<PairSummary> =
-            pairs.iter().filter(|(_, p)| keep(p)).map(|((src, dst), p)| PairSummary::of(*src, *dst, p)).collect();
+            pairs.iter().filter(|(_, p)| keep(p)).map(|((src, dst), p)| PairSummary::of(*src, *dst, p, from)).collect();
         v.sort_by(|a, b| b.total_duration.total_cmp(&a.total_duration).then(b.count.cmp(&a.count)));
         v
     };
     let strobes = summaries(&|p| p.ts.len() >= cfg.strobe_threshold);
     let long_connections = summaries(&|p| p.duration >= cfg.long_connection_seconds);
-    pairs.retain(|_, p| !p.uids.iter().any(|u| claimed.contains(u)));
-    let ip = score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), win, cfg);
-    let strip = |mut v: Vec<Scored>| -> Vec<Beacon> { v.drain(..).map(|s| s.beacon).collect() };
-    Report { window: Some(win), ip: strip(ip), fqdn: strip(fqdn), strobes, long_connections }
+    pairs.retain(|_, p| !p.claimed);
+    let ip = score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), from, win, cfg);
+    Report { window: Some(win), ip, fqdn, strobes, long_connections }
 }
 
 /// Scores every (source IP, destination IP) pair the filter keeps; sorted by
@@ -219,33 +251,32 @@ pub fn ip_beacons(conns: &[Conn], filter: &Filter, cfg: &Config) -> (Option<Wind
     (report.window, report.ip)
 }
 
-/// A beacon with every connection id it was scored on.
-struct Scored {
-    beacon: Beacon,
-    uids: Vec<String>,
-}
-
-fn score_all<'a>(pairs: impl Iterator<Item = (IpAddr, String, Pair<'a>)>, win: Window, cfg: &Config) -> Vec<Scored> {
-    let mut out: Vec<Scored> = pairs.filter_map(|(src, dst, p)| score_pair(src, dst, p, win, cfg)).collect();
-    out.sort_by(|a, b| {
-        let (a, b) = (&a.beacon, &b.beacon);
-        b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.dst.cmp(&b.dst))
-    });
+fn score_all<'a>(
+    pairs: impl Iterator<Item = (IpAddr, String, Pair<'a>)>,
+    from: i64,
+    win: Window,
+    cfg: &Config,
+) -> Vec<Beacon> {
+    let mut out: Vec<Beacon> = pairs.filter_map(|(src, dst, p)| score_pair(src, dst, p, from, win, cfg)).collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.dst.cmp(&b.dst)));
     out
 }
 
-fn score_pair(src: IpAddr, dst: String, mut p: Pair<'_>, win: Window, cfg: &Config) -> Option<Scored> {
-    p.ts.sort_unstable();
+fn score_pair(src: IpAddr, dst: String, p: Pair<'_>, from: i64, win: Window, cfg: &Config) -> Option<Beacon> {
     let count = p.ts.len();
-    let mut unique = p.ts.clone();
+    if count < cfg.unique_connection_threshold || count >= cfg.strobe_threshold {
+        return None;
+    }
+    let ts = p.times(from);
+    let mut unique = ts.clone();
     unique.dedup();
-    if unique.len() < cfg.unique_connection_threshold || count >= cfg.strobe_threshold {
+    if unique.len() < cfg.unique_connection_threshold {
         return None;
     }
     // Timestamps and byte counts are sorted separately, as RITA does.
-    let s = scores(&p.ts, &mut p.bytes, win, cfg);
-    let uids: Vec<String> = p.uids.iter().filter(|u| !u.is_empty()).map(|u| u.to_string()).collect();
-    let beacon = Beacon {
+    let mut bytes: Vec<f64> = p.bytes.iter().map(|&b| f64::from(b)).collect();
+    let s = scores(&ts, &mut bytes, win, cfg);
+    Some(Beacon {
         src,
         dst,
         count,
@@ -255,13 +286,12 @@ fn score_pair(src: IpAddr, dst: String, mut p: Pair<'_>, win: Window, cfg: &Conf
         ds_score: s.ds,
         dur_score: s.dur,
         hist_score: s.hist,
-        first_seen: p.ts[0],
-        last_seen: p.ts[count - 1],
+        first_seen: ts[0],
+        last_seen: ts[count - 1],
         total_bytes: p.total_bytes,
         total_duration: p.duration,
-        sample_uids: uids.iter().take(5).cloned().collect(),
-    };
-    Some(Scored { beacon, uids })
+        sample_uids: p.samples.iter().map(|u| u.to_string()).collect(),
+    })
 }
 
 /// The four subscores and the weighted total.

@@ -259,6 +259,11 @@ struct ZeekFigure {
     beacon_seconds: f64,
     pairs: usize,
     beacons_scored: usize,
+    /// Memory of the parsed connection records.
+    bytes_per_connection: f64,
+    /// Heap the beacon analysis needs beyond its input, at its peak.
+    analysis_peak_bytes: usize,
+    analysis_bytes_per_pair: f64,
 }
 
 fn measure_zeek(rows: usize, runs: usize) -> anyhow::Result<ZeekFigure> {
@@ -276,6 +281,9 @@ fn measure_zeek(rows: usize, runs: usize) -> anyhow::Result<ZeekFigure> {
     let (parse, log) = best_of(runs, || dragnet_ingest::zeek::read_conn(bytes).map_err(|e| anyhow::anyhow!("{e}")))?;
     anyhow::ensure!(log.conns.len() == rows && log.rejects.is_empty(), "parsed {} of {rows}", log.conns.len());
     let conns = log.conns;
+    let conn_bytes = conns.len() * std::mem::size_of::<dragnet_core::telemetry::Conn>();
+    crate::alloc::reset_peak();
+    let before = crate::alloc::live();
     let t = Instant::now();
     let report = dragnet_analytics::beacon::analyze(
         &conns,
@@ -284,6 +292,8 @@ fn measure_zeek(rows: usize, runs: usize) -> anyhow::Result<ZeekFigure> {
         &dragnet_analytics::beacon::Config::default(),
     );
     let beacon_seconds = t.elapsed().as_secs_f64();
+    let analysis_peak = crate::alloc::peak().saturating_sub(before);
+    let pairs = (rows / 10).max(1);
     Ok(ZeekFigure {
         rows,
         bytes: bytes.len(),
@@ -293,8 +303,11 @@ fn measure_zeek(rows: usize, runs: usize) -> anyhow::Result<ZeekFigure> {
         parse_rows_per_second: rows as f64 / parse,
         ratio_to_baseline: parse / baseline,
         beacon_seconds,
-        pairs: (rows / 10).max(1),
+        pairs,
         beacons_scored: report.ip.len(),
+        bytes_per_connection: conn_bytes as f64 / rows as f64,
+        analysis_peak_bytes: analysis_peak,
+        analysis_bytes_per_pair: analysis_peak as f64 / pairs as f64,
     })
 }
 
@@ -455,7 +468,8 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     let netflow = if args.netflow_flows > 0 { Some(measure_netflow(args.netflow_flows, args.runs)?) } else { None };
     let prefix = if args.prefixes > 0 { Some(measure_prefixes(args.prefixes, args.runs)?) } else { None };
     if json {
-        let rate = |(n, s): (usize, f64)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s});
+        let rate =
+            |(n, s): (usize, f64)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s});
         let netflow = netflow.map(|(v5, ipfix)| serde_json::json!({"v5": rate(v5), "ipfix": rate(ipfix)}));
         print_json(&serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow, "prefix_index": prefix}))?;
     } else {
@@ -480,7 +494,10 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
         }
         if let Some(((n, secs), (m, ipfix_secs))) = netflow {
             println!("netflow-v5   {n:>9} flows | decode {secs:.3} s = {:.0} flows/s", n as f64 / secs);
-            println!("ipfix        {m:>9} flows | decode {ipfix_secs:.3} s = {:.0} flows/s (template-driven)", m as f64 / ipfix_secs);
+            println!(
+                "ipfix        {m:>9} flows | decode {ipfix_secs:.3} s = {:.0} flows/s (template-driven)",
+                m as f64 / ipfix_secs
+            );
         }
         if let Some(z) = &zeek {
             println!(
@@ -494,6 +511,12 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
                 z.ratio_to_baseline,
                 z.pairs,
                 z.beacon_seconds
+            );
+            println!(
+                "zeek-conn    {:.0} bytes per connection record | beacon analysis peak {:.1} MB = {:.0} bytes per pair",
+                z.bytes_per_connection,
+                z.analysis_peak_bytes as f64 / 1e6,
+                z.analysis_bytes_per_pair
             );
         }
         for f in &figures {

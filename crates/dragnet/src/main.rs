@@ -1,6 +1,7 @@
 //! The `dragnet` command: the one place where parsers, stores and outputs
 //! are wired together.
 
+mod alloc;
 mod bench;
 mod collect;
 mod config;
@@ -17,6 +18,9 @@ mod walk;
 mod warninglists;
 
 use std::path::PathBuf;
+
+#[global_allocator]
+static ALLOCATOR: alloc::Counting = alloc::Counting;
 use std::process::ExitCode;
 
 use anyhow::Context;

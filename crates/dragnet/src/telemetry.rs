@@ -208,6 +208,7 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
             t.names.extend(eve.names);
             t.dns.extend(eve.dns);
             t.alerts.extend(eve.alerts);
+            t.links.extend(eve.links);
             continue;
         }
         let rejects = match zeek::log_path(&bytes).as_deref() {

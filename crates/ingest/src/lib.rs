@@ -7,6 +7,7 @@
 
 pub mod formats;
 mod json;
+mod links;
 pub mod netflow;
 pub mod pcap;
 pub mod suricata;

@@ -5,8 +5,10 @@
 use std::net::IpAddr;
 
 use dragnet_core::telemetry::{Alert, CONN_STATES, Conn, DnsQuery, NamedConn, RCODES, intern};
-use dragnet_core::{FileError, Reject, parse_timestamp};
+use dragnet_core::{FileError, Kind, Link, Observable, Reject, parse_timestamp};
 use serde_json::Value;
+
+use crate::links::LinkSet;
 
 /// What one EVE file holds, for the detectors.
 #[derive(Debug, Default)]
@@ -15,6 +17,8 @@ pub struct Eve {
     pub names: Vec<NamedConn>,
     pub dns: Vec<DnsQuery>,
     pub alerts: Vec<Alert>,
+    /// SNI → server address, server → JA3S, DNS name → answer addresses.
+    pub links: Vec<Link>,
     pub rejects: Vec<Reject>,
     pub skipped: u64,
 }
@@ -34,6 +38,7 @@ pub fn read_eve(input: &[u8]) -> Result<Eve, FileError> {
         return Err(FileError::new(1, "not Suricata EVE JSON: the first line has no `event_type` and `src_ip`"));
     }
     let mut eve = Eve::default();
+    let mut links = LinkSet::default();
     for line in crate::text::lines(input) {
         let Ok(raw) = line.text else {
             eve.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
@@ -48,9 +53,48 @@ pub fn read_eve(input: &[u8]) -> Result<Eve, FileError> {
         };
         if let Err((field, why)) = read_event(&event, &mut eve) {
             eve.rejects.push(Reject::new(line.number, Some(field), why, raw));
+        } else {
+            read_links(&event, &mut links);
         }
     }
+    eve.links = links.into_links();
     Ok(eve)
+}
+
+/// The links of one event: a TLS handshake's SNI and JA3S with the server
+/// address, and a DNS answer's addresses (EVE v1 one answer an event, v2
+/// `answers` or `grouped`).
+fn read_links(e: &Value, links: &mut LinkSet) {
+    let Some(ts) = time(e, &["timestamp"]).map(|t| t as i64) else { return };
+    let domain = |v: &str| Observable::parse(Kind::Domain, v.trim_end_matches('.')).ok();
+    let address = |v: &str| Observable::guess(v).ok().filter(|o| matches!(o.kind(), Kind::Ipv4 | Kind::Ipv6));
+    match text(e, &["event_type"]) {
+        Some("tls") => {
+            let server = text(e, &["dest_ip"]).and_then(address);
+            links.add(text(e, &["tls", "sni"]).and_then(domain), server.clone(), ts);
+            let ja3s = text(e, &["tls", "ja3s", "hash"]).and_then(|h| Observable::parse(Kind::Ja3s, h).ok());
+            links.add(server, ja3s, ts);
+        }
+        Some("dns") => {
+            let Some(dns) = e.get("dns") else { return };
+            let one = |a: &Value| (text(a, &["rrname"]).and_then(domain), text(a, &["rdata"]).and_then(address));
+            if text(dns, &["type"]) == Some("answer") && dns.get("rdata").is_some() {
+                let (name, ip) = one(dns);
+                links.add(name, ip, ts);
+            }
+            for a in dns.get("answers").and_then(Value::as_array).into_iter().flatten() {
+                let (name, ip) = one(a);
+                links.add(name, ip, ts);
+            }
+            let query = text(dns, &["rrname"]).or_else(|| text(dns, &["queries", "0", "rrname"]));
+            for kind in ["A", "AAAA"] {
+                for ip in dns.get("grouped").and_then(|g| g.get(kind)).and_then(Value::as_array).into_iter().flatten() {
+                    links.add(query.and_then(domain), ip.as_str().and_then(address), ts);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 type EventError = (&'static str, String);
@@ -192,5 +236,25 @@ mod tests {
         assert_eq!(eve.rejects.len(), 2);
         assert_eq!((eve.rejects[0].line, eve.rejects[0].field.as_deref()), (6, Some("src_ip")));
         assert!(read_eve(b"{\"Event\": {}}\n").is_err());
+    }
+
+    #[test]
+    fn tls_and_dns_answers_become_links() {
+        let eve = r#"{"timestamp":"2021-06-06T16:00:01.000000+0000","flow_id":3,"event_type":"tls","src_ip":"192.168.1.129","src_port":2,"dest_ip":"198.51.100.8","dest_port":443,"proto":"TCP","tls":{"sni":"C2.example","ja3s":{"hash":"f4febc55ea12b31ae17cfb7e614afda8","string":"x"}}}
+{"timestamp":"2021-06-06T16:00:05.000000+0000","flow_id":5,"event_type":"dns","src_ip":"192.168.1.1","src_port":53,"dest_ip":"192.168.1.129","dest_port":1,"proto":"UDP","dns":{"version":2,"type":"answer","rrname":"c2.example","rcode":"NOERROR","answers":[{"rrname":"c2.example","rrtype":"A","ttl":60,"rdata":"198.51.100.8"},{"rrname":"c2.example","rrtype":"CNAME","rdata":"alias.example"}],"grouped":{"A":["198.51.100.9"]}}}
+{"timestamp":"2021-06-06T16:00:06.000000+0000","flow_id":6,"event_type":"dns","src_ip":"192.168.1.1","src_port":53,"dest_ip":"192.168.1.129","dest_port":1,"proto":"UDP","dns":{"type":"answer","rrname":"old.example","rrtype":"AAAA","rdata":"2001:db8::7","rcode":"NOERROR"}}
+"#;
+        let got = read_eve(eve.as_bytes()).unwrap();
+        let links: Vec<(&str, &str, Option<i64>)> =
+            got.links.iter().map(|l| (l.from.value(), l.to.value(), l.last_seen)).collect();
+        assert_eq!(
+            links,
+            vec![
+                ("c2.example", "198.51.100.8", Some(1_622_995_205)),
+                ("198.51.100.8", "f4febc55ea12b31ae17cfb7e614afda8", Some(1_622_995_201)),
+                ("c2.example", "198.51.100.9", Some(1_622_995_205)),
+                ("old.example", "2001:db8::7", Some(1_622_995_206)),
+            ]
+        );
     }
 }

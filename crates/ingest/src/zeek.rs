@@ -131,27 +131,8 @@ pub fn read_dns(input: &[u8]) -> Result<(Vec<DnsQuery>, Vec<Reject>), FileError>
 /// server's certificate and JA3S, a certificate's DNS names, and DNS
 /// answers. Repeats are merged, widening the times seen.
 pub fn read_links(input: &[u8]) -> Result<(Vec<Link>, Vec<Reject>), FileError> {
-    let mut links: Vec<Link> = Vec::new();
-    let mut seen: std::collections::HashMap<(Observable, Observable), usize> = std::collections::HashMap::new();
-    let mut add = |from: Option<Observable>, to: Option<Observable>, ts: i64| {
-        let (Some(from), Some(to)) = (from, to) else { return };
-        match seen.entry((from, to)) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let l = &mut links[*e.get()];
-                l.first_seen = l.first_seen.min(Some(ts));
-                l.last_seen = l.last_seen.max(Some(ts));
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let (from, to) = e.key().clone();
-                if let Some(mut l) = Link::new(from, to, 0) {
-                    l.first_seen = Some(ts);
-                    l.last_seen = Some(ts);
-                    e.insert(links.len());
-                    links.push(l);
-                }
-            }
-        }
-    };
+    let mut links = crate::links::LinkSet::default();
+    let mut add = |from, to, ts| links.add(from, to, ts);
     let observable = |kind: Kind, v: &str| Observable::parse(kind, v).ok();
     let rejects = read_rows(input, &["ssl", "x509", "dns"], |row| {
         let ts_text = row.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
@@ -180,7 +161,7 @@ pub fn read_links(input: &[u8]) -> Result<(Vec<Link>, Vec<Reject>), FileError> {
         add(server, row.text(Col::Ja3s).and_then(|v| observable(Kind::Ja3s, v)), ts);
         Ok(())
     })?;
-    Ok((links, rejects))
+    Ok((links.into_links(), rejects))
 }
 
 type RowError = (&'static str, String);
@@ -269,7 +250,10 @@ trait Fields {
 fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
     let ip = |col: Col| -> Result<IpAddr, RowError> {
         let v = f.text(col).ok_or_else(|| (col.name(), format!("missing `{}`", col.name())))?;
-        ipv4_dotted(v).map(IpAddr::V4).or_else(|| v.parse().ok()).ok_or_else(|| (col.name(), format!("`{v}` is not an IP address")))
+        ipv4_dotted(v)
+            .map(IpAddr::V4)
+            .or_else(|| v.parse().ok())
+            .ok_or_else(|| (col.name(), format!("`{v}` is not an IP address")))
     };
     let num = |col: Col| -> Result<f64, RowError> {
         match f.text(col) {
@@ -447,10 +431,8 @@ fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowErr
                 "empty_field" => empty = value.split(sep.as_str()).next().unwrap_or("(empty)").to_string(),
                 "fields" => {
                     names = value.split(sep.as_str()).map(str::to_string).collect();
-                    slots = names
-                        .iter()
-                        .map(|n| COLUMNS.iter().position(|(_, name)| name == n).map(|c| c as u8))
-                        .collect();
+                    slots =
+                        names.iter().map(|n| COLUMNS.iter().position(|(_, name)| name == n).map(|c| c as u8)).collect();
                 }
                 _ => {}
             }
@@ -603,8 +585,23 @@ mod tests {
     #[test]
     fn dotted_quads_match_the_standard_parser() {
         for s in [
-            "10.0.0.5", "255.255.255.255", "0.0.0.0", "1.2.3.4", "01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1",
-            "1..2.3", ".1.2.3", "1.2.3.", "a.b.c.d", "1.2.3.04", "::1", "1.2.3.4 ", "100.200.300.1", "",
+            "10.0.0.5",
+            "255.255.255.255",
+            "0.0.0.0",
+            "1.2.3.4",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.1.1.1",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "a.b.c.d",
+            "1.2.3.04",
+            "::1",
+            "1.2.3.4 ",
+            "100.200.300.1",
+            "",
         ] {
             assert_eq!(ipv4_dotted(s), s.parse().ok(), "{s:?}");
         }
