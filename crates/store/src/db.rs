@@ -286,6 +286,23 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
     Ok(new)
 }
 
+/// An observation from its eight stored columns (category, TLP, grade,
+/// confidence, first and last seen, tags, line), as `HITS` and `FACTS` read them.
+fn observation(cells: &[Cell], observable: Observable, raw: String) -> Result<Observation, StoreError> {
+    Ok(Observation {
+        observable,
+        category: codec::category_from_code(cells[0].int())?,
+        tlp: codec::tlp_from_code(cells[1].int())?,
+        grade: codec::grade_from_code(cells[2].int())?,
+        confidence: cells[3].opt_int().map(|c| c.clamp(0, 100) as u8),
+        first_seen: cells[4].int(),
+        last_seen: cells[5].int(),
+        tags: codec::split_tags(cells[6].text()),
+        line: cells[7].int() as u32,
+        raw,
+    })
+}
+
 /// `(key, count)` rows as a map, the key read by `name` (text keys as they are).
 fn counts<C: Connection>(
     conn: &mut C,
@@ -357,18 +374,7 @@ impl<C: Connection> Store for SqlStore<C> {
                     via,
                     source: row[0].text().to_string(),
                     matched: matched.clone(),
-                    observation: Observation {
-                        observable: matched.clone(),
-                        category: codec::category_from_code(row[1].int())?,
-                        tlp: codec::tlp_from_code(row[2].int())?,
-                        grade: codec::grade_from_code(row[3].int())?,
-                        confidence: row[4].opt_int().map(|c| c.clamp(0, 100) as u8),
-                        first_seen: row[5].int(),
-                        last_seen: row[6].int(),
-                        tags: codec::split_tags(row[7].text()),
-                        line: row[8].int() as u32,
-                        raw: row[9].text().to_string(),
-                    },
+                    observation: observation(&row[1..9], matched.clone(), row[9].text().to_string())?,
                     origin: row[10].text().to_string(),
                 });
             }
@@ -445,18 +451,7 @@ impl<C: Connection> Store for SqlStore<C> {
                 last = Some(observable.clone());
                 Ok(Fact {
                     source: r[2].text().to_string(),
-                    observation: Observation {
-                        observable,
-                        category: codec::category_from_code(r[3].int())?,
-                        tlp: codec::tlp_from_code(r[4].int())?,
-                        grade: codec::grade_from_code(r[5].int())?,
-                        confidence: r[6].opt_int().map(|c| c.clamp(0, 100) as u8),
-                        first_seen: r[7].int(),
-                        last_seen: r[8].int(),
-                        tags: codec::split_tags(r[9].text()),
-                        line: r[10].int() as u32,
-                        raw: String::new(),
-                    },
+                    observation: observation(&r[3..11], observable, String::new())?,
                 })
             })
             .collect()
