@@ -192,9 +192,12 @@ pub fn cluster(
 /// The edge number that marks a URL → host edge.
 const URL_HOST: usize = usize::MAX;
 
-/// Nodes with more distinct neighbours than `max_fanout`.
+/// Nodes with more distinct neighbours than `max_fanout`. A URL is part of
+/// its host, not a neighbour: a phishing domain with hundreds of reported
+/// URLs is still one server.
 fn hubs(edges: &[(u32, u32, usize)], n: usize, max_fanout: usize) -> Vec<bool> {
-    let mut pairs: Vec<(u32, u32)> = edges.iter().flat_map(|&(a, b, _)| [(a, b), (b, a)]).collect();
+    let mut pairs: Vec<(u32, u32)> =
+        edges.iter().filter(|e| e.2 != URL_HOST).flat_map(|&(a, b, _)| [(a, b), (b, a)]).collect();
     pairs.sort_unstable();
     pairs.dedup();
     let mut degree = vec![0usize; n];
@@ -385,6 +388,14 @@ mod tests {
         assert_eq!(big.evidence.len(), 4, "{:?}", big.evidence);
         // a.example and b.example share a registrable domain? No: `example` is a TLD here, so each is its own.
         assert_eq!(c.clusters.len(), 4);
+    }
+
+    #[test]
+    fn many_urls_on_one_host_stay_one_server() {
+        let mut members: Vec<Observable> = (0..200).map(|i| o(&format!("http://phish.example/p{i}"))).collect();
+        members.push(o("phish.example"));
+        let c = cluster(&members, &[], &HashMap::new(), &Config::default());
+        assert_eq!(c.servers.len(), 1);
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl<V> PrefixIndex<V> {
 
     /// Memory of the lookup structures, without the values.
     pub fn index_bytes(&self) -> usize {
-        self.ranges.len() * 8 + self.buckets.len() * 4 + self.ranges6.len() * 24
+        self.ranges.len() * 8 + self.buckets.len() * 4 + self.ranges6.len() * std::mem::size_of::<(u128, u32)>()
     }
 
     pub fn len(&self) -> usize {

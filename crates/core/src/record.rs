@@ -63,6 +63,15 @@ impl Link {
         Some(Link { from, to, first_seen: None, last_seen: None, line })
     }
 
+    /// The link between two records' observables, seen when both were:
+    /// from the later of their first sightings to the later of their last.
+    pub fn between_records(from: &Record, to: &Record, line: u32) -> Option<Link> {
+        let mut link = Link::new(from.observable.clone(), to.observable.clone(), line)?;
+        link.first_seen = from.first_seen.max(to.first_seen);
+        link.last_seen = from.last_seen.max(to.last_seen);
+        Some(link)
+    }
+
     pub fn relation(&self) -> Relation {
         Relation::between(self.from.kind(), self.to.kind()).unwrap_or(Relation::ResolvesTo)
     }

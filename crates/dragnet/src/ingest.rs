@@ -80,6 +80,9 @@ pub struct Report {
     pub new_links: u64,
     pub files_failed: u64,
     pub files: Vec<FileReport>,
+    /// Warninglists and geo ranges imported by the steps below.
+    #[serde(skip)]
+    pub prepared: u64,
     /// Warninglist and geo imports and telemetry runs a `sources.json` asked for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<serde_json::Value>,
@@ -299,21 +302,26 @@ fn is_telemetry(bytes: &[u8]) -> bool {
 
 /// Imports the warninglists and geo data a folder's `sources.json` names.
 fn prepare(store: &mut dyn Store, data: &Path, entries: &[Entry], report: &mut Report) -> anyhow::Result<()> {
-    for e in entries {
-        let step = match e.role {
-            Role::Warninglists => {
-                let (imported, failed) = crate::warninglists::import(store, std::slice::from_ref(&e.path))?;
-                serde_json::json!({"step": "warninglists", "path": e.path, "imported": imported.len(), "failed": failed})
-            }
-            Role::Geo => {
-                let mut files = Vec::new();
-                crate::walk::files_under(&e.path, &mut files)?;
-                let (asn, country, _) = crate::geo::import(data, &files)?;
-                serde_json::json!({"step": "geo", "path": e.path, "asn_ranges": asn, "country_ranges": country})
-            }
-            Role::Feed | Role::Telemetry => continue,
-        };
-        report.steps.push(step);
+    for e in entries.iter().filter(|e| e.role == Role::Warninglists) {
+        let (imported, failed) = crate::warninglists::import(store, std::slice::from_ref(&e.path))?;
+        report.prepared += imported.len() as u64;
+        report.steps.push(
+            serde_json::json!({"step": "warninglists", "path": e.path, "imported": imported.len(), "failed": failed}),
+        );
+    }
+    // Every geo entry's files in one import: each import replaces the data in force.
+    let geo: Vec<&Entry> = entries.iter().filter(|e| e.role == Role::Geo).collect();
+    if !geo.is_empty() {
+        let mut files = Vec::new();
+        for e in &geo {
+            crate::walk::files_under(&e.path, &mut files)?;
+        }
+        let (asn, country, _) = crate::geo::import(data, &files)?;
+        report.prepared += (asn + country) as u64;
+        let paths: Vec<&Path> = geo.iter().map(|e| e.path.as_path()).collect();
+        report
+            .steps
+            .push(serde_json::json!({"step": "geo", "path": paths, "asn_ranges": asn, "country_ranges": country}));
     }
     Ok(())
 }
@@ -326,7 +334,10 @@ fn detect(store: &mut dyn Store, entries: &[Entry], report: &mut Report) -> anyh
         let out = crate::telemetry::detect(store, &args)?;
         report.accepted += out.accepted;
         report.new += out.new;
+        report.new_observables += out.new_observables;
+        report.links += out.links;
         report.new_links += out.new_links;
+        report.files_failed += u64::from(out.error.is_some());
         report.steps.push(serde_json::json!({"step": "telemetry", "path": e.path, "report": out}));
     }
     Ok(())
@@ -449,7 +460,11 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
             println!("(--show-rejects lists them; `dragnet rejects` shows the stored ones)");
         }
     }
-    if report.accepted == 0 {
+    let step_failed = report.steps.iter().any(|s| s["report"]["error"].is_string());
+    if step_failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    if report.accepted == 0 && report.links == 0 && report.prepared == 0 {
         if json {
             for e in report.files.iter().filter_map(|f| f.error.as_deref()) {
                 eprintln!("error: {e}");
@@ -462,7 +477,10 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
 }
 
 fn print_step(step: &serde_json::Value) {
-    let path = step["path"].as_str().unwrap_or_default();
+    let path = match &step["path"] {
+        serde_json::Value::Array(paths) => paths.iter().filter_map(|p| p.as_str()).collect::<Vec<_>>().join(", "),
+        p => p.as_str().unwrap_or_default().to_string(),
+    };
     match step["step"].as_str() {
         Some("warninglists") => println!("{path}: {} warninglists imported", step["imported"]),
         Some("geo") => {

@@ -107,6 +107,8 @@ impl Scoring {
             "--histogram-mode-sensitivity must be in 0–1"
         );
         anyhow::ensure!(self.unique_connections >= 1, "--unique-connections must be at least 1");
+        // RITA replaces a value below 6 by its default; say so instead of doing it silently.
+        anyhow::ensure!(self.histogram_bimodal_min_hours >= 6, "--histogram-bimodal-min-hours must be at least 6");
         Ok(Config {
             unique_connection_threshold: self.unique_connections,
             histogram_mode_sensitivity: self.histogram_mode_sensitivity,

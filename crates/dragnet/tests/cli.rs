@@ -500,7 +500,7 @@ fn simulated_operation_ingests_and_its_planted_beacons_are_found() {
     let report = ingest.json();
     assert_eq!(report["source"], "abusech-feodo, partner-a, partner-b, partner-c, sensor-1", "{report}");
     let steps: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["geo", "warninglists", "telemetry"], "sources.json roles run in order: {report}");
+    assert_eq!(steps, ["warninglists", "geo", "telemetry"], "sources.json roles run in order: {report}");
     assert_eq!(report["rejected"], 0);
     let sources = dragnet(data.path(), &["sources", "--json"]).json();
     assert_eq!(sources.as_array().unwrap().iter().find(|s| s["name"] == "partner-a").unwrap()["grade"], "B2");
@@ -539,7 +539,9 @@ fn simulated_operation_ingests_and_its_planted_beacons_are_found() {
     // The scoring knobs are flags: with all weight on timing, the score is the timestamp subscore.
     let s = sensor.to_str().unwrap();
     let timing = dragnet(data.path(), &["beacons", s, "--internal", "10.20.0.0/16", "--weights", "1,0,0,0", "--json"]);
-    for b in timing.json()["beacons"].as_array().unwrap() {
+    let scored = timing.json()["beacons"].as_array().unwrap().clone();
+    assert!(!scored.is_empty());
+    for b in &scored {
         assert_eq!(b["score"], b["ts_score"], "{b}");
     }
     let bad = dragnet(data.path(), &["beacons", s, "--weights", "0.5,0.5,0.5,0.5"]);

@@ -194,14 +194,15 @@ type Udp<'a> = (IpAddr, u16, IpAddr, u16, &'a [u8]);
 fn udp(packet: &[u8]) -> Option<Udp<'_>> {
     let (src, dst, rest) = match packet.first()? >> 4 {
         4 => {
-            let ihl = usize::from(packet[0] & 0x0f) * 4;
-            let total = usize::from(u16::from_be_bytes([*packet.get(2)?, *packet.get(3)?]));
-            let fragmented = u16::from_be_bytes([*packet.get(6)?, *packet.get(7)?]) & 0x3fff != 0;
-            if packet.get(9)? != &17 || fragmented || ihl < 20 {
+            let h = packet.get(..20)?;
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            let fragmented = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
+            if h[9] != 17 || fragmented || ihl < 20 {
                 return None;
             }
-            let src = Ipv4Addr::new(packet[12], packet[13], packet[14], *packet.get(15)?);
-            let dst = Ipv4Addr::new(*packet.get(16)?, packet[17], packet[18], *packet.get(19)?);
+            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+            let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
             (IpAddr::V4(src), IpAddr::V4(dst), packet.get(ihl..total.max(ihl).min(packet.len()))?)
         }
         6 => {
@@ -214,9 +215,10 @@ fn udp(packet: &[u8]) -> Option<Udp<'_>> {
         }
         _ => return None,
     };
-    let len = usize::from(u16::from_be_bytes([*rest.get(4)?, *rest.get(5)?]));
-    let payload = rest.get(8..len.clamp(8, rest.len()))?;
-    Some((src, u16::from_be_bytes([rest[0], rest[1]]), dst, u16::from_be_bytes([rest[2], rest[3]]), payload))
+    let h = rest.get(..8)?;
+    let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let payload = rest.get(8..len.max(8).min(rest.len()))?;
+    Some((src, u16::from_be_bytes([h[0], h[1]]), dst, u16::from_be_bytes([h[2], h[3]]), payload))
 }
 
 /// A classic pcap file header for raw-IP packets (what `write_packet` appends to).
@@ -305,6 +307,27 @@ mod tests {
             let _ = read(&file[..cut]);
         }
         assert!(read(&file[..file.len() - 1]).unwrap_err().message.contains("cut short"));
+        // Records whose own length is short of an IP or UDP header: counted, never a panic.
+        let ip = &packet_record(0.0, (addr("192.0.2.1"), 1), (addr("192.0.2.9"), 2), b"x")[16..];
+        let ip6 = packet_record(0.0, (addr("2001:db8::1"), 1), (addr("2001:db8::9"), 2), b"")[16..].to_vec();
+        for cut in (0..ip.len()).map(|n| &ip[..n]).chain((0..ip6.len()).map(|n| &ip6[..n])) {
+            let mut short = file_header();
+            short.extend_from_slice(&[0; 8]);
+            short.extend_from_slice(&(cut.len() as u32).to_le_bytes());
+            short.extend_from_slice(&(cut.len() as u32).to_le_bytes());
+            short.extend_from_slice(cut);
+            let c = read(&short).unwrap();
+            assert_eq!(c.datagrams.len() + c.other_packets, 1);
+        }
+        // An IPv4 total length that ends inside the UDP header.
+        let mut odd = ip.to_vec();
+        odd[2..4].copy_from_slice(&26u16.to_be_bytes());
+        let mut short = file_header();
+        short.extend_from_slice(&[0; 8]);
+        short.extend_from_slice(&(odd.len() as u32).to_le_bytes());
+        short.extend_from_slice(&(odd.len() as u32).to_le_bytes());
+        short.extend_from_slice(&odd);
+        assert_eq!(read(&short).unwrap().other_packets, 1);
         assert!(read(b"\x00\x01\x02\x03 not a capture at all").is_err());
     }
 

@@ -86,7 +86,7 @@ fn read_links(e: &Value, links: &mut LinkSet) {
                 let (name, ip) = one(a);
                 links.add(name, ip, ts);
             }
-            let query = text(dns, &["rrname"]).or_else(|| text(dns, &["queries", "0", "rrname"]));
+            let query = text(dns, &["rrname"]).or_else(|| dns.pointer("/queries/0/rrname").and_then(Value::as_str));
             for kind in ["A", "AAAA"] {
                 for ip in dns.get("grouped").and_then(|g| g.get(kind)).and_then(Value::as_array).into_iter().flatten() {
                     links.add(query.and_then(domain), ip.as_str().and_then(address), ts);
@@ -160,7 +160,9 @@ fn read_event(e: &Value, eve: &mut Eve) -> Result<(), EventError> {
             });
         }
         "dns" => {
-            let Some(name) = text(e, &["dns", "rrname"]).or_else(|| text(e, &["dns", "queries", "0", "rrname"])) else {
+            let Some(name) =
+                text(e, &["dns", "rrname"]).or_else(|| e.pointer("/dns/queries/0/rrname").and_then(Value::as_str))
+            else {
                 eve.skipped += 1;
                 return Ok(());
             };
@@ -243,6 +245,7 @@ mod tests {
         let eve = r#"{"timestamp":"2021-06-06T16:00:01.000000+0000","flow_id":3,"event_type":"tls","src_ip":"192.168.1.129","src_port":2,"dest_ip":"198.51.100.8","dest_port":443,"proto":"TCP","tls":{"sni":"C2.example","ja3s":{"hash":"f4febc55ea12b31ae17cfb7e614afda8","string":"x"}}}
 {"timestamp":"2021-06-06T16:00:05.000000+0000","flow_id":5,"event_type":"dns","src_ip":"192.168.1.1","src_port":53,"dest_ip":"192.168.1.129","dest_port":1,"proto":"UDP","dns":{"version":2,"type":"answer","rrname":"c2.example","rcode":"NOERROR","answers":[{"rrname":"c2.example","rrtype":"A","ttl":60,"rdata":"198.51.100.8"},{"rrname":"c2.example","rrtype":"CNAME","rdata":"alias.example"}],"grouped":{"A":["198.51.100.9"]}}}
 {"timestamp":"2021-06-06T16:00:06.000000+0000","flow_id":6,"event_type":"dns","src_ip":"192.168.1.1","src_port":53,"dest_ip":"192.168.1.129","dest_port":1,"proto":"UDP","dns":{"type":"answer","rrname":"old.example","rrtype":"AAAA","rdata":"2001:db8::7","rcode":"NOERROR"}}
+{"timestamp":"2021-06-06T16:00:07.000000+0000","flow_id":7,"event_type":"dns","src_ip":"192.168.1.1","src_port":53,"dest_ip":"192.168.1.129","dest_port":1,"proto":"UDP","dns":{"version":3,"queries":[{"rrname":"v3.example","rrtype":"A"}],"grouped":{"A":["198.51.100.10"]}}}
 "#;
         let got = read_eve(eve.as_bytes()).unwrap();
         let links: Vec<(&str, &str, Option<i64>)> =
@@ -254,7 +257,9 @@ mod tests {
                 ("198.51.100.8", "f4febc55ea12b31ae17cfb7e614afda8", Some(1_622_995_201)),
                 ("c2.example", "198.51.100.9", Some(1_622_995_205)),
                 ("old.example", "2001:db8::7", Some(1_622_995_206)),
+                ("v3.example", "198.51.100.10", Some(1_622_995_207)),
             ]
         );
+        assert_eq!(got.dns.last().map(|q| q.query.as_str()), Some("v3.example"), "EVE v3 `queries`");
     }
 }

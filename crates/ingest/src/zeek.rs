@@ -138,6 +138,7 @@ pub fn read_links(input: &[u8]) -> Result<(Vec<Link>, Vec<Reject>), FileError> {
         let ts_text = row.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
         let ts = epoch_seconds(ts_text)
             .or_else(|| ts_text.parse::<f64>().ok())
+            .filter(|t| t.is_finite() && t.abs() < 1e12)
             .map(|t| t as i64)
             .or_else(|| dragnet_core::parse_timestamp(ts_text))
             .ok_or(("ts", format!("`{ts_text}` is not a time")))?;

@@ -264,6 +264,16 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
     }
     let mut new = 0;
     for link in batch.links {
+        // `Link::new` only makes related pairs; a hand-built one may not be.
+        if Relation::between(link.from.kind(), link.to.kind()).is_none() {
+            return Err(StoreError::Backend(format!(
+                "a link from {} `{}` to {} `{}` relates nothing",
+                link.from.kind().as_str(),
+                link.from.value(),
+                link.to.kind().as_str(),
+                link.to.value()
+            )));
+        }
         let (from, to) = (codec::observable_id(&link.from), codec::observable_id(&link.to));
         let first = link.first_seen.or(link.last_seen).unwrap_or(batch.ingested_at);
         let last = link.last_seen.unwrap_or(first).max(first);

@@ -129,11 +129,14 @@ pub mod sql {
             (SELECT COUNT(*) FROM rejects r WHERE r.source_id = s.id),
             (SELECT MAX(o.ingested_at) FROM observations o WHERE o.source_id = s.id)
         FROM sources s ORDER BY s.name";
-    pub const COUNT_OBSERVABLES: &str = "SELECT COUNT(*) FROM observables";
+    // Observables some source reported (link ends alone are not counted).
+    pub const COUNT_OBSERVABLES: &str =
+        "SELECT COUNT(*) FROM observables b WHERE EXISTS (SELECT 1 FROM observations o WHERE o.observable_id = b.id)";
     pub const COUNT_OBSERVATIONS: &str = "SELECT COUNT(*) FROM observations";
     pub const COUNT_REJECTS: &str = "SELECT COUNT(*) FROM rejects";
     pub const COUNT_SOURCES: &str = "SELECT COUNT(*) FROM sources";
-    pub const BY_KIND: &str = "SELECT kind, COUNT(*) FROM observables GROUP BY kind";
+    pub const BY_KIND: &str = "SELECT b.kind, COUNT(*) FROM observables b
+        WHERE EXISTS (SELECT 1 FROM observations o WHERE o.observable_id = b.id) GROUP BY b.kind";
     pub const BY_CATEGORY: &str = "SELECT category, COUNT(*) FROM observations GROUP BY category";
     pub const BY_TLP: &str = "SELECT tlp, COUNT(*) FROM observations GROUP BY tlp";
     pub const BY_SOURCE: &str =
@@ -157,7 +160,9 @@ pub mod sql {
     pub const SERVER_ASSIGNMENTS: &str = "SELECT b.kind, b.value, m.server_id
         FROM server_members m JOIN observables b ON b.id = m.observable_id ORDER BY m.server_id, b.id";
     pub const CLEAR_SERVER_ASSIGNMENTS: &str = "DELETE FROM server_members";
-    pub const INSERT_SERVER_MEMBER: &str = "INSERT INTO server_members (observable_id, server_id) VALUES ($1, $2)";
+    // An upsert, so two clusterings racing on a shared store never fail on the key.
+    pub const INSERT_SERVER_MEMBER: &str = "INSERT INTO server_members (observable_id, server_id) VALUES ($1, $2)
+        ON CONFLICT (observable_id) DO UPDATE SET server_id = excluded.server_id";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id
         WHERE ($1 = '' OR s.name = $1) ORDER BY r.id DESC LIMIT $2";

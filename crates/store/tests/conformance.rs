@@ -71,6 +71,17 @@ fn links_widen_their_times_and_are_idempotent(store: &mut dyn Store) {
     );
     let cert = stored.iter().find(|l| l.relation == Relation::PresentsCertificate).unwrap();
     assert_eq!((cert.to.kind(), cert.source.as_str()), (Kind::X509Sha256, "alpha"));
+    // Link ends that no source reported are not counted as observables.
+    let before = store.stats().unwrap();
+    let more = [link("unreported.example", "203.0.113.77", 1, 1)];
+    store.write_batch(&Batch { links: &more, ..batch("alpha", &[], &[]) }).unwrap();
+    assert_eq!(store.stats().unwrap().observables, before.observables);
+    // A link between unrelated kinds is refused and the batch leaves nothing.
+    let mut odd = link("c2.example", "198.51.100.7", 1, 1);
+    odd.to = Observable::guess("odd.example").unwrap();
+    let refused = store.write_batch(&Batch { links: &[odd], ..batch("alpha", &[], &[]) });
+    assert!(refused.is_err());
+    assert_eq!(store.links().unwrap().len(), 3);
 }
 
 fn facts_are_read_back_by_kind(store: &mut dyn Store) {

@@ -189,25 +189,36 @@ fn parse_event(event: &Object, lines: &UuidLines, out: &mut Parsed) -> Result<()
     Ok(())
 }
 
+/// An object with more records than this is a list, not one thing's
+/// description: its records are not linked pairwise.
+const MAX_LINKED_RECORDS: usize = 64;
+
 /// Links every pair of records from `first` on whose kinds are related:
 /// the attributes of one MISP object (or one `domain|ip`) describe one thing.
+/// A pair already linked (a `domain|ip` inside an object) is not added again.
 fn link_together(out: &mut Parsed, first: usize) {
     let records = &out.records[first..];
-    let start = out.links.len();
+    if records.len() > MAX_LINKED_RECORDS {
+        return;
+    }
+    let mut have: std::collections::HashSet<(&dragnet_core::Observable, &dragnet_core::Observable)> =
+        std::collections::HashSet::new();
+    let mut new = Vec::new();
+    for l in out.links.iter().rev().take(MAX_LINKED_RECORDS * MAX_LINKED_RECORDS) {
+        have.insert((&l.from, &l.to));
+    }
     for a in records {
         for b in records {
-            let (from, to) = (&a.observable, &b.observable);
-            if from != to
-                && let Some(mut link) = Link::new(from.clone(), to.clone(), b.line)
+            if a.observable != b.observable
+                && !have.contains(&(&a.observable, &b.observable))
+                && let Some(link) = Link::between_records(a, b, b.line)
             {
-                link.first_seen = a.first_seen.max(b.first_seen);
-                link.last_seen = a.last_seen.max(b.last_seen);
-                if !out.links[start..].contains(&link) {
-                    out.links.push(link);
-                }
+                have.insert((&a.observable, &b.observable));
+                new.push(link);
             }
         }
     }
+    out.links.extend(new);
 }
 
 fn list<'a>(obj: &'a Object, key: &str, what: &str, line: u32) -> Result<&'a [Value], FileError> {
@@ -698,6 +709,30 @@ mod tests {
         let half = one("domain|ip", "evil.example.com|not-an-ip");
         assert_eq!(half.records.len(), 1);
         assert_eq!(half.rejects.len(), 1);
+    }
+
+    #[test]
+    fn an_objects_related_attributes_are_linked_once() {
+        let cert = "3f7a2b9c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+        let object = |attrs: Vec<String>| {
+            format!(
+                r#"{{"Event": {{"uuid": "11111111-1111-4111-8111-111111111111", "info": "x", "Object": [{{"name": "domain-ip", "Attribute": [{}]}}]}}}}"#,
+                attrs.join(",")
+            )
+        };
+        let p = parse(
+            object(vec![attr(1, "domain|ip", "c2.example|192.0.2.1"), attr(2, "x509-fingerprint-sha256", cert)])
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut links: Vec<(&str, &str)> = p.links.iter().map(|l| (l.from.value(), l.to.value())).collect();
+        links.sort();
+        assert_eq!(links, vec![("192.0.2.1", cert), ("c2.example", "192.0.2.1"), ("c2.example", cert)]);
+        // A huge object is a list, not one server: nothing is linked pairwise.
+        let many: Vec<String> = (0..70).map(|i| attr(i, "ip-dst", &format!("192.0.2.{i}"))).collect();
+        let mut with_domain = many.clone();
+        with_domain.push(attr(99, "domain", "big.example"));
+        assert!(parse(object(with_domain).as_bytes()).unwrap().links.is_empty());
     }
 
     #[test]

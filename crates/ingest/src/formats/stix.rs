@@ -128,13 +128,10 @@ fn links(
         let (Some(a), Some(b)) = (produced.get(from), produced.get(to)) else { continue };
         for i in a.clone() {
             for j in b.clone() {
-                let (x, y) = (&parsed.records[i], &parsed.records[j]);
-                if let Some(mut link) = Link::new(x.observable.clone(), y.observable.clone(), line) {
-                    link.first_seen = x.first_seen.max(y.first_seen);
-                    link.last_seen = x.last_seen.max(y.last_seen);
-                    if seen.insert((link.from.clone(), link.to.clone())) {
-                        parsed.links.push(link);
-                    }
+                if let Some(link) = Link::between_records(&parsed.records[i], &parsed.records[j], line)
+                    && seen.insert((link.from.clone(), link.to.clone()))
+                {
+                    parsed.links.push(link);
                 }
             }
         }
