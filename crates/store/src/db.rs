@@ -157,8 +157,12 @@ fn multi_row(head: &str, tail: &str, columns: usize, rows: usize) -> String {
 fn insert_sql(head: &'static str, tail: &'static str, columns: usize, rows: usize) -> std::borrow::Cow<'static, str> {
     static OBSERVABLES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static OBSERVATIONS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static LINKS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static MEMBERS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let full = match head {
         sql::INSERT_OBSERVABLES_HEAD => &OBSERVABLES,
+        sql::INSERT_LINKS_HEAD => &LINKS,
+        sql::INSERT_SERVER_MEMBERS_HEAD => &MEMBERS,
         _ => &OBSERVATIONS,
     };
     if rows == CHUNK {
@@ -262,10 +266,12 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
     for chunk in ends.chunks(CHUNK) {
         write_observables(conn, chunk)?;
     }
-    let mut new = 0;
+    // One row per (from, to), times merged: a multi-row upsert may not
+    // touch a row twice.
+    let mut rows: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
     for link in batch.links {
         // `Link::new` only makes related pairs; a hand-built one may not be.
-        if Relation::between(link.from.kind(), link.to.kind()).is_none() {
+        let Some(relation) = Relation::between(link.from.kind(), link.to.kind()) else {
             return Err(StoreError::Backend(format!(
                 "a link from {} `{}` to {} `{}` relates nothing",
                 link.from.kind().as_str(),
@@ -273,27 +279,30 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
                 link.to.kind().as_str(),
                 link.to.value()
             )));
-        }
-        let (from, to) = (codec::observable_id(&link.from), codec::observable_id(&link.to));
+        };
         let first = link.first_seen.or(link.last_seen).unwrap_or(batch.ingested_at);
         let last = link.last_seen.unwrap_or(first).max(first);
-        let key = [Param::Int(from), Param::Int(to), Param::Int(source)];
-        if conn.query(sql::LINK_EXISTS, &key)?.is_empty() {
-            new += 1;
-        }
-        conn.exec(
-            sql::INSERT_LINK,
-            &[
-                key[0],
-                key[1],
-                key[2],
-                Param::Int(codec::relation_code(link.relation())),
-                Param::Int(first),
-                Param::Int(last),
-            ],
-        )?;
+        let row = rows.entry((codec::observable_id(&link.from), codec::observable_id(&link.to))).or_insert((
+            codec::relation_code(relation),
+            first,
+            last,
+        ));
+        (row.1, row.2) = (row.1.min(first), row.2.max(last));
     }
-    Ok(new)
+    let before = count_with(conn, sql::COUNT_LINKS_OF, source)?;
+    let rows: Vec<_> = rows.into_iter().collect();
+    for chunk in rows.chunks(CHUNK) {
+        let mut params = Vec::with_capacity(chunk.len() * 6);
+        for ((from, to), (relation, first, last)) in chunk {
+            params.extend([from, to, &source, relation, first, last].map(|v| Param::Int(*v)));
+        }
+        conn.exec(&insert_sql(sql::INSERT_LINKS_HEAD, sql::INSERT_LINKS_TAIL, 6, chunk.len()), &params)?;
+    }
+    Ok(count_with(conn, sql::COUNT_LINKS_OF, source)? - before)
+}
+
+fn count_with<C: Connection>(conn: &mut C, query: &str, id: i64) -> Result<u64, StoreError> {
+    Ok(conn.query(query, &[Param::Int(id)])?.first().map_or(0, |r| r[0].int() as u64))
 }
 
 /// An observation from its eight stored columns (category, TLP, grade,
@@ -501,11 +510,14 @@ impl<C: Connection> Store for SqlStore<C> {
     fn put_server_assignments(&mut self, assignments: &[(Observable, String)]) -> Result<(), StoreError> {
         transaction(&mut self.conn, |conn| {
             conn.exec(sql::CLEAR_SERVER_ASSIGNMENTS, &[])?;
-            for (observable, server) in assignments {
-                conn.exec(
-                    sql::INSERT_SERVER_MEMBER,
-                    &[Param::Int(codec::observable_id(observable)), Param::Text(server)],
-                )?;
+            for chunk in assignments.chunks(CHUNK) {
+                let mut params = Vec::with_capacity(chunk.len() * 2);
+                for (observable, server) in chunk {
+                    params.extend([Param::Int(codec::observable_id(observable)), Param::Text(server)]);
+                }
+                let insert =
+                    insert_sql(sql::INSERT_SERVER_MEMBERS_HEAD, sql::INSERT_SERVER_MEMBERS_TAIL, 2, chunk.len());
+                conn.exec(&insert, &params)?;
             }
             Ok(())
         })

@@ -144,12 +144,12 @@ pub mod sql {
     pub const PUT_WARNINGLIST: &str = "INSERT INTO warninglists (name, body, imported_at) VALUES ($1, $2, $3)
         ON CONFLICT (name) DO UPDATE SET body = excluded.body, imported_at = excluded.imported_at";
     pub const WARNINGLISTS: &str = "SELECT name, body FROM warninglists ORDER BY name";
-    pub const INSERT_LINK: &str =
-        "INSERT INTO links (from_id, to_id, source_id, relation, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (from_id, to_id, source_id) DO UPDATE SET
+    pub const INSERT_LINKS_HEAD: &str =
+        "INSERT INTO links (from_id, to_id, source_id, relation, first_seen, last_seen) VALUES ";
+    pub const INSERT_LINKS_TAIL: &str = "ON CONFLICT (from_id, to_id, source_id) DO UPDATE SET
             first_seen = CASE WHEN excluded.first_seen < links.first_seen THEN excluded.first_seen ELSE links.first_seen END,
             last_seen = CASE WHEN excluded.last_seen > links.last_seen THEN excluded.last_seen ELSE links.last_seen END";
-    pub const LINK_EXISTS: &str = "SELECT 1 FROM links WHERE from_id = $1 AND to_id = $2 AND source_id = $3";
+    pub const COUNT_LINKS_OF: &str = "SELECT COUNT(*) FROM links WHERE source_id = $1";
     pub const LINKS: &str = "SELECT f.kind, f.value, t.kind, t.value, s.name, l.first_seen, l.last_seen
         FROM links l JOIN observables f ON f.id = l.from_id JOIN observables t ON t.id = l.to_id
         JOIN sources s ON s.id = l.source_id ORDER BY l.from_id, l.to_id, s.name";
@@ -160,9 +160,10 @@ pub mod sql {
     pub const SERVER_ASSIGNMENTS: &str = "SELECT b.kind, b.value, m.server_id
         FROM server_members m JOIN observables b ON b.id = m.observable_id ORDER BY m.server_id, b.id";
     pub const CLEAR_SERVER_ASSIGNMENTS: &str = "DELETE FROM server_members";
+    pub const INSERT_SERVER_MEMBERS_HEAD: &str = "INSERT INTO server_members (observable_id, server_id) VALUES ";
     // An upsert, so two clusterings racing on a shared store never fail on the key.
-    pub const INSERT_SERVER_MEMBER: &str = "INSERT INTO server_members (observable_id, server_id) VALUES ($1, $2)
-        ON CONFLICT (observable_id) DO UPDATE SET server_id = excluded.server_id";
+    pub const INSERT_SERVER_MEMBERS_TAIL: &str =
+        "ON CONFLICT (observable_id) DO UPDATE SET server_id = excluded.server_id";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id
         WHERE ($1 = '' OR s.name = $1) ORDER BY r.id DESC LIMIT $2";
