@@ -259,13 +259,16 @@ fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
     let num = |col: Col| -> Result<f64, RowError> {
         match f.text(col) {
             None => Ok(0.0),
-            Some(v) => v.parse::<f64>().map_err(|_| (col.name(), format!("`{v}` is not a number"))),
+            // Zeek writes intervals as plain decimals: the short path first.
+            Some(v) => epoch_seconds(v)
+                .or_else(|| v.parse::<f64>().ok())
+                .ok_or_else(|| (col.name(), format!("`{v}` is not a number"))),
         }
     };
     let count = |col: Col| -> Result<u64, RowError> {
         match f.text(col) {
             None => Ok(0),
-            Some(v) => v.parse::<u64>().or_else(|_| num(col).map(|n| n as u64)),
+            Some(v) => digits(v).map_or_else(|| num(col).map(|n| n as u64), Ok),
         }
     };
     let ts_text = f.text(Col::Ts).ok_or(("ts", "missing `ts`".to_string()))?;
@@ -286,6 +289,15 @@ fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
         resp_ip_bytes: count(Col::RespIpBytes)?,
         state: intern(f.text(Col::ConnState).unwrap_or_default(), CONN_STATES),
     })
+}
+
+/// A plain run of up to 19 decimal digits as a number, without the general
+/// integer parser's sign and overflow handling.
+fn digits(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    s.bytes().try_fold(0u64, |n, b| b.is_ascii_digit().then(|| n * 10 + u64::from(b - b'0')))
 }
 
 /// A dotted-quad IPv4 address in one pass, or `None` for anything else
@@ -581,6 +593,14 @@ mod tests {
         assert_eq!(read_conn(&plain).unwrap().conns.len(), 3);
         let zst = std::fs::read(dir.join("conn.log.zst")).unwrap();
         assert!(decompress(&zst[..zst.len() / 2]).is_err(), "a truncated frame is an error, not a panic");
+    }
+
+    #[test]
+    fn digit_runs_match_the_standard_parser() {
+        for s in ["0", "443", "18446744073709551615", "9999999999999999999", "", "-1", "+1", "1.5", "12a", "00042"] {
+            let expected = s.parse::<u64>().ok().filter(|_| s.len() <= 19 && s.bytes().all(|b| b.is_ascii_digit()));
+            assert_eq!(digits(s), expected, "{s:?}");
+        }
     }
 
     #[test]
