@@ -86,6 +86,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         server_id TEXT NOT NULL
     );",
     ),
+    // Counting a source's links (new links per batch) without a full scan.
+    (4, "CREATE INDEX links_by_source ON links (source_id);"),
 ];
 
 /// The migrations with their DDL spelled for `dialect`.
