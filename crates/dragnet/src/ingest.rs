@@ -275,14 +275,8 @@ fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot list {}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
-        .collect();
-    entries.sort();
     let named = provenance(path)?;
-    for entry in entries.into_iter().filter(|e| !e.ends_with("sources.json")) {
+    for entry in crate::walk::entries(path)?.into_iter().filter(|e| !e.ends_with("sources.json")) {
         let start = out.len();
         expand(&entry, out)?;
         for input in &mut out[start..] {

@@ -13,14 +13,19 @@ pub fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         out.push(path.to_path_buf());
         return Ok(());
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot list {}", path.display()))?
+    for e in entries(path)? {
+        files_under(&e, out)?;
+    }
+    Ok(())
+}
+
+/// A folder's entries in name order, hidden ones skipped.
+pub fn entries(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
+        .with_context(|| format!("cannot list {}", folder.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();
     entries.sort();
-    for e in entries {
-        files_under(&e, out)?;
-    }
-    Ok(())
+    Ok(entries)
 }

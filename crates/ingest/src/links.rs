@@ -34,6 +34,22 @@ impl LinkSet {
         }
     }
 
+    /// Adds a whole link; a second one between the same ends widens the
+    /// first one's times.
+    pub fn insert(&mut self, link: Link) {
+        match self.index.entry((link.from.clone(), link.to.clone())) {
+            Entry::Occupied(e) => {
+                let l = &mut self.links[*e.get()];
+                l.first_seen = l.first_seen.min(link.first_seen).or(link.first_seen);
+                l.last_seen = l.last_seen.max(link.last_seen);
+            }
+            Entry::Vacant(e) => {
+                e.insert(self.links.len());
+                self.links.push(link);
+            }
+        }
+    }
+
     pub fn into_links(self) -> Vec<Link> {
         self.links
     }

@@ -123,19 +123,18 @@ fn links(
             _ => {}
         }
     }
-    let mut seen: std::collections::HashSet<(Observable, Observable)> = std::collections::HashSet::new();
+    let mut links = crate::links::LinkSet::default();
     for (from, to, line) in pairs {
         let (Some(a), Some(b)) = (produced.get(from), produced.get(to)) else { continue };
         for i in a.clone() {
             for j in b.clone() {
-                if let Some(link) = Link::between_records(&parsed.records[i], &parsed.records[j], line)
-                    && seen.insert((link.from.clone(), link.to.clone()))
-                {
-                    parsed.links.push(link);
+                if let Some(link) = Link::between_records(&parsed.records[i], &parsed.records[j], line) {
+                    links.insert(link);
                 }
             }
         }
     }
+    parsed.links.extend(links.into_links());
 }
 
 /// The objects of a bundle, an array of objects or a lone object.
