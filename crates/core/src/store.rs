@@ -48,7 +48,10 @@ pub struct Observation {
 /// Everything one input contributes; written all or nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Batch<'a> {
-    pub source: &'a str,
+    /// Whose report this is; a source the store does not know yet is created
+    /// with these defaults in the batch's own transaction, so an input that
+    /// fails leaves no empty source behind.
+    pub source: &'a Source,
     /// Where the input came from (a path, `demo:…`, a URL).
     pub origin: &'a str,
     pub observations: &'a [Observation],
@@ -153,6 +156,10 @@ pub enum StoreError {
     UnknownSource(String),
     #[error("store holds a value it cannot read back ({what}: {value})")]
     Corrupt { what: &'static str, value: String },
+    #[error(
+        "the store is busy: another process held its write lock for longer than {waited_secs} s ({message}); nothing was written, try again"
+    )]
+    Busy { waited_secs: u64, message: String },
     #[error("database error: {0}")]
     Backend(String),
 }
@@ -160,10 +167,11 @@ pub enum StoreError {
 /// A durable home for sources, observations and rejects. Both backends pass
 /// the same conformance suite (`crates/store/tests/conformance.rs`).
 pub trait Store {
-    /// Returns the source, creating it with these defaults if it is new.
-    fn ensure_source(&mut self, source: &Source, now: Timestamp) -> Result<Source, StoreError>;
+    /// The stored source of that name, with the defaults it was created with.
+    fn source(&mut self, name: &str) -> Result<Option<Source>, StoreError>;
 
-    /// Writes a batch atomically; writing the same batch again changes nothing.
+    /// Writes a batch atomically, creating its source if it is new; writing
+    /// the same batch again changes nothing.
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError>;
 
     /// Every observation of `observable`, of a CIDR covering it (IPs and CIDRs)

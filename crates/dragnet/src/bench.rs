@@ -426,11 +426,10 @@ fn durable_ingest(input: &str, source: &Source, observations: &[Observation]) ->
     let dir = std::env::temp_dir().join(format!("dragnet-bench-{}-{input}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let mut store = SqliteStore::open(&dir)?;
-    store.ensure_source(source, 0)?;
     let t = Instant::now();
     let out = store.write_batch(&Batch {
         links: &[],
-        source: &source.name,
+        source,
         origin: input,
         observations,
         rejects: &[],

@@ -75,7 +75,7 @@ pub fn run(store: &mut dyn Store, location: &str, json: bool) -> anyhow::Result<
     }
     for (file, source, grade, tlp, bytes) in FEEDS {
         let wanted = Source { name: source.to_string(), grade: grade.parse()?, tlp: *tlp };
-        let source = store.ensure_source(&wanted, now())?;
+        let source = crate::ingest::stored_or(store, &wanted)?;
         let job = Job { source, labels: BatchLabels::default(), format: None, mapping: &mapping, keep_rejects: false };
         let file_report = job.ingest_bytes(store, &format!("demo/{file}"), bytes, None);
         if let Some(e) = &file_report.error {

@@ -106,6 +106,13 @@ pub fn now() -> Timestamp {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The stored source of that name, or `wanted` when it is new: the store
+/// creates it with the first batch that is written, so an ingest that fails
+/// leaves no empty source behind.
+pub fn stored_or(store: &mut dyn Store, wanted: &Source) -> Result<Source, dragnet_core::StoreError> {
+    Ok(store.source(&wanted.name)?.unwrap_or_else(|| wanted.clone()))
+}
+
 /// Everything that is the same for every input of one ingest.
 pub struct Job<'a> {
     pub source: Source,
@@ -170,7 +177,7 @@ impl Job<'_> {
         let at = now();
         let observations: Vec<_> = records.into_iter().map(|r| label(r, &self.source, &self.labels, at)).collect();
         let batch =
-            Batch { source: &self.source.name, origin, observations: &observations, rejects, links, ingested_at: at };
+            Batch { source: &self.source, origin, observations: &observations, rejects, links, ingested_at: at };
         match store.write_batch(&batch) {
             Ok(out) => {
                 report.new = out.new_observations;
@@ -389,7 +396,7 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
         let job = match jobs.iter().position(|j| j.source.name == wanted.name) {
             Some(i) => &jobs[i],
             None => {
-                let source = store.ensure_source(wanted, now())?;
+                let source = stored_or(store, wanted)?;
                 jobs.push(Job { source, labels, format, mapping: &mapping, keep_rejects: args.show_rejects });
                 &jobs[jobs.len() - 1]
             }

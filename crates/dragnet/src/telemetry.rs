@@ -620,7 +620,7 @@ pub fn detect(store: &mut dyn Store, args: &TelemetryArgs) -> anyhow::Result<Tel
         grade: args.grade.unwrap_or(Grade::UNGRADED),
         tlp: args.tlp.unwrap_or(Tlp::Amber),
     };
-    let source = store.ensure_source(&wanted, now())?;
+    let source = crate::ingest::stored_or(store, &wanted)?;
     let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: None };
     let mapping = Mapping::default();
     let job = Job { source, labels, format: None, mapping: &mapping, keep_rejects: false };

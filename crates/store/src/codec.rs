@@ -2,6 +2,7 @@
 //! every backend.
 
 use dragnet_core::{Category, Grade, Kind, Observable, Relation, StoreError, Tlp};
+use sha2::{Digest, Sha256};
 
 const TAG_SEPARATOR: char = '\u{1f}';
 
@@ -13,26 +14,34 @@ pub fn split_tags(text: &str) -> Vec<String> {
     if text.is_empty() { Vec::new() } else { text.split(TAG_SEPARATOR).map(str::to_string).collect() }
 }
 
-/// FNV-1a, 64-bit: a stable fingerprint of a raw record, used to make
-/// re-ingesting the same record a no-op. Stored, so it must never change.
-pub fn raw_hash(raw: &str) -> i64 {
-    fnv1a(0xcbf2_9ce4_8422_2325, raw.as_bytes()) as i64
+/// The identity of a raw record: SHA-256 of its text, so re-ingesting the
+/// same record is a no-op and no crafted record can take another's place.
+/// Stored, so it must never change.
+pub fn raw_digest(raw: &str) -> String {
+    hex(&Sha256::digest(raw.as_bytes()))
 }
 
-/// The id of an observable: a hash of its kind and normal value, so a
-/// lookup or an upsert is one primary-key probe with no secondary index.
-/// Stored, so it must never change; collisions are detected on write.
-pub fn observable_id(observable: &Observable) -> i64 {
-    let h = fnv1a(0xcbf2_9ce4_8422_2325, observable.kind().as_str().as_bytes());
-    fnv1a(fnv1a(h, &[0]), observable.value().as_bytes()) as i64
+/// The identity of an observable: SHA-256 of its kind and normal value
+/// (a separator between them, which neither contains). Partners choose the
+/// values, so the identity must be one they cannot collide: a 64-bit hash
+/// could be made to roll back a partner's file or pre-empt an indicator.
+/// Stored under a unique constraint, so it must never change.
+pub fn observable_digest(observable: &Observable) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(observable.kind().as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(observable.value().as_bytes());
+    hex(&hasher.finalize())
 }
 
-fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
-    h
+    out
 }
 
 fn corrupt(what: &'static str, value: &str) -> StoreError {
@@ -102,10 +111,12 @@ mod tests {
         }
         assert!(tlp_code(Tlp::Red) > tlp_code(Tlp::Amber));
         assert!(category_from_code(99).is_err() && tlp_from_code(-1).is_err() && grade_from_code(7).is_err());
-        // Fixed value: changing the hash would break idempotence of existing stores.
-        assert_eq!(raw_hash("1.2.3.4"), 790_097_504_932_053_221);
+        // Fixed values: changing a digest would break idempotence of existing stores.
+        assert_eq!(raw_digest(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(raw_digest("1.2.3.4"), hex(&Sha256::digest(b"1.2.3.4")));
         let ip = Observable::guess("1.2.3.4").unwrap();
-        assert_eq!(observable_id(&ip), observable_id(&Observable::guess("::ffff:1.2.3.4").unwrap()));
-        assert_ne!(observable_id(&ip), observable_id(&Observable::guess("1.2.3.5").unwrap()));
+        assert_eq!(observable_digest(&ip), hex(&Sha256::digest(b"ipv4\x001.2.3.4")));
+        assert_eq!(observable_digest(&ip), observable_digest(&Observable::guess("::ffff:1.2.3.4").unwrap()));
+        assert_ne!(observable_digest(&ip), observable_digest(&Observable::guess("1.2.3.5").unwrap()));
     }
 }

@@ -2,7 +2,7 @@
 //! each backend implements. Everything backend-specific (DDL, driver calls,
 //! transaction statements) stays in `sqlite.rs` and `postgres.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
@@ -10,7 +10,7 @@ use dragnet_core::store::{
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use crate::codec;
-use crate::schema::{self, sql};
+use crate::schema::sql;
 
 /// A parameter for a statement.
 #[derive(Debug, Clone, Copy)]
@@ -28,31 +28,47 @@ pub enum Cell {
     Text(String),
 }
 
+fn wrong_type(want: &str, got: &Cell) -> StoreError {
+    StoreError::Corrupt { what: "column", value: format!("expected {want}, found {got:?}") }
+}
+
+/// Reading a cell checks its type: a NULL where a number must be, or text
+/// where an integer must be, is an error, never a silent 0.
 impl Cell {
-    pub fn int(&self) -> i64 {
+    pub fn int(&self) -> Result<i64, StoreError> {
         match self {
-            Cell::Int(n) => *n,
-            _ => 0,
+            Cell::Int(n) => Ok(*n),
+            other => Err(wrong_type("an integer", other)),
         }
     }
-    pub fn text(&self) -> &str {
+    pub fn count(&self) -> Result<u64, StoreError> {
+        u64::try_from(self.int()?).map_err(|_| wrong_type("a count", self))
+    }
+    pub fn text(&self) -> Result<&str, StoreError> {
         match self {
-            Cell::Text(s) => s,
-            _ => "",
+            Cell::Text(s) => Ok(s),
+            other => Err(wrong_type("text", other)),
         }
     }
-    pub fn opt_int(&self) -> Option<i64> {
+    pub fn opt_int(&self) -> Result<Option<i64>, StoreError> {
         match self {
-            Cell::Int(n) => Some(*n),
-            _ => None,
+            Cell::Int(n) => Ok(Some(*n)),
+            Cell::Null => Ok(None),
+            other => Err(wrong_type("an integer or NULL", other)),
         }
     }
-    pub fn opt_text(&self) -> Option<String> {
+    pub fn opt_text(&self) -> Result<Option<String>, StoreError> {
         match self {
-            Cell::Text(s) => Some(s.clone()),
-            _ => None,
+            Cell::Text(s) => Ok(Some(s.clone())),
+            Cell::Null => Ok(None),
+            other => Err(wrong_type("text or NULL", other)),
         }
     }
+}
+
+/// The cell at `i` of a row; a row shorter than its query says is an error.
+pub(crate) fn at(row: &[Cell], i: usize) -> Result<&Cell, StoreError> {
+    row.get(i).ok_or_else(|| StoreError::Backend(format!("a row has no column {i}")))
 }
 
 /// What a backend driver provides.
@@ -65,19 +81,22 @@ pub trait Connection {
 }
 
 /// Runs `insert` (which ends in `RETURNING id` and does nothing on
-/// conflict) and returns the new row's id and `true`, or, if the row
-/// existed, its id from `select` and `false`.
+/// conflict) and returns the new row's id, or, if the row existed, its id
+/// from `select`.
 fn insert_or_get_id<C: Connection>(
     conn: &mut C,
     insert: &str,
     select: &str,
     params: &[Param<'_>],
-) -> Result<(i64, bool), StoreError> {
+) -> Result<i64, StoreError> {
     if let Some(row) = conn.query(insert, params)?.first() {
-        return Ok((row[0].int(), true));
+        return at(row, 0)?.int();
     }
     let rows = conn.query(select, params)?;
-    rows.first().map(|r| (r[0].int(), false)).ok_or_else(|| StoreError::Backend("row vanished during insert".into()))
+    match rows.first() {
+        Some(row) => at(row, 0)?.int(),
+        None => Err(StoreError::Backend("row vanished during insert".into())),
+    }
 }
 
 /// Runs `work` inside a transaction: committed if it succeeds, rolled back
@@ -100,32 +119,24 @@ pub fn transaction<C: Connection, T>(
     }
 }
 
-/// Applies the migrations newer than the store's version.
-pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Result<(), StoreError> {
-    conn.batch(schema::CREATE_VERSION_TABLE)?;
-    let known = migrations.iter().map(|(v, _)| *v).max().unwrap_or(0);
-    transaction(conn, |c| {
-        let found = c.query("SELECT MAX(version) FROM dragnet_schema", &[])?;
-        let current = found.first().and_then(|r| r.first()).and_then(Cell::opt_int).unwrap_or(0);
-        if current > known {
-            return Err(StoreError::TooNew { found: current, known });
-        }
-        for (version, ddl) in migrations.iter().filter(|(v, _)| *v > current) {
-            c.batch(ddl)?;
-            c.exec("INSERT INTO dragnet_schema (version) VALUES ($1)", &[Param::Int(*version)])?;
-        }
-        Ok(())
-    })
-}
-
 /// A [`Store`] over any [`Connection`].
 pub struct SqlStore<C> {
     pub(crate) conn: C,
 }
 
-fn source_id<C: Connection>(conn: &mut C, name: &str) -> Result<i64, StoreError> {
-    let rows = conn.query(sql::SOURCE_BY_NAME, &[Param::Text(name)])?;
-    rows.first().map(|r| r[0].int()).ok_or_else(|| StoreError::UnknownSource(name.to_string()))
+/// The source's id, creating the source with its defaults if it is new
+/// (inside the caller's transaction).
+fn source_id<C: Connection>(conn: &mut C, source: &Source, now: Timestamp) -> Result<i64, StoreError> {
+    let grade = source.grade.to_string();
+    conn.exec(
+        sql::INSERT_SOURCE,
+        &[Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)],
+    )?;
+    let rows = conn.query(sql::SOURCE_BY_NAME, &[Param::Text(&source.name)])?;
+    match rows.first() {
+        Some(row) => at(row, 0)?.int(),
+        None => Err(StoreError::UnknownSource(source.name.clone())),
+    }
 }
 
 /// Rows per multi-row INSERT: amortises statement overhead (and, on
@@ -152,55 +163,121 @@ fn multi_row(head: &str, tail: &str, columns: usize, rows: usize) -> String {
     sql
 }
 
-/// The multi-row INSERT for `rows` rows; the full-chunk text is built once
-/// per process, since drivers key their statement caches on it.
-fn insert_sql(head: &'static str, tail: &'static str, columns: usize, rows: usize) -> std::borrow::Cow<'static, str> {
-    static OBSERVABLES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    static OBSERVATIONS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    static LINKS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    static MEMBERS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let full = match head {
-        sql::INSERT_OBSERVABLES_HEAD => &OBSERVABLES,
-        sql::INSERT_LINKS_HEAD => &LINKS,
-        sql::INSERT_SERVER_MEMBERS_HEAD => &MEMBERS,
-        _ => &OBSERVATIONS,
-    };
-    if rows == CHUNK {
-        std::borrow::Cow::Borrowed(full.get_or_init(|| multi_row(head, tail, columns, CHUNK)).as_str())
-    } else {
-        std::borrow::Cow::Owned(multi_row(head, tail, columns, rows))
+/// `head ($1, …, $n)`: a query over a list of `n` values.
+fn in_list(head: &str, n: usize) -> String {
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    format!("{head} ({})", placeholders.join(", "))
+}
+
+/// The multi-row INSERTs, each with the full-chunk text built once per
+/// process, since drivers key their statement caches on it.
+#[derive(Clone, Copy)]
+enum Insert {
+    Observables,
+    Observations,
+    Links,
+    ServerMembers,
+}
+
+impl Insert {
+    fn parts(self) -> (&'static str, &'static str, usize) {
+        match self {
+            Insert::Observables => (sql::INSERT_OBSERVABLES_HEAD, sql::INSERT_OBSERVABLES_TAIL, 3),
+            Insert::Observations => (sql::INSERT_OBSERVATIONS_HEAD, sql::INSERT_OBSERVATIONS_TAIL, 14),
+            Insert::Links => (sql::INSERT_LINKS_HEAD, sql::INSERT_LINKS_TAIL, 6),
+            Insert::ServerMembers => (sql::INSERT_SERVER_MEMBERS_HEAD, sql::INSERT_SERVER_MEMBERS_TAIL, 2),
+        }
+    }
+
+    fn sql(self, rows: usize) -> std::borrow::Cow<'static, str> {
+        use std::sync::OnceLock;
+        static FULL: [OnceLock<String>; 4] = [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        let (head, tail, columns) = self.parts();
+        if rows != CHUNK {
+            return std::borrow::Cow::Owned(multi_row(head, tail, columns, rows));
+        }
+        let slot = match self {
+            Insert::Observables => &FULL[0],
+            Insert::Observations => &FULL[1],
+            Insert::Links => &FULL[2],
+            Insert::ServerMembers => &FULL[3],
+        };
+        std::borrow::Cow::Borrowed(slot.get_or_init(|| multi_row(head, tail, columns, CHUNK)).as_str())
     }
 }
 
-/// Inserts the chunk's observables; returns how many were new. When some
-/// already existed, checks that each stored id holds the same value, so a
-/// hash collision is an error, never a silent merge.
-fn write_observables<C: Connection>(conn: &mut C, chunk: &[(i64, &Observable)]) -> Result<u64, StoreError> {
-    let mut params = Vec::with_capacity(chunk.len() * 3);
-    for (id, o) in chunk {
-        params.extend([Param::Int(*id), Param::Text(o.kind().as_str()), Param::Text(o.value())]);
+/// An observable with its digest, the key it is written and found by.
+struct Keyed<'a> {
+    digest: String,
+    observable: &'a Observable,
+}
+
+impl<'a> Keyed<'a> {
+    fn new(observable: &'a Observable) -> Keyed<'a> {
+        Keyed { digest: codec::observable_digest(observable), observable }
     }
-    let insert = insert_sql(sql::INSERT_OBSERVABLES_HEAD, sql::INSERT_OBSERVABLES_TAIL, 3, chunk.len());
-    let new = conn.exec(&insert, &params)?;
-    if (new as usize) < chunk.len() {
-        let ids: Vec<Param<'_>> = chunk.iter().map(|(id, _)| Param::Int(*id)).collect();
-        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-        let select = format!("{} ({})", sql::OBSERVABLES_BY_ID, placeholders.join(", "));
-        let stored: std::collections::HashMap<i64, (String, String)> = conn
-            .query(&select, &ids)?
-            .into_iter()
-            .map(|r| (r[0].int(), (r[1].text().to_string(), r[2].text().to_string())))
-            .collect();
-        for (id, o) in chunk {
-            let (kind, value) = (o.kind().as_str(), o.value());
-            if stored.get(id).is_none_or(|(k, v)| k != kind || v != value) {
-                return Err(StoreError::Backend(format!(
-                    "observable id collision for {kind} {value}; please report this"
-                )));
-            }
+}
+
+/// The ids of stored observables by digest, checking that each stored row
+/// holds the value its digest names.
+fn ids_of<C: Connection>(conn: &mut C, chunk: &[Keyed<'_>]) -> Result<HashMap<String, i64>, StoreError> {
+    let digests: Vec<Param<'_>> = chunk.iter().map(|k| Param::Text(&k.digest)).collect();
+    let mut ids = HashMap::with_capacity(chunk.len());
+    for row in conn.query(&in_list(sql::OBSERVABLES_BY_DIGEST, digests.len()), &digests)? {
+        ids.insert(at(&row, 1)?.text()?.to_string(), (at(&row, 0)?.int()?, row));
+    }
+    let mut out = HashMap::with_capacity(chunk.len());
+    for k in chunk {
+        let (kind, value) = (k.observable.kind().as_str(), k.observable.value());
+        let Some((id, row)) = ids.get(&k.digest) else { continue };
+        if at(row, 2)?.text()? != kind || at(row, 3)?.text()? != value {
+            return Err(StoreError::Corrupt { what: "observable digest", value: format!("{kind} {value}") });
         }
+        out.insert(k.digest.clone(), *id);
     }
-    Ok(new)
+    Ok(out)
+}
+
+/// Inserts the chunk's observables (distinct digests) and returns how many
+/// were new and every one's id.
+fn write_observables<C: Connection>(
+    conn: &mut C,
+    chunk: &[Keyed<'_>],
+) -> Result<(u64, HashMap<String, i64>), StoreError> {
+    let mut params = Vec::with_capacity(chunk.len() * 3);
+    for k in chunk {
+        params.extend([Param::Text(&k.digest), Param::Text(k.observable.kind().as_str()), Param::Text(k.observable.value())]);
+    }
+    let new = conn.exec(&Insert::Observables.sql(chunk.len()), &params)?;
+    let ids = ids_of(conn, chunk)?;
+    if ids.len() < chunk.len() {
+        return Err(StoreError::Backend("an observable vanished while it was written".into()));
+    }
+    Ok((new, ids))
+}
+
+/// Writes `observables` (any order, repeats allowed) in digest order, chunk
+/// by chunk, and returns how many were new and every one's id.
+fn write_all_observables<'a, C: Connection>(
+    conn: &mut C,
+    observables: impl Iterator<Item = &'a Observable>,
+) -> Result<(u64, HashMap<String, i64>), StoreError> {
+    let mut keyed: Vec<Keyed<'_>> = observables.map(Keyed::new).collect();
+    keyed.sort_unstable_by(|a, b| a.digest.cmp(&b.digest));
+    keyed.dedup_by(|a, b| a.digest == b.digest);
+    let (mut new, mut ids) = (0, HashMap::with_capacity(keyed.len()));
+    for chunk in keyed.chunks(CHUNK) {
+        let (n, chunk_ids) = write_observables(conn, chunk)?;
+        new += n;
+        ids.extend(chunk_ids);
+    }
+    Ok((new, ids))
+}
+
+fn id_in(ids: &HashMap<String, i64>, observable: &Observable) -> Result<i64, StoreError> {
+    ids.get(&codec::observable_digest(observable))
+        .copied()
+        .ok_or_else(|| StoreError::Backend(format!("no id for {}", observable.value())))
 }
 
 fn write_observations<C: Connection>(
@@ -211,8 +288,9 @@ fn write_observations<C: Connection>(
     at: Timestamp,
 ) -> Result<u64, StoreError> {
     let tags: Vec<String> = chunk.iter().map(|(_, o)| codec::join_tags(&o.tags)).collect();
+    let digests: Vec<String> = chunk.iter().map(|(_, o)| codec::raw_digest(&o.raw)).collect();
     let mut params = Vec::with_capacity(chunk.len() * 14);
-    for ((id, o), tags) in chunk.iter().zip(&tags) {
+    for (((id, o), tags), digest) in chunk.iter().zip(&tags).zip(&digests) {
         params.extend([
             Param::Int(*id),
             Param::Int(source),
@@ -226,12 +304,11 @@ fn write_observations<C: Connection>(
             Param::Int(o.last_seen),
             Param::Text(tags),
             Param::Text(&o.raw),
-            Param::Int(codec::raw_hash(&o.raw)),
+            Param::Text(digest),
             Param::Int(at),
         ]);
     }
-    let insert = insert_sql(sql::INSERT_OBSERVATIONS_HEAD, sql::INSERT_OBSERVATIONS_TAIL, 14, chunk.len());
-    conn.exec(&insert, &params)
+    conn.exec(&Insert::Observations.sql(chunk.len()), &params)
 }
 
 fn write_reject<C: Connection>(
@@ -241,6 +318,7 @@ fn write_reject<C: Connection>(
     origin: i64,
     at: Timestamp,
 ) -> Result<u64, StoreError> {
+    let digest = codec::raw_digest(&r.raw);
     conn.exec(
         sql::INSERT_REJECT,
         &[
@@ -250,7 +328,7 @@ fn write_reject<C: Connection>(
             r.field.as_deref().map_or(Param::Null, Param::Text),
             Param::Text(&r.reason),
             Param::Text(&r.raw),
-            Param::Int(codec::raw_hash(&r.raw)),
+            Param::Text(&digest),
             Param::Int(at),
         ],
     )
@@ -259,13 +337,10 @@ fn write_reject<C: Connection>(
 /// Upserts the batch's links (widening a known link's times) and returns
 /// how many were new.
 fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> Result<u64, StoreError> {
-    let mut ends: Vec<(i64, &Observable)> =
-        batch.links.iter().flat_map(|l| [&l.from, &l.to]).map(|o| (codec::observable_id(o), o)).collect();
-    ends.sort_unstable_by_key(|(id, _)| *id);
-    ends.dedup_by_key(|(id, _)| *id);
-    for chunk in ends.chunks(CHUNK) {
-        write_observables(conn, chunk)?;
+    if batch.links.is_empty() {
+        return Ok(0);
     }
+    let (_, ids) = write_all_observables(conn, batch.links.iter().flat_map(|l| [&l.from, &l.to]))?;
     // One row per (from, to), times merged: a multi-row upsert may not
     // touch a row twice.
     let mut rows: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
@@ -282,11 +357,8 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
         };
         let first = link.first_seen.or(link.last_seen).unwrap_or(batch.ingested_at);
         let last = link.last_seen.unwrap_or(first).max(first);
-        let row = rows.entry((codec::observable_id(&link.from), codec::observable_id(&link.to))).or_insert((
-            codec::relation_code(relation),
-            first,
-            last,
-        ));
+        let key = (id_in(&ids, &link.from)?, id_in(&ids, &link.to)?);
+        let row = rows.entry(key).or_insert((codec::relation_code(relation), first, last));
         (row.1, row.2) = (row.1.min(first), row.2.max(last));
     }
     let before = count_with(conn, sql::COUNT_LINKS_OF, source)?;
@@ -296,78 +368,87 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
         for ((from, to), (relation, first, last)) in chunk {
             params.extend([from, to, &source, relation, first, last].map(|v| Param::Int(*v)));
         }
-        conn.exec(&insert_sql(sql::INSERT_LINKS_HEAD, sql::INSERT_LINKS_TAIL, 6, chunk.len()), &params)?;
+        conn.exec(&Insert::Links.sql(chunk.len()), &params)?;
     }
-    Ok(count_with(conn, sql::COUNT_LINKS_OF, source)? - before)
+    Ok(count_with(conn, sql::COUNT_LINKS_OF, source)?.saturating_sub(before))
 }
 
 fn count_with<C: Connection>(conn: &mut C, query: &str, id: i64) -> Result<u64, StoreError> {
-    Ok(conn.query(query, &[Param::Int(id)])?.first().map_or(0, |r| r[0].int() as u64))
+    match conn.query(query, &[Param::Int(id)])?.first() {
+        Some(row) => at(row, 0)?.count(),
+        None => Ok(0),
+    }
 }
 
 /// An observation from its eight stored columns (category, TLP, grade,
 /// confidence, first and last seen, tags, line), as `HITS` and `FACTS` read them.
 fn observation(cells: &[Cell], observable: Observable, raw: String) -> Result<Observation, StoreError> {
+    let line = at(cells, 7)?.int()?;
     Ok(Observation {
         observable,
-        category: codec::category_from_code(cells[0].int())?,
-        tlp: codec::tlp_from_code(cells[1].int())?,
-        grade: codec::grade_from_code(cells[2].int())?,
-        confidence: cells[3].opt_int().map(|c| c.clamp(0, 100) as u8),
-        first_seen: cells[4].int(),
-        last_seen: cells[5].int(),
-        tags: codec::split_tags(cells[6].text()),
-        line: cells[7].int() as u32,
+        category: codec::category_from_code(at(cells, 0)?.int()?)?,
+        tlp: codec::tlp_from_code(at(cells, 1)?.int()?)?,
+        grade: codec::grade_from_code(at(cells, 2)?.int()?)?,
+        confidence: at(cells, 3)?.opt_int()?.map(|c| c.clamp(0, 100) as u8),
+        first_seen: at(cells, 4)?.int()?,
+        last_seen: at(cells, 5)?.int()?,
+        tags: codec::split_tags(at(cells, 6)?.text()?),
+        line: u32::try_from(line).map_err(|_| StoreError::Corrupt { what: "line", value: line.to_string() })?,
         raw,
     })
 }
 
-/// `(key, count)` rows as a map, the key read by `name` (text keys as they are).
+/// `(key, count)` rows as a map, the key read by `name`.
 fn counts<C: Connection>(
     conn: &mut C,
     query: &str,
     name: impl Fn(&Cell) -> Result<String, StoreError>,
 ) -> Result<BTreeMap<String, u64>, StoreError> {
-    conn.query(query, &[])?.into_iter().map(|r| Ok((name(&r[0])?, r[1].int() as u64))).collect()
+    conn.query(query, &[])?.into_iter().map(|r| Ok((name(at(&r, 0)?)?, at(&r, 1)?.count()?))).collect()
 }
 
 fn text_key(cell: &Cell) -> Result<String, StoreError> {
-    Ok(cell.text().to_string())
+    Ok(cell.text()?.to_string())
 }
 
 fn count<C: Connection>(conn: &mut C, query: &str) -> Result<u64, StoreError> {
-    Ok(conn.query(query, &[])?.first().map_or(0, |r| r[0].int() as u64))
+    match conn.query(query, &[])?.first() {
+        Some(row) => at(row, 0)?.count(),
+        None => Ok(0),
+    }
+}
+
+fn source_from(row: &[Cell]) -> Result<Source, StoreError> {
+    Ok(Source {
+        name: at(row, 0)?.text()?.to_string(),
+        grade: codec::grade(at(row, 1)?.text()?)?,
+        tlp: codec::tlp(at(row, 2)?.text()?)?,
+    })
 }
 
 impl<C: Connection> Store for SqlStore<C> {
-    fn ensure_source(&mut self, source: &Source, now: Timestamp) -> Result<Source, StoreError> {
-        let grade = source.grade.to_string();
-        self.conn.exec(
-            sql::INSERT_SOURCE,
-            &[Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)],
-        )?;
-        let rows = self.conn.query(sql::SOURCE_BY_NAME, &[Param::Text(&source.name)])?;
-        let row = rows.first().ok_or_else(|| StoreError::UnknownSource(source.name.clone()))?;
-        Ok(Source {
-            name: row[1].text().to_string(),
-            grade: codec::grade(row[2].text())?,
-            tlp: codec::tlp(row[3].text())?,
-        })
+    fn source(&mut self, name: &str) -> Result<Option<Source>, StoreError> {
+        match self.conn.query(sql::SOURCE_BY_NAME, &[Param::Text(name)])?.first() {
+            Some(row) => Ok(Some(source_from(row.get(1..).unwrap_or_default())?)),
+            None => Ok(None),
+        }
     }
 
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
         transaction(&mut self.conn, |conn| {
-            let source = source_id(conn, batch.source)?;
-            let (origin, _) = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
+            let source = source_id(conn, batch.source, batch.ingested_at)?;
+            let origin = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
             let mut out = BatchOutcome::default();
+            let (new, ids) = write_all_observables(conn, batch.observations.iter().map(|o| &o.observable))?;
+            out.new_observables = new;
             // Writing in id order turns random B-tree inserts into appends:
             // several times faster for large batches, same result.
-            let mut order: Vec<(i64, &Observation)> =
-                batch.observations.iter().map(|o| (codec::observable_id(&o.observable), o)).collect();
-            order.sort_unstable_by_key(|(id, _)| *id);
+            let mut order: Vec<(i64, &Observation)> = Vec::with_capacity(batch.observations.len());
+            for o in batch.observations {
+                order.push((id_in(&ids, &o.observable)?, o));
+            }
+            order.sort_by_key(|(id, _)| *id);
             for chunk in order.chunks(CHUNK) {
-                let observables: Vec<(i64, &Observable)> = chunk.iter().map(|(id, o)| (*id, &o.observable)).collect();
-                out.new_observables += write_observables(conn, &observables)?;
                 out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
             }
             out.new_links = write_links(conn, batch, source)?;
@@ -387,14 +468,15 @@ impl<C: Connection> Store for SqlStore<C> {
         let mut hits = Vec::new();
         for (kind, value, via) in candidates {
             let matched = codec::observable(kind.as_str(), &value)?;
-            let id = codec::observable_id(&matched);
-            for row in self.conn.query(sql::HITS, &[Param::Int(id), Param::Text(kind.as_str()), Param::Text(&value)])? {
+            let digest = codec::observable_digest(&matched);
+            let params = [Param::Text(&digest), Param::Text(kind.as_str()), Param::Text(&value)];
+            for row in self.conn.query(sql::HITS, &params)? {
                 hits.push(Hit {
                     via,
-                    source: row[0].text().to_string(),
+                    source: at(&row, 0)?.text()?.to_string(),
                     matched: matched.clone(),
-                    observation: observation(&row[1..9], matched.clone(), row[9].text().to_string())?,
-                    origin: row[10].text().to_string(),
+                    observation: observation(row.get(1..9).unwrap_or_default(), matched.clone(), at(&row, 9)?.text()?.to_string())?,
+                    origin: at(&row, 10)?.text()?.to_string(),
                 });
             }
         }
@@ -407,15 +489,11 @@ impl<C: Connection> Store for SqlStore<C> {
             .into_iter()
             .map(|r| {
                 Ok(SourceInfo {
-                    source: Source {
-                        name: r[0].text().to_string(),
-                        grade: codec::grade(r[1].text())?,
-                        tlp: codec::tlp(r[2].text())?,
-                    },
-                    created: r[3].int(),
-                    observations: r[4].int() as u64,
-                    rejects: r[5].int() as u64,
-                    last_ingest: r[6].opt_int(),
+                    source: source_from(&r)?,
+                    created: at(&r, 3)?.int()?,
+                    observations: at(&r, 4)?.count()?,
+                    rejects: at(&r, 5)?.count()?,
+                    last_ingest: at(&r, 6)?.opt_int()?,
                 })
             })
             .collect()
@@ -430,10 +508,10 @@ impl<C: Connection> Store for SqlStore<C> {
             sources: count(c, sql::COUNT_SOURCES)?,
             observables_by_kind: counts(c, sql::BY_KIND, text_key)?,
             observations_by_category: counts(c, sql::BY_CATEGORY, |k| {
-                Ok(codec::category_from_code(k.int())?.as_str().to_string())
+                Ok(codec::category_from_code(k.int()?)?.as_str().to_string())
             })?,
             observations_by_source: counts(c, sql::BY_SOURCE, text_key)?,
-            observations_by_tlp: counts(c, sql::BY_TLP, |k| Ok(codec::tlp_from_code(k.int())?.as_str().to_string()))?,
+            observations_by_tlp: counts(c, sql::BY_TLP, |k| Ok(codec::tlp_from_code(k.int()?)?.as_str().to_string()))?,
         })
     }
 
@@ -442,12 +520,11 @@ impl<C: Connection> Store for SqlStore<C> {
     }
 
     fn warninglists(&mut self) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(self
-            .conn
+        self.conn
             .query(sql::WARNINGLISTS, &[])?
             .into_iter()
-            .map(|r| (r[0].text().to_string(), r[1].text().to_string()))
-            .collect())
+            .map(|r| Ok((at(&r, 0)?.text()?.to_string(), at(&r, 1)?.text()?.to_string())))
+            .collect()
     }
 
     fn facts(&mut self, kinds: &[Kind]) -> Result<Vec<Fact>, StoreError> {
@@ -455,22 +532,22 @@ impl<C: Connection> Store for SqlStore<C> {
             return Ok(Vec::new());
         }
         let names: Vec<Param<'_>> = kinds.iter().map(|k| Param::Text(k.as_str())).collect();
-        let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-        let query = format!("{} ({}) {}", sql::FACTS, placeholders.join(", "), sql::FACTS_ORDER);
+        let query = format!("{} {}", in_list(sql::FACTS, names.len()), sql::FACTS_ORDER);
         let mut last: Option<Observable> = None;
         self.conn
             .query(&query, &names)?
             .into_iter()
             .map(|r| {
+                let (kind, value) = (at(&r, 0)?.text()?, at(&r, 1)?.text()?);
                 // Rows come grouped by observable: parse each one once.
                 let observable = match &last {
-                    Some(o) if o.kind().as_str() == r[0].text() && o.value() == r[1].text() => o.clone(),
-                    _ => codec::observable(r[0].text(), r[1].text())?,
+                    Some(o) if o.kind().as_str() == kind && o.value() == value => o.clone(),
+                    _ => codec::observable(kind, value)?,
                 };
                 last = Some(observable.clone());
                 Ok(Fact {
-                    source: r[2].text().to_string(),
-                    observation: observation(&r[3..11], observable, String::new())?,
+                    source: at(&r, 2)?.text()?.to_string(),
+                    observation: observation(r.get(3..11).unwrap_or_default(), observable, String::new())?,
                 })
             })
             .collect()
@@ -481,8 +558,8 @@ impl<C: Connection> Store for SqlStore<C> {
             .query(sql::LINKS, &[])?
             .into_iter()
             .map(|r| {
-                let from = codec::observable(r[0].text(), r[1].text())?;
-                let to = codec::observable(r[2].text(), r[3].text())?;
+                let from = codec::observable(at(&r, 0)?.text()?, at(&r, 1)?.text()?)?;
+                let to = codec::observable(at(&r, 2)?.text()?, at(&r, 3)?.text()?)?;
                 let relation = Relation::between(from.kind(), to.kind()).ok_or_else(|| StoreError::Corrupt {
                     what: "link",
                     value: format!("{} -> {}", from.value(), to.value()),
@@ -491,9 +568,9 @@ impl<C: Connection> Store for SqlStore<C> {
                     from,
                     to,
                     relation,
-                    source: r[4].text().to_string(),
-                    first_seen: r[5].int(),
-                    last_seen: r[6].int(),
+                    source: at(&r, 4)?.text()?.to_string(),
+                    first_seen: at(&r, 5)?.int()?,
+                    last_seen: at(&r, 6)?.int()?,
                 })
             })
             .collect()
@@ -503,21 +580,24 @@ impl<C: Connection> Store for SqlStore<C> {
         self.conn
             .query(sql::SERVER_ASSIGNMENTS, &[])?
             .into_iter()
-            .map(|r| Ok((codec::observable(r[0].text(), r[1].text())?, r[2].text().to_string())))
+            .map(|r| {
+                Ok((codec::observable(at(&r, 0)?.text()?, at(&r, 1)?.text()?)?, at(&r, 2)?.text()?.to_string()))
+            })
             .collect()
     }
 
     fn put_server_assignments(&mut self, assignments: &[(Observable, String)]) -> Result<(), StoreError> {
         transaction(&mut self.conn, |conn| {
             conn.exec(sql::CLEAR_SERVER_ASSIGNMENTS, &[])?;
+            let (_, ids) = write_all_observables(conn, assignments.iter().map(|(o, _)| o))?;
             for chunk in assignments.chunks(CHUNK) {
-                let mut params = Vec::with_capacity(chunk.len() * 2);
+                let mut rows = Vec::with_capacity(chunk.len());
                 for (observable, server) in chunk {
-                    params.extend([Param::Int(codec::observable_id(observable)), Param::Text(server)]);
+                    rows.push((id_in(&ids, observable)?, server.as_str()));
                 }
-                let insert =
-                    insert_sql(sql::INSERT_SERVER_MEMBERS_HEAD, sql::INSERT_SERVER_MEMBERS_TAIL, 2, chunk.len());
-                conn.exec(&insert, &params)?;
+                let params: Vec<Param<'_>> =
+                    rows.iter().flat_map(|(id, server)| [Param::Int(*id), Param::Text(server)]).collect();
+                conn.exec(&Insert::ServerMembers.sql(chunk.len()), &params)?;
             }
             Ok(())
         })
@@ -525,18 +605,21 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {
         let rows = self.conn.query(sql::REJECTS, &[Param::Text(source.unwrap_or("")), Param::Int(i64::from(limit))])?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredReject {
-                source: r[0].text().to_string(),
-                origin: r[1].text().to_string(),
-                reject: Reject {
-                    line: r[2].int() as u32,
-                    field: r[3].opt_text(),
-                    reason: r[4].text().to_string(),
-                    raw: r[5].text().to_string(),
-                },
+        rows.into_iter()
+            .map(|r| {
+                let line = at(&r, 2)?.int()?;
+                Ok(StoredReject {
+                    source: at(&r, 0)?.text()?.to_string(),
+                    origin: at(&r, 1)?.text()?.to_string(),
+                    reject: Reject {
+                        line: u32::try_from(line)
+                            .map_err(|_| StoreError::Corrupt { what: "line", value: line.to_string() })?,
+                        field: at(&r, 3)?.opt_text()?,
+                        reason: at(&r, 4)?.text()?.to_string(),
+                        raw: at(&r, 5)?.text()?.to_string(),
+                    },
+                })
             })
-            .collect())
+            .collect()
     }
 }

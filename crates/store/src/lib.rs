@@ -5,9 +5,11 @@
 
 mod codec;
 mod db;
+mod migration;
 mod postgres;
 mod schema;
 mod sqlite;
+mod tls;
 
 use std::path::{Path, PathBuf};
 

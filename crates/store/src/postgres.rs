@@ -6,8 +6,10 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
 
-use crate::db::{self, Cell, Connection, Param, SqlStore};
+use crate::db::{Cell, Connection, Param, SqlStore};
 use crate::schema;
+use crate::tls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub type PgStore = SqlStore<PgConnection>;
 
@@ -26,16 +28,35 @@ impl SqlStore<PgConnection> {
     /// Connects to `url` (a `postgres://` URL; `?options=-c search_path=…`
     /// selects a schema) and migrates it.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
-        let client = Client::connect(url, NoTls)
-            .map_err(|e| StoreError::Open { location: crate::redact(url), message: e.to_string() })?;
+        let open_err = |message: String| StoreError::Open { location: crate::redact(url), message };
+        let target = tls::split(url).map_err(open_err)?;
+        let connected = match target.mode {
+            tls::SslMode::Disable => Client::connect(&target.url, NoTls),
+            _ => Client::connect(&target.url, MakeRustlsConnect::new(tls::client_config(&target)?)),
+        };
+        // The driver's messages name the host, never the password.
+        let client = connected.map_err(|e| open_err(tls_detail(&e)))?;
         let mut conn = PgConnection { client, statements: HashMap::new() };
         // Two processes migrating at once must not both create the tables.
         conn.batch("SELECT pg_advisory_lock(7431001)")?;
-        let migrated = db::migrate(&mut conn, &schema::migrations(schema::Dialect::Postgres));
+        let migrated = crate::migration::migrate(&mut conn, &schema::migrations(schema::Dialect::Postgres));
         conn.batch("SELECT pg_advisory_unlock(7431001)")?;
         migrated?;
         Ok(SqlStore { conn })
     }
+}
+
+/// The driver's Display of a TLS failure is "error performing TLS
+/// handshake"; the reason (an unknown issuer, a wrong name) is its source.
+fn tls_detail(e: &postgres::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
 }
 
 const NULL_TEXT: Option<&str> = None;
@@ -80,10 +101,18 @@ impl Connection for PgConnection {
         for row in rows {
             let mut cells = Vec::with_capacity(row.len());
             for (i, col) in row.columns().iter().enumerate() {
+                // try_get: a column of a type the store never asks for is an
+                // error naming it, not a panic.
+                let unexpected = |e: postgres::Error| StoreError::Corrupt {
+                    what: "column",
+                    value: format!("{} of type {}: {e}", col.name(), col.type_()),
+                };
                 let cell = match *col.type_() {
-                    Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int),
-                    Type::INT4 => row.get::<_, Option<i32>>(i).map_or(Cell::Null, |n| Cell::Int(n.into())),
-                    _ => row.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
+                    Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(unexpected)?.map_or(Cell::Null, Cell::Int),
+                    Type::INT4 => {
+                        row.try_get::<_, Option<i32>>(i).map_err(unexpected)?.map_or(Cell::Null, |n| Cell::Int(n.into()))
+                    }
+                    _ => row.try_get::<_, Option<String>>(i).map_err(unexpected)?.map_or(Cell::Null, Cell::Text),
                 };
                 cells.push(cell);
             }
@@ -98,5 +127,42 @@ impl Connection for PgConnection {
 
     fn begin_statement(&self) -> &'static str {
         "BEGIN"
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A fresh schema in the test database, dropped with the guard.
+    pub struct Scratch {
+        admin: Client,
+        name: String,
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = self.admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
+        }
+    }
+
+    /// A connection into a new schema of `DRAGNET_TEST_PG`; `None` only when
+    /// `DRAGNET_SKIP_PG` is set and the server is not there.
+    pub fn scratch_schema() -> Option<(PgConnection, Scratch)> {
+        let url = std::env::var("DRAGNET_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut admin = match Client::connect(&url, NoTls) {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => {
+                eprintln!("skipping a PostgreSQL test (DRAGNET_SKIP_PG set): {e}");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1"),
+        };
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+        let name = format!("unit_{}_{nanos}", std::process::id());
+        admin.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
+        let mut client = Client::connect(&url, NoTls).unwrap();
+        client.batch_execute(&format!("SET search_path = {name}")).unwrap();
+        Some((PgConnection { client, statements: HashMap::new() }, Scratch { admin, name }))
     }
 }

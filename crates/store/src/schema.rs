@@ -88,7 +88,101 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     // Counting a source's links (new links per batch) without a full scan.
     (4, "CREATE INDEX links_by_source ON links (source_id);"),
+    // Identities an attacker cannot collide: an observable is its SHA-256
+    // digest under a unique constraint with a surrogate id, an observation
+    // and a reject are deduplicated by the SHA-256 of their raw text. The
+    // 64-bit FNV-1a ids and raw hashes of v1–v4 are renumbered; the digests
+    // are computed by `db::fill_digests` after this DDL, in the same
+    // transaction (the placeholders `old:N` are unique until then).
+    (
+        5,
+        "CREATE TABLE observables_v5 (
+        id {serial},
+        digest TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        old_id BIGINT
+    );
+    INSERT INTO observables_v5 (digest, kind, value, old_id)
+        SELECT 'old:' || CAST(id AS TEXT), kind, value, id FROM observables ORDER BY kind, value;
+    CREATE INDEX observables_v5_old ON observables_v5 (old_id);
+    CREATE TABLE observations_v5 (
+        observable_id BIGINT NOT NULL REFERENCES observables_v5(id),
+        source_id BIGINT NOT NULL REFERENCES sources(id),
+        raw_digest TEXT NOT NULL,
+        origin_id BIGINT NOT NULL REFERENCES origins(id),
+        line BIGINT NOT NULL,
+        category BIGINT NOT NULL,
+        tlp BIGINT NOT NULL,
+        grade BIGINT NOT NULL,
+        confidence BIGINT,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        tags TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        ingested_at BIGINT NOT NULL,
+        CHECK (first_seen <= last_seen),
+        CHECK (confidence IS NULL OR confidence BETWEEN 0 AND 100),
+        PRIMARY KEY (observable_id, source_id, raw_digest)
+    ){clustered};
+    INSERT INTO observations_v5 (observable_id, source_id, raw_digest, origin_id, line, category, tlp, grade,
+            confidence, first_seen, last_seen, tags, raw, ingested_at)
+        SELECT n.id, o.source_id, 'old:' || CAST(o.raw_hash AS TEXT), o.origin_id, o.line, o.category, o.tlp,
+            o.grade, o.confidence, o.first_seen, o.last_seen, o.tags, o.raw, o.ingested_at
+        FROM observations o JOIN observables_v5 n ON n.old_id = o.observable_id;
+    CREATE TABLE rejects_v5 (
+        id {serial},
+        source_id BIGINT NOT NULL REFERENCES sources(id),
+        origin_id BIGINT NOT NULL REFERENCES origins(id),
+        line BIGINT NOT NULL,
+        field TEXT,
+        reason TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        raw_digest TEXT NOT NULL,
+        ingested_at BIGINT NOT NULL,
+        UNIQUE (source_id, origin_id, line, raw_digest)
+    );
+    INSERT INTO rejects_v5 (source_id, origin_id, line, field, reason, raw, raw_digest, ingested_at)
+        SELECT source_id, origin_id, line, field, reason, raw, 'old:' || CAST(id AS TEXT), ingested_at
+        FROM rejects ORDER BY id;
+    CREATE TABLE links_v5 (
+        from_id BIGINT NOT NULL REFERENCES observables_v5(id),
+        to_id BIGINT NOT NULL REFERENCES observables_v5(id),
+        source_id BIGINT NOT NULL REFERENCES sources(id),
+        relation BIGINT NOT NULL,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        CHECK (first_seen <= last_seen),
+        PRIMARY KEY (from_id, to_id, source_id)
+    ){clustered};
+    INSERT INTO links_v5 (from_id, to_id, source_id, relation, first_seen, last_seen)
+        SELECT f.id, t.id, l.source_id, l.relation, l.first_seen, l.last_seen
+        FROM links l JOIN observables_v5 f ON f.old_id = l.from_id JOIN observables_v5 t ON t.old_id = l.to_id;
+    CREATE TABLE server_members_v5 (
+        observable_id BIGINT PRIMARY KEY REFERENCES observables_v5(id),
+        server_id TEXT NOT NULL
+    );
+    INSERT INTO server_members_v5 (observable_id, server_id)
+        SELECT n.id, m.server_id FROM server_members m JOIN observables_v5 n ON n.old_id = m.observable_id;
+    DROP TABLE server_members;
+    DROP TABLE links;
+    DROP TABLE observations;
+    DROP TABLE rejects;
+    DROP TABLE observables;
+    DROP INDEX observables_v5_old;
+    ALTER TABLE observables_v5 DROP COLUMN old_id;
+    ALTER TABLE observables_v5 RENAME TO observables;
+    ALTER TABLE observations_v5 RENAME TO observations;
+    ALTER TABLE rejects_v5 RENAME TO rejects;
+    ALTER TABLE links_v5 RENAME TO links;
+    ALTER TABLE server_members_v5 RENAME TO server_members;
+    CREATE INDEX links_by_source ON links (source_id);",
+    ),
 ];
+
+/// The first schema version whose identities are digests; migrating to it
+/// computes them (`db::fill_digests`).
+pub const DIGEST_VERSION: i64 = 5;
 
 /// The migrations with their DDL spelled for `dialect`.
 pub fn migrations(dialect: Dialect) -> Vec<(i64, String)> {
@@ -109,23 +203,32 @@ pub const CREATE_VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS dragnet_schem
 /// Queries shared by both backends (SQLite accepts `$N` placeholders).
 pub mod sql {
     pub const SOURCE_BY_NAME: &str = "SELECT id, name, grade, tlp FROM sources WHERE name = $1";
+    pub const SCHEMA_VERSION: &str = "SELECT MAX(version) FROM dragnet_schema";
+    pub const OLD_OBSERVABLES: &str = "SELECT id, kind, value FROM observables WHERE digest LIKE 'old:%'";
+    pub const SET_OBSERVABLE_DIGEST: &str = "UPDATE observables SET digest = $1 WHERE id = $2";
+    pub const OLD_OBSERVATIONS: &str =
+        "SELECT observable_id, source_id, raw_digest, raw FROM observations WHERE raw_digest LIKE 'old:%'";
+    pub const SET_OBSERVATION_DIGEST: &str =
+        "UPDATE observations SET raw_digest = $1 WHERE observable_id = $2 AND source_id = $3 AND raw_digest = $4";
+    pub const OLD_REJECTS: &str = "SELECT id, raw FROM rejects WHERE raw_digest LIKE 'old:%'";
+    pub const SET_REJECT_DIGEST: &str = "UPDATE rejects SET raw_digest = $1 WHERE id = $2";
     pub const INSERT_SOURCE: &str =
         "INSERT INTO sources (name, grade, tlp, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
     pub const INSERT_ORIGIN: &str =
         "INSERT INTO origins (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING RETURNING id";
     pub const ORIGIN_ID: &str = "SELECT id FROM origins WHERE origin = $1";
-    pub const INSERT_OBSERVABLES_HEAD: &str = "INSERT INTO observables (id, kind, value) VALUES ";
-    pub const INSERT_OBSERVABLES_TAIL: &str = "ON CONFLICT (id) DO NOTHING";
-    pub const OBSERVABLES_BY_ID: &str = "SELECT id, kind, value FROM observables WHERE id IN";
-    pub const INSERT_OBSERVATIONS_HEAD: &str = "INSERT INTO observations (observable_id, source_id, origin_id, line, category, tlp, grade, confidence, first_seen, last_seen, tags, raw, raw_hash, ingested_at) VALUES ";
-    pub const INSERT_OBSERVATIONS_TAIL: &str = "ON CONFLICT (observable_id, source_id, raw_hash) DO NOTHING";
+    pub const INSERT_OBSERVABLES_HEAD: &str = "INSERT INTO observables (digest, kind, value) VALUES ";
+    pub const INSERT_OBSERVABLES_TAIL: &str = "ON CONFLICT (digest) DO NOTHING";
+    pub const OBSERVABLES_BY_DIGEST: &str = "SELECT id, digest, kind, value FROM observables WHERE digest IN";
+    pub const INSERT_OBSERVATIONS_HEAD: &str = "INSERT INTO observations (observable_id, source_id, origin_id, line, category, tlp, grade, confidence, first_seen, last_seen, tags, raw, raw_digest, ingested_at) VALUES ";
+    pub const INSERT_OBSERVATIONS_TAIL: &str = "ON CONFLICT (observable_id, source_id, raw_digest) DO NOTHING";
     pub const INSERT_REJECT: &str =
-        "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_hash, ingested_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, origin_id, line, raw_hash) DO NOTHING";
+        "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_digest, ingested_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, origin_id, line, raw_digest) DO NOTHING";
     pub const HITS: &str = "SELECT s.name, o.category, o.tlp, o.grade, o.confidence, o.first_seen, o.last_seen, o.tags, o.line, o.raw, g.origin
         FROM observables b JOIN observations o ON o.observable_id = b.id JOIN sources s ON s.id = o.source_id
         JOIN origins g ON g.id = o.origin_id
-        WHERE b.id = $1 AND b.kind = $2 AND b.value = $3 ORDER BY o.first_seen, s.name, o.line";
+        WHERE b.digest = $1 AND b.kind = $2 AND b.value = $3 ORDER BY o.first_seen, s.name, o.line";
     pub const SOURCES: &str = "SELECT s.name, s.grade, s.tlp, s.created,
             (SELECT COUNT(*) FROM observations o WHERE o.source_id = s.id),
             (SELECT COUNT(*) FROM rejects r WHERE r.source_id = s.id),

@@ -6,17 +6,27 @@ use std::path::Path;
 use dragnet_core::StoreError;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 
-use crate::db::{self, Cell, Connection, Param, SqlStore};
+use crate::db::{Cell, Connection, Param, SqlStore};
 use crate::schema;
 
 pub const FILE_NAME: &str = "dragnet.sqlite";
 
 pub type SqliteStore = SqlStore<SqliteConnection>;
 
-pub struct SqliteConnection(rusqlite::Connection);
+pub struct SqliteConnection(pub(crate) rusqlite::Connection);
+
+/// How long a writer waits for another process's write transaction (an
+/// ingest of a large file holds the lock for its whole file) before giving
+/// up with [`StoreError::Busy`]. Readers never wait: the store is in WAL mode.
+pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
 
 fn backend(e: rusqlite::Error) -> StoreError {
-    StoreError::Backend(e.to_string())
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Busy { waited_secs: BUSY_WAIT.as_secs(), message: e.to_string() }
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
 }
 
 impl SqlStore<SqliteConnection> {
@@ -25,11 +35,23 @@ impl SqlStore<SqliteConnection> {
         let open_err =
             |message: String| StoreError::Open { location: dir.join(FILE_NAME).display().to_string(), message };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-        let conn = rusqlite::Connection::open(dir.join(FILE_NAME)).map_err(|e| open_err(e.to_string()))?;
-        Self::init(conn).map_err(|e| match e {
-            StoreError::Backend(m) => open_err(m),
-            other => other,
-        })
+        // Many processes opening a new store at once race to create it and
+        // to switch it to WAL; SQLite reports some of those races as busy at
+        // once, without waiting, so opening is retried until BUSY_WAIT.
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(5);
+        loop {
+            let conn = rusqlite::Connection::open(dir.join(FILE_NAME)).map_err(|e| open_err(e.to_string()))?;
+            match Self::init(conn) {
+                Ok(store) => return Ok(store),
+                Err(StoreError::Busy { .. }) if started.elapsed() < BUSY_WAIT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                }
+                Err(StoreError::Backend(m)) => return Err(open_err(m)),
+                Err(other) => return Err(other),
+            }
+        }
     }
 
     /// A private in-memory store, for tests and benchmarks.
@@ -38,12 +60,12 @@ impl SqlStore<SqliteConnection> {
     }
 
     fn init(conn: rusqlite::Connection) -> Result<SqliteStore, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(backend)?;
         conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")
             .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = SqliteConnection(conn);
-        db::migrate(&mut conn, &schema::migrations(schema::Dialect::Sqlite))?;
+        crate::migration::migrate(&mut conn, &schema::migrations(schema::Dialect::Sqlite))?;
         Ok(SqlStore { conn })
     }
 }

@@ -28,9 +28,12 @@ fn source(name: &str) -> Source {
     Source { name: name.into(), grade: "C3".parse().unwrap(), tlp: Tlp::Green }
 }
 
-fn batch<'a>(source: &'a str, observations: &'a [Observation], rejects: &'a [Reject]) -> Batch<'a> {
+fn batch<'a>(source: &'a Source, observations: &'a [Observation], rejects: &'a [Reject]) -> Batch<'a> {
     Batch { source, origin: "feeds/test.txt", observations, rejects, links: &[], ingested_at: 1_700_001_000 }
 }
+
+static ALPHA: std::sync::LazyLock<Source> = std::sync::LazyLock::new(|| source("alpha"));
+static BETA: std::sync::LazyLock<Source> = std::sync::LazyLock::new(|| source("beta"));
 
 fn link(from: &str, to: &str, first: i64, last: i64) -> Link {
     let parse = |v: &str| match v.strip_prefix("cert:") {
@@ -46,7 +49,6 @@ fn suite(store: &mut dyn Store) {
     lookups_find_exact_covering_and_parent_matches(store);
     a_failing_batch_leaves_the_store_unchanged(store);
     rejects_are_kept_with_their_raw_text(store);
-    unknown_sources_are_refused(store);
     warninglists_are_kept_and_replaced(store);
     links_widen_their_times_and_are_idempotent(store);
     facts_are_read_back_by_kind(store);
@@ -57,11 +59,11 @@ const CERT: &str = "cert:3f7a2b9c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a
 
 fn links_widen_their_times_and_are_idempotent(store: &mut dyn Store) {
     let links = [link("c2.example", "198.51.100.7", 100, 200), link("198.51.100.7", CERT, 100, 100)];
-    let b = Batch { links: &links, ..batch("alpha", &[], &[]) };
+    let b = Batch { links: &links, ..batch(&ALPHA, &[], &[]) };
     assert_eq!(store.write_batch(&b).unwrap().new_links, 2);
     assert_eq!(store.write_batch(&b).unwrap().new_links, 0, "the same links again are not new");
     let later = [link("c2.example", "198.51.100.7", 50, 300)];
-    store.write_batch(&Batch { links: &later, ..batch("alpha", &[], &[]) }).unwrap();
+    store.write_batch(&Batch { links: &later, ..batch(&ALPHA, &[], &[]) }).unwrap();
     let stored = store.links().unwrap();
     assert_eq!(stored.len(), 2);
     let dns = stored.iter().find(|l| l.relation == Relation::ResolvesTo).unwrap();
@@ -74,12 +76,12 @@ fn links_widen_their_times_and_are_idempotent(store: &mut dyn Store) {
     // Link ends that no source reported are not counted as observables.
     let before = store.stats().unwrap();
     let more = [link("unreported.example", "203.0.113.77", 1, 1)];
-    store.write_batch(&Batch { links: &more, ..batch("alpha", &[], &[]) }).unwrap();
+    store.write_batch(&Batch { links: &more, ..batch(&ALPHA, &[], &[]) }).unwrap();
     assert_eq!(store.stats().unwrap().observables, before.observables);
     // A link between unrelated kinds is refused and the batch leaves nothing.
     let mut odd = link("c2.example", "198.51.100.7", 1, 1);
     odd.to = Observable::guess("odd.example").unwrap();
-    let refused = store.write_batch(&Batch { links: &[odd], ..batch("alpha", &[], &[]) });
+    let refused = store.write_batch(&Batch { links: &[odd], ..batch(&ALPHA, &[], &[]) });
     assert!(refused.is_err());
     assert_eq!(store.links().unwrap().len(), 3);
 }
@@ -114,10 +116,19 @@ fn warninglists_are_kept_and_replaced(store: &mut dyn Store) {
 }
 
 fn sources_keep_their_first_defaults(store: &mut dyn Store) {
-    let first = store.ensure_source(&source("alpha"), 10).unwrap();
+    assert_eq!(store.source("alpha").unwrap(), None);
+    // A batch that fails creates no source: the source is written with it.
+    let mut odd = link("c2.example", "198.51.100.7", 1, 1);
+    odd.to = Observable::guess("odd.example").unwrap();
+    assert!(store.write_batch(&Batch { links: &[odd], ..batch(&ALPHA, &[], &[]) }).is_err());
+    assert_eq!(store.source("alpha").unwrap(), None);
+    assert!(store.sources().unwrap().is_empty());
+    store.write_batch(&Batch { ingested_at: 10, ..batch(&ALPHA, &[], &[]) }).unwrap();
+    let first = store.source("alpha").unwrap().unwrap();
     assert_eq!(first.grade, "C3".parse::<Grade>().unwrap());
-    let again = store.ensure_source(&Source { tlp: Tlp::Red, ..source("alpha") }, 20).unwrap();
-    assert_eq!(again.tlp, Tlp::Green, "an existing source keeps its defaults");
+    let stricter = Source { tlp: Tlp::Red, ..source("alpha") };
+    store.write_batch(&Batch { ingested_at: 20, ..batch(&stricter, &[], &[]) }).unwrap();
+    assert_eq!(store.source("alpha").unwrap().unwrap().tlp, Tlp::Green, "an existing source keeps its defaults");
     let listed = store.sources().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!((listed[0].source.name.as_str(), listed[0].created), ("alpha", 10));
@@ -132,10 +143,10 @@ fn batches_are_idempotent(store: &mut dyn Store) {
         obs("http://evil.example/x", "http://evil.example/x"),
         obs("198.51.100.7", "198.51.100.7,8080"),
     ];
-    let out = store.write_batch(&batch("alpha", &observations, &[])).unwrap();
+    let out = store.write_batch(&batch(&ALPHA, &observations, &[])).unwrap();
     assert_eq!((out.new_observations, out.new_observables), (6, 5));
     let before = store.stats().unwrap();
-    let again = store.write_batch(&batch("alpha", &observations, &[])).unwrap();
+    let again = store.write_batch(&batch(&ALPHA, &observations, &[])).unwrap();
     assert_eq!((again.new_observations, again.new_observables, again.new_rejects), (0, 0, 0));
     assert_eq!(store.stats().unwrap(), before, "re-ingesting changes nothing");
     assert_eq!(before.observables, 5);
@@ -171,22 +182,21 @@ fn a_failing_batch_leaves_the_store_unchanged(store: &mut dyn Store) {
     let mut broken = obs("192.0.2.200", "broken");
     broken.first_seen = broken.last_seen + 1;
     let observations = vec![obs("192.0.2.199", "fine"), obs("new.example", "fine too"), broken];
-    let err = store.write_batch(&batch("alpha", &observations, &[])).unwrap_err();
+    let err = store.write_batch(&batch(&ALPHA, &observations, &[])).unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err}");
     assert_eq!(store.stats().unwrap(), before, "nothing of the failed batch remains");
     assert!(store.lookup(&Observable::guess("192.0.2.199").unwrap()).unwrap().is_empty());
 }
 
 fn rejects_are_kept_with_their_raw_text(store: &mut dyn Store) {
-    store.ensure_source(&source("beta"), 30).unwrap();
     let rejects = vec![
         Reject::new(7, Some("dst_ip"), "`999.1.1.1` is not an IP address", "\"999.1.1.1\",\"443\""),
         Reject::new(9, None, "unterminated quoted field", "\"oops"),
     ];
     let observations = vec![obs("192.0.2.1", "192.0.2.1")];
-    let out = store.write_batch(&batch("beta", &observations, &rejects)).unwrap();
+    let out = store.write_batch(&batch(&BETA, &observations, &rejects)).unwrap();
     assert_eq!(out.new_rejects, 2);
-    let again = store.write_batch(&batch("beta", &observations, &rejects)).unwrap();
+    let again = store.write_batch(&batch(&BETA, &observations, &rejects)).unwrap();
     assert_eq!(again.new_rejects, 0);
     let stored = store.rejects(Some("beta"), 10).unwrap();
     assert_eq!(stored.len(), 2);
@@ -197,11 +207,6 @@ fn rejects_are_kept_with_their_raw_text(store: &mut dyn Store) {
     assert_eq!(store.rejects(None, 1).unwrap().len(), 1);
     let beta = store.sources().unwrap().into_iter().find(|s| s.source.name == "beta").unwrap();
     assert_eq!((beta.observations, beta.rejects, beta.last_ingest), (1, 2, Some(1_700_001_000)));
-}
-
-fn unknown_sources_are_refused(store: &mut dyn Store) {
-    let err = store.write_batch(&batch("nobody", &[obs("192.0.2.9", "x")], &[])).unwrap_err();
-    assert!(matches!(err, StoreError::UnknownSource(ref s) if s == "nobody"));
 }
 
 #[test]

@@ -1,0 +1,164 @@
+//! Versioned migrations: a store that is current is only read; an older
+//! one is migrated in one write transaction, re-checking the version under
+//! the lock since another process may have migrated it meanwhile.
+
+use dragnet_core::StoreError;
+
+use crate::codec;
+use crate::db::{Cell, Connection, Param, at, transaction};
+use crate::schema::{self, sql};
+
+fn schema_version<C: Connection>(conn: &mut C) -> Result<i64, StoreError> {
+    let found = conn.query(sql::SCHEMA_VERSION, &[])?;
+    Ok(found.first().and_then(|r| r.first()).map(Cell::opt_int).transpose()?.flatten().unwrap_or(0))
+}
+
+/// Applies the migrations newer than the store's version. A store that is
+/// already current is only read, so opening one never waits for a writer.
+pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Result<(), StoreError> {
+    let known = migrations.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    // A missing version table (a new store) reads as an error: migrate then.
+    if let Ok(current) = schema_version(conn) {
+        if current > known {
+            return Err(StoreError::TooNew { found: current, known });
+        }
+        if current == known {
+            return Ok(());
+        }
+    }
+    transaction(conn, |c| {
+        c.batch(schema::CREATE_VERSION_TABLE)?;
+        // Read again under the write lock: another process may have migrated.
+        let current = schema_version(c)?;
+        if current > known {
+            return Err(StoreError::TooNew { found: current, known });
+        }
+        for (version, ddl) in migrations.iter().filter(|(v, _)| *v > current) {
+            c.batch(ddl)?;
+            if *version == schema::DIGEST_VERSION {
+                fill_digests(c)?;
+            }
+            c.exec("INSERT INTO dragnet_schema (version) VALUES ($1)", &[Param::Int(*version)])?;
+        }
+        Ok(())
+    })
+}
+
+/// Replaces the `old:N` placeholders the digest migration leaves with the
+/// SHA-256 identities (`codec::observable_digest`, `codec::raw_digest`).
+fn fill_digests<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
+    for row in conn.query(sql::OLD_OBSERVABLES, &[])? {
+        let observable = codec::observable(at(&row, 1)?.text()?, at(&row, 2)?.text()?)?;
+        let digest = codec::observable_digest(&observable);
+        conn.exec(sql::SET_OBSERVABLE_DIGEST, &[Param::Text(&digest), Param::Int(at(&row, 0)?.int()?)])?;
+    }
+    for row in conn.query(sql::OLD_OBSERVATIONS, &[])? {
+        let digest = codec::raw_digest(at(&row, 3)?.text()?);
+        conn.exec(
+            sql::SET_OBSERVATION_DIGEST,
+            &[
+                Param::Text(&digest),
+                Param::Int(at(&row, 0)?.int()?),
+                Param::Int(at(&row, 1)?.int()?),
+                Param::Text(at(&row, 2)?.text()?),
+            ],
+        )?;
+    }
+    for row in conn.query(sql::OLD_REJECTS, &[])? {
+        let digest = codec::raw_digest(at(&row, 1)?.text()?);
+        conn.exec(sql::SET_REJECT_DIGEST, &[Param::Text(&digest), Param::Int(at(&row, 0)?.int()?)])?;
+    }
+    Ok(())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use dragnet_core::store::{Batch, Source};
+    use dragnet_core::{Observable, Store};
+
+    use super::*;
+    use crate::db::SqlStore;
+    use crate::schema::Dialect;
+
+    /// A store as dragnet 0.1 (schema v4) left it: FNV-1a ids (here chosen
+    /// at the edges of the id range) and raw hashes.
+    const OLD_ROWS: &[&str] = &[
+        "INSERT INTO sources (id, name, grade, tlp, created) VALUES (1, 'alpha', 'B2', 'amber', 5)",
+        "INSERT INTO origins (id, origin) VALUES (1, 'feed.txt')",
+        "INSERT INTO observables (id, kind, value) VALUES (-4242, 'ipv4', '198.51.100.7'),
+            (9000000000000000000, 'domain', 'c2.example'), (1, 'ipv4', '192.0.2.1')",
+        "INSERT INTO observations (observable_id, source_id, raw_hash, origin_id, line, category, tlp, grade,
+            confidence, first_seen, last_seen, tags, raw, ingested_at)
+            VALUES (-4242, 1, 77, 1, 3, 4, 2, 22, NULL, 100, 200, '', '198.51.100.7,443', 300),
+                   (-4242, 1, 78, 1, 4, 4, 2, 22, 90, 100, 250, '', '198.51.100.7,8080', 300),
+                   (9000000000000000000, 1, 77, 1, 5, 4, 2, 22, NULL, 100, 200, '', 'c2.example', 300)",
+        "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_hash, ingested_at)
+            VALUES (1, 1, 9, NULL, 'not an IP address', '999.1.1.1', 5, 300)",
+        "INSERT INTO links (from_id, to_id, source_id, relation, first_seen, last_seen)
+            VALUES (9000000000000000000, -4242, 1, 0, 100, 200)",
+        "INSERT INTO server_members (observable_id, server_id) VALUES (-4242, 'srv-a'), (9000000000000000000, 'srv-a')",
+    ];
+
+    fn migrates_a_v4_store<C: Connection>(mut conn: C, dialect: Dialect) {
+        let all = schema::migrations(dialect);
+        let v4: Vec<_> = all.iter().filter(|(v, _)| *v <= 4).cloned().collect();
+        migrate(&mut conn, &v4).unwrap();
+        for statement in OLD_ROWS {
+            conn.batch(statement).unwrap();
+        }
+        migrate(&mut conn, &all).unwrap();
+        let old = conn.query("SELECT COUNT(*) FROM observables WHERE digest LIKE 'old:%'", &[]).unwrap();
+        assert_eq!(old[0][0], Cell::Int(0), "every identity is a digest now");
+        let mut store = SqlStore { conn };
+        let ip = Observable::guess("198.51.100.7").unwrap();
+        let hits = store.lookup(&ip).unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].source.as_str(), hits[0].origin.as_str()), ("alpha", "feed.txt"));
+        let raws: Vec<&str> = hits.iter().map(|h| h.observation.raw.as_str()).collect();
+        assert!(raws.contains(&"198.51.100.7,443") && raws.contains(&"198.51.100.7,8080"));
+        let links = store.links().unwrap();
+        assert_eq!((links.len(), links[0].from.value(), links[0].to.value()), (1, "c2.example", "198.51.100.7"));
+        assert_eq!(store.server_assignments().unwrap().len(), 2);
+        assert_eq!(store.rejects(None, 10).unwrap()[0].reject.raw, "999.1.1.1");
+        let stats = store.stats().unwrap();
+        assert_eq!((stats.observations, stats.observables, stats.rejects), (3, 2, 1));
+
+        // Re-ingesting what the old store held changes nothing; new values get fresh ids.
+        let alpha = store.source("alpha").unwrap().unwrap();
+        let again = hits[0].observation.clone();
+        let new = dragnet_core::store::Observation {
+            observable: Observable::guess("203.0.113.9").unwrap(),
+            raw: "203.0.113.9".into(),
+            ..again.clone()
+        };
+        let observations = [again, new];
+        let batch = Batch {
+            source: &alpha,
+            origin: "feed.txt",
+            observations: &observations,
+            rejects: &[],
+            links: &[],
+            ingested_at: 400,
+        };
+        let out = store.write_batch(&batch).unwrap();
+        assert_eq!((out.new_observations, out.new_observables), (1, 1));
+        assert_eq!(store.stats().unwrap().observations, 4);
+        assert_eq!(store.source("nobody").unwrap(), None::<Source>);
+        // Opening a current store migrates nothing.
+        migrate(&mut store.conn, &all).unwrap();
+    }
+
+    #[test]
+    fn a_v4_sqlite_store_is_migrated_to_digest_identities() {
+        let conn = crate::sqlite::SqliteConnection(rusqlite::Connection::open_in_memory().unwrap());
+        migrates_a_v4_store(conn, Dialect::Sqlite);
+    }
+
+    #[test]
+    fn a_v4_postgres_store_is_migrated_to_digest_identities() {
+        let Some((conn, schema)) = crate::postgres::tests::scratch_schema() else { return };
+        migrates_a_v4_store(conn, Dialect::Postgres);
+        drop(schema);
+    }
+}
