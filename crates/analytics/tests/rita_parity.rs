@@ -9,13 +9,7 @@ use dragnet_core::telemetry::{Conn, NamedConn};
 use dragnet_ingest::zeek;
 
 fn fixture(name: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/zeek/rita").join(name);
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} is not present", dir.display());
-        None
-    }
+    dragnet_testkit::samples(&format!("zeek/rita/{name}"))
 }
 
 fn conns(dir: &Path) -> Vec<Conn> {

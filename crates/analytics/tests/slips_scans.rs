@@ -7,14 +7,8 @@ use dragnet_analytics::scan::{ScanConfig, ScanKind, scans};
 use dragnet_ingest::zeek;
 
 fn conn_log(name: &str) -> Option<Vec<dragnet_core::telemetry::Conn>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples/zeek/slips/port-scans")
-        .join(name)
-        .join("conn.log");
-    let Ok(raw) = std::fs::read(&path) else {
-        eprintln!("skipping: {} is not present", path.display());
-        return None;
-    };
+    let path = dragnet_testkit::samples(&format!("zeek/slips/port-scans/{name}/conn.log"))?;
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Some(zeek::read_conn(&zeek::decompress(&raw).unwrap()).unwrap().conns)
 }
 

@@ -44,11 +44,8 @@ fn probes(kind: ListKind, entries: &[String]) -> Vec<String> {
 
 #[test]
 fn sample_lists_agree_with_pymispwarninglists() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/warninglists");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipping: {} is not present", dir.display());
-        return;
-    };
+    let Some(dir) = dragnet_testkit::samples("warninglists") else { return };
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/warninglist_oracle.py");
     let python = std::env::var("DRAGNET_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_oracle =

@@ -157,9 +157,11 @@ pub enum StoreError {
     #[error("store holds a value it cannot read back ({what}: {value})")]
     Corrupt { what: &'static str, value: String },
     #[error(
-        "the store is busy: another process held its write lock for longer than {waited_secs} s ({message}); nothing was written, try again"
+        "the store is busy: another process held its write lock for longer than this one would wait ({0}); nothing was written: try again, or wait longer (--busy-timeout)"
     )]
-    Busy { waited_secs: u64, message: String },
+    Busy(String),
+    #[error("a concurrent write conflicted with this one, and retrying did not help ({0}); nothing was written")]
+    Conflict(String),
     #[error("database error: {0}")]
     Backend(String),
 }

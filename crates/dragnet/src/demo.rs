@@ -10,7 +10,7 @@ use dragnet_core::{Store, Tlp};
 use dragnet_ingest::Mapping;
 use serde::Serialize;
 
-use crate::ingest::{Job, Report, now};
+use crate::ingest::{Job, Report};
 use crate::lookup::{look_up, print_answer};
 use crate::output::print_json;
 

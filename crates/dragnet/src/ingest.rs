@@ -66,6 +66,10 @@ pub struct FileReport {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejects: Vec<Reject>,
+    /// The input was read but the store refused it (busy, unreachable):
+    /// worth retrying, unlike bad input.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub store_failed: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -132,13 +136,35 @@ impl Job<'_> {
         bytes: &[u8],
         format: Option<Format>,
     ) -> FileReport {
-        let (format, detected) = match format.or(self.format) {
-            Some(f) => (f, false),
-            None => (dragnet_ingest::detect(bytes), true),
+        // A parser bug must cost one input, never the run: a panic is caught
+        // here, before anything is written, and reported as that input's error.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let (format, detected) = match format.or(self.format) {
+                Some(f) => (f, false),
+                None => (dragnet_ingest::detect(bytes), true),
+            };
+            (format, detected, dragnet_ingest::parse(format, bytes, self.mapping))
+        }));
+        let (format, detected, parsed) = match read {
+            Ok(read) => read,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                return FileReport {
+                    path: origin.to_string(),
+                    error: Some(format!(
+                        "{origin}: internal error while reading it ({what}); nothing was written, please report this"
+                    )),
+                    ..Default::default()
+                };
+            }
         };
         let mut report =
             FileReport { path: origin.to_string(), format: Some(format.name().into()), detected, ..Default::default() };
-        let parsed = match dragnet_ingest::parse(format, bytes, self.mapping) {
+        let parsed = match parsed {
             Ok(p) => p,
             Err(e) => {
                 report.error = Some(format!("{origin}:{e}"));
@@ -187,6 +213,7 @@ impl Job<'_> {
             }
             Err(e) => {
                 report.accepted = 0;
+                report.store_failed = true;
                 report.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
             }
         }
@@ -356,14 +383,24 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
     };
     let mut inputs = Vec::new();
     let mut entries = Vec::new();
+    let mut report = Report::default();
     for path in &args.paths {
-        expand(path, &mut inputs)?;
-        if path.is_dir() {
-            entries.extend(provenance(path)?.into_iter().filter(|e| e.role != Role::Feed));
+        // A folder that cannot be listed (or a damaged MISP manifest) is one
+        // failed input; the other paths are still read.
+        let listed = expand(path, &mut inputs).and_then(|()| match path.is_dir() {
+            true => Ok(entries.extend(provenance(path)?.into_iter().filter(|e| e.role != Role::Feed))),
+            false => Ok(()),
+        });
+        if let Err(e) = listed {
+            let file =
+                FileReport { path: path.display().to_string(), error: Some(format!("{e:#}")), ..Default::default() };
+            if !json {
+                print_file(&file, false);
+            }
+            report.add(file);
         }
     }
     inputs.retain(|i| !entries.iter().any(|e| i.path.starts_with(&e.path)));
-    let mut report = Report::default();
     prepare(store, data, &entries, &mut report)?;
     let given = match args.source.as_deref().map(str::trim) {
         Some("") => bail!("--source must name the partner feed"),
@@ -461,16 +498,29 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
             println!("(--show-rejects lists them; `dragnet rejects` shows the stored ones)");
         }
     }
+    if let Some(notice) = crate::warninglists::none_loaded(store)? {
+        eprintln!("note: {notice}");
+    }
     let step_failed = report.steps.iter().any(|s| s["report"]["error"].is_string());
     if step_failed {
         return Ok(ExitCode::FAILURE);
     }
-    if report.accepted == 0 && report.links == 0 && report.prepared == 0 {
-        if json {
-            for e in report.files.iter().filter_map(|f| f.error.as_deref()) {
-                eprintln!("error: {e}");
-            }
+    let refused = report.files.iter().filter(|f| f.store_failed).count();
+    if json && (refused > 0 || report.accepted == 0) {
+        for e in report.files.iter().filter_map(|f| f.error.as_deref()) {
+            eprintln!("error: {e}");
         }
+    }
+    // The store refusing an input is not bad input: say so, and fail, so a
+    // script retries rather than believing the input was empty.
+    if refused > 0 {
+        eprintln!(
+            "error: the store refused {refused} of {} inputs (see above); they were not written",
+            report.files.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    if report.accepted == 0 && report.links == 0 && report.prepared == 0 {
         eprintln!("error: the input held nothing usable; nothing was written");
         return Ok(ExitCode::FAILURE);
     }

@@ -40,6 +40,10 @@ struct Cli {
     /// Use this store instead of the embedded one: a postgres:// URL.
     #[arg(long, global = true, env = "DRAGNET_STORE", hide_env_values = true)]
     store: Option<String>,
+    /// Seconds a writer waits for another process's write to the embedded
+    /// store before giving up (readers never wait).
+    #[arg(long, global = true, env = "DRAGNET_BUSY_TIMEOUT", default_value_t = 300)]
+    busy_timeout: u64,
     /// Configuration file (JSON: `scoring`, `clustering`); default
     /// `DATA/config.json` when it exists.
     #[arg(long, global = true, env = "DRAGNET_CONFIG")]
@@ -132,7 +136,11 @@ fn quiet_on_closed_pipe() {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     config::init(cli.config.as_deref(), &cli.data)?;
     let location = Location::choose(cli.store.as_deref(), &cli.data)?;
-    let open = || dragnet_store::open(&location).with_context(|| format!("opening the store {}", location.display()));
+    let busy = std::time::Duration::from_secs(cli.busy_timeout);
+    let open = || {
+        dragnet_store::open_waiting(&location, busy)
+            .with_context(|| format!("opening the store {}", location.display()))
+    };
     match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),

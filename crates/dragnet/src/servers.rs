@@ -270,6 +270,9 @@ fn context(store: &mut dyn Store, data: &std::path::Path) -> anyhow::Result<Cont
 
 pub fn list(store: &mut dyn Store, data: &std::path::Path, args: &ListArgs, json: bool) -> anyhow::Result<ExitCode> {
     let ctx = context(store, data)?;
+    if let Some(notice) = crate::warninglists::none_loaded(store)? {
+        eprintln!("note: {notice}");
+    }
     let all = compute(store, &ctx, args.at.unwrap_or_else(crate::ingest::now), false)?;
     let country = args.country.as_deref().map(str::to_ascii_uppercase);
     let mut shown: Vec<&ServerView> = all

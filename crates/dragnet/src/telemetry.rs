@@ -17,7 +17,7 @@ use dragnet_core::store::Source;
 use dragnet_core::{Category, Grade, Link, Observable, Record, Store, Tlp, format_timestamp};
 use dragnet_ingest::Mapping;
 
-use crate::ingest::{FileReport, Job, now};
+use crate::ingest::{FileReport, Job};
 use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
 use dragnet_ingest::{netflow, suricata, zeek};
 use serde::Serialize;
@@ -476,6 +476,9 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
         print_json(&out)?;
     } else {
         print_report(&out, args.beacon_threshold);
+    }
+    if let Some(notice) = crate::warninglists::none_loaded(store)? {
+        eprintln!("note: {notice}");
     }
     if let Some(e) = &out.error {
         eprintln!("error: {e}");

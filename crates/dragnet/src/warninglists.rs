@@ -45,6 +45,16 @@ pub fn in_force(store: &mut dyn Store) -> anyhow::Result<Vec<WarningList>> {
     Ok(lists)
 }
 
+/// What to tell the user when no warninglist of MISP's is loaded: only the
+/// built-in special-use ranges hold values back then, so public resolvers,
+/// CDNs and cloud ranges can become findings.
+pub fn none_loaded(store: &mut dyn Store) -> anyhow::Result<Option<&'static str>> {
+    Ok(store.warninglists()?.is_empty().then_some(
+        "no warninglists are loaded: only special-use ranges are held back, so public resolvers, CDNs and \
+         cloud ranges can be reported as malicious; run scripts/fetch-warninglists or `dragnet warninglist import DIR`",
+    ))
+}
+
 /// Imports every list file under `paths`; returns what was imported and
 /// what failed (file and error), as JSON objects.
 pub fn import(

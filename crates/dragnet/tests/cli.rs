@@ -35,13 +35,7 @@ fn dragnet(data: &Path, args: &[&str]) -> Run {
 }
 
 fn samples() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: ../shared/samples is not present");
-        None
-    }
+    dragnet_testkit::samples("")
 }
 
 fn repo() -> PathBuf {
@@ -248,12 +242,8 @@ fn demo_runs_on_the_embedded_default() {
 
 #[test]
 fn postgres_store_via_the_cli() {
-    let url = std::env::var("DRAGNET_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
-        Ok(c) => c,
-        Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => return eprintln!("skipping: {e}"),
-        Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}; set DRAGNET_SKIP_PG=1 to skip"),
-    };
+    let url = dragnet_testkit::postgres_url();
+    let Some(mut admin) = dragnet_testkit::postgres_admin() else { return };
     let schema = format!("cli_{}", std::process::id());
     admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
     let store = format!("{url}?options=-c%20search_path%3D{schema}");

@@ -246,7 +246,11 @@ fn write_observables<C: Connection>(
 ) -> Result<(u64, HashMap<String, i64>), StoreError> {
     let mut params = Vec::with_capacity(chunk.len() * 3);
     for k in chunk {
-        params.extend([Param::Text(&k.digest), Param::Text(k.observable.kind().as_str()), Param::Text(k.observable.value())]);
+        params.extend([
+            Param::Text(&k.digest),
+            Param::Text(k.observable.kind().as_str()),
+            Param::Text(k.observable.value()),
+        ]);
     }
     let new = conn.exec(&Insert::Observables.sql(chunk.len()), &params)?;
     let ids = ids_of(conn, chunk)?;
@@ -426,6 +430,60 @@ fn source_from(row: &[Cell]) -> Result<Source, StoreError> {
     })
 }
 
+/// One attempt at writing a batch, in one transaction.
+fn write_batch_once<C: Connection>(conn: &mut C, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
+    transaction(conn, |conn| {
+        let source = source_id(conn, batch.source, batch.ingested_at)?;
+        let origin = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
+        let mut out = BatchOutcome::default();
+        let (new, ids) = write_all_observables(conn, batch.observations.iter().map(|o| &o.observable))?;
+        out.new_observables = new;
+        // Writing in id order turns random B-tree inserts into appends:
+        // several times faster for large batches, same result.
+        let mut order: Vec<(i64, &Observation)> = Vec::with_capacity(batch.observations.len());
+        for o in batch.observations {
+            order.push((id_in(&ids, &o.observable)?, o));
+        }
+        order.sort_by_key(|(id, _)| *id);
+        for chunk in order.chunks(CHUNK) {
+            out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
+        }
+        out.new_links = write_links(conn, batch, source)?;
+        for r in batch.rejects {
+            out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
+        }
+        Ok(out)
+    })
+}
+
+fn lookup<C: Connection>(conn: &mut C, observable: &Observable) -> Result<Vec<Hit>, StoreError> {
+    let mut candidates: Vec<(Kind, String, Via)> =
+        vec![(observable.kind(), observable.value().to_string(), Via::Exact)];
+    candidates.extend(observable.covering_networks().into_iter().map(|n| (Kind::Cidr, n, Via::CoveringCidr)));
+    candidates
+        .extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
+    let mut hits = Vec::new();
+    for (kind, value, via) in candidates {
+        let matched = codec::observable(kind.as_str(), &value)?;
+        let digest = codec::observable_digest(&matched);
+        let params = [Param::Text(&digest), Param::Text(kind.as_str()), Param::Text(&value)];
+        for row in conn.query(sql::HITS, &params)? {
+            hits.push(Hit {
+                via,
+                source: at(&row, 0)?.text()?.to_string(),
+                matched: matched.clone(),
+                observation: observation(
+                    row.get(1..9).unwrap_or_default(),
+                    matched.clone(),
+                    at(&row, 9)?.text()?.to_string(),
+                )?,
+                origin: at(&row, 10)?.text()?.to_string(),
+            });
+        }
+    }
+    Ok(hits)
+}
+
 impl<C: Connection> Store for SqlStore<C> {
     fn source(&mut self, name: &str) -> Result<Option<Source>, StoreError> {
         match self.conn.query(sql::SOURCE_BY_NAME, &[Param::Text(name)])?.first() {
@@ -435,52 +493,18 @@ impl<C: Connection> Store for SqlStore<C> {
     }
 
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
-        transaction(&mut self.conn, |conn| {
-            let source = source_id(conn, batch.source, batch.ingested_at)?;
-            let origin = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
-            let mut out = BatchOutcome::default();
-            let (new, ids) = write_all_observables(conn, batch.observations.iter().map(|o| &o.observable))?;
-            out.new_observables = new;
-            // Writing in id order turns random B-tree inserts into appends:
-            // several times faster for large batches, same result.
-            let mut order: Vec<(i64, &Observation)> = Vec::with_capacity(batch.observations.len());
-            for o in batch.observations {
-                order.push((id_in(&ids, &o.observable)?, o));
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match write_batch_once(&mut self.conn, batch) {
+                Err(StoreError::Conflict(_)) if attempts < 5 => continue,
+                done => return done,
             }
-            order.sort_by_key(|(id, _)| *id);
-            for chunk in order.chunks(CHUNK) {
-                out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
-            }
-            out.new_links = write_links(conn, batch, source)?;
-            for r in batch.rejects {
-                out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
-            }
-            Ok(out)
-        })
+        }
     }
 
     fn lookup(&mut self, observable: &Observable) -> Result<Vec<Hit>, StoreError> {
-        let mut candidates: Vec<(Kind, String, Via)> =
-            vec![(observable.kind(), observable.value().to_string(), Via::Exact)];
-        candidates.extend(observable.covering_networks().into_iter().map(|n| (Kind::Cidr, n, Via::CoveringCidr)));
-        candidates
-            .extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
-        let mut hits = Vec::new();
-        for (kind, value, via) in candidates {
-            let matched = codec::observable(kind.as_str(), &value)?;
-            let digest = codec::observable_digest(&matched);
-            let params = [Param::Text(&digest), Param::Text(kind.as_str()), Param::Text(&value)];
-            for row in self.conn.query(sql::HITS, &params)? {
-                hits.push(Hit {
-                    via,
-                    source: at(&row, 0)?.text()?.to_string(),
-                    matched: matched.clone(),
-                    observation: observation(row.get(1..9).unwrap_or_default(), matched.clone(), at(&row, 9)?.text()?.to_string())?,
-                    origin: at(&row, 10)?.text()?.to_string(),
-                });
-            }
-        }
-        Ok(hits)
+        lookup(&mut self.conn, observable)
     }
 
     fn sources(&mut self) -> Result<Vec<SourceInfo>, StoreError> {
@@ -580,9 +604,7 @@ impl<C: Connection> Store for SqlStore<C> {
         self.conn
             .query(sql::SERVER_ASSIGNMENTS, &[])?
             .into_iter()
-            .map(|r| {
-                Ok((codec::observable(at(&r, 0)?.text()?, at(&r, 1)?.text()?)?, at(&r, 2)?.text()?.to_string()))
-            })
+            .map(|r| Ok((codec::observable(at(&r, 0)?.text()?, at(&r, 1)?.text()?)?, at(&r, 2)?.text()?.to_string())))
             .collect()
     }
 
@@ -621,5 +643,48 @@ impl<C: Connection> Store for SqlStore<C> {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dragnet_core::store::{Batch, Observation, Source};
+    use dragnet_core::{Category, Observable, Store, StoreError, Tlp};
+
+    use crate::SqliteStore;
+
+    #[test]
+    fn a_row_whose_digest_names_another_value_is_refused_not_merged() {
+        let mut store = SqliteStore::in_memory().unwrap();
+        let source = Source { name: "alpha".into(), grade: "B2".parse().unwrap(), tlp: Tlp::Amber };
+        let observation = |value: &str| Observation {
+            observable: Observable::guess(value).unwrap(),
+            category: Category::BotnetC2,
+            tlp: Tlp::Amber,
+            grade: "B2".parse().unwrap(),
+            confidence: None,
+            first_seen: 1,
+            last_seen: 1,
+            tags: Vec::new(),
+            line: 1,
+            raw: value.into(),
+        };
+        let write = |store: &mut SqliteStore, value: &str| {
+            let observations = [observation(value)];
+            store.write_batch(&Batch {
+                source: &source,
+                origin: "feed.txt",
+                observations: &observations,
+                rejects: &[],
+                links: &[],
+                ingested_at: 1,
+            })
+        };
+        write(&mut store, "198.51.100.7").unwrap();
+        // What a forged identity would do: the digest of one value on a row of another.
+        store.conn.0.execute("UPDATE observables SET value = '198.51.100.8'", []).unwrap();
+        let err = write(&mut store, "198.51.100.7").unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { what: "observable digest", .. }), "{err}");
+        assert_eq!(store.stats().unwrap().observations, 1, "the refused batch wrote nothing");
     }
 }

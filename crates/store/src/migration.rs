@@ -71,7 +71,6 @@ fn fill_digests<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use dragnet_core::store::{Batch, Source};

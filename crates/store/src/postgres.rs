@@ -19,6 +19,13 @@ pub struct PgConnection {
 }
 
 fn backend(e: postgres::Error) -> StoreError {
+    use postgres::error::SqlState;
+    // Two batches upserting the same observables can deadlock; the loser is
+    // rolled back whole and may simply run again.
+    if matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+    {
+        return StoreError::Conflict(e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_string()));
+    }
     // The driver's Display of a DbError is only "db error"; the detail is in the source.
     let detail = e.as_db_error().map(|d| d.message().to_string());
     StoreError::Backend(detail.unwrap_or_else(|| e.to_string()))
@@ -109,9 +116,10 @@ impl Connection for PgConnection {
                 };
                 let cell = match *col.type_() {
                     Type::INT8 => row.try_get::<_, Option<i64>>(i).map_err(unexpected)?.map_or(Cell::Null, Cell::Int),
-                    Type::INT4 => {
-                        row.try_get::<_, Option<i32>>(i).map_err(unexpected)?.map_or(Cell::Null, |n| Cell::Int(n.into()))
-                    }
+                    Type::INT4 => row
+                        .try_get::<_, Option<i32>>(i)
+                        .map_err(unexpected)?
+                        .map_or(Cell::Null, |n| Cell::Int(n.into())),
                     _ => row.try_get::<_, Option<String>>(i).map_err(unexpected)?.map_or(Cell::Null, Cell::Text),
                 };
                 cells.push(cell);
@@ -149,17 +157,9 @@ pub(crate) mod tests {
     /// A connection into a new schema of `DRAGNET_TEST_PG`; `None` only when
     /// `DRAGNET_SKIP_PG` is set and the server is not there.
     pub fn scratch_schema() -> Option<(PgConnection, Scratch)> {
-        let url = std::env::var("DRAGNET_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut admin = match Client::connect(&url, NoTls) {
-            Ok(c) => c,
-            Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => {
-                eprintln!("skipping a PostgreSQL test (DRAGNET_SKIP_PG set): {e}");
-                return None;
-            }
-            Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1"),
-        };
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-        let name = format!("unit_{}_{nanos}", std::process::id());
+        let url = dragnet_testkit::postgres_url();
+        let mut admin = dragnet_testkit::postgres_admin()?;
+        let name = dragnet_testkit::unique_name("unit");
         admin.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
         let mut client = Client::connect(&url, NoTls).unwrap();
         client.batch_execute(&format!("SET search_path = {name}")).unwrap();

@@ -2,6 +2,7 @@
 //! with full synchronous commits so an acknowledged batch survives a crash.
 
 use std::path::Path;
+use std::time::Duration;
 
 use dragnet_core::StoreError;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -15,15 +16,16 @@ pub type SqliteStore = SqlStore<SqliteConnection>;
 
 pub struct SqliteConnection(pub(crate) rusqlite::Connection);
 
-/// How long a writer waits for another process's write transaction (an
-/// ingest of a large file holds the lock for its whole file) before giving
-/// up with [`StoreError::Busy`]. Readers never wait: the store is in WAL mode.
-pub const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long a writer waits by default for another process's write
+/// transaction (an ingest of a large file holds the lock for its whole file)
+/// before giving up with [`StoreError::Busy`]. Readers never wait: the store
+/// is in WAL mode.
+pub const BUSY_WAIT: Duration = Duration::from_secs(300);
 
 fn backend(e: rusqlite::Error) -> StoreError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Busy { waited_secs: BUSY_WAIT.as_secs(), message: e.to_string() }
+            StoreError::Busy(e.to_string())
         }
         _ => StoreError::Backend(e.to_string()),
     }
@@ -32,6 +34,11 @@ fn backend(e: rusqlite::Error) -> StoreError {
 impl SqlStore<SqliteConnection> {
     /// Opens `dir/dragnet.sqlite`, creating the directory and the schema.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
+        Self::open_waiting(dir, BUSY_WAIT)
+    }
+
+    /// As [`Self::open`], a writer waiting up to `busy_wait` for another.
+    pub fn open_waiting(dir: &Path, busy_wait: Duration) -> Result<SqliteStore, StoreError> {
         let open_err =
             |message: String| StoreError::Open { location: dir.join(FILE_NAME).display().to_string(), message };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
@@ -39,14 +46,14 @@ impl SqlStore<SqliteConnection> {
         // to switch it to WAL; SQLite reports some of those races as busy at
         // once, without waiting, so opening is retried until BUSY_WAIT.
         let started = std::time::Instant::now();
-        let mut pause = std::time::Duration::from_millis(5);
+        let mut pause = Duration::from_millis(5);
         loop {
             let conn = rusqlite::Connection::open(dir.join(FILE_NAME)).map_err(|e| open_err(e.to_string()))?;
-            match Self::init(conn) {
+            match Self::init(conn, busy_wait) {
                 Ok(store) => return Ok(store),
-                Err(StoreError::Busy { .. }) if started.elapsed() < BUSY_WAIT => {
+                Err(StoreError::Busy(_)) if started.elapsed() < busy_wait => {
                     std::thread::sleep(pause);
-                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                    pause = (pause * 2).min(Duration::from_millis(200));
                 }
                 Err(StoreError::Backend(m)) => return Err(open_err(m)),
                 Err(other) => return Err(other),
@@ -56,11 +63,11 @@ impl SqlStore<SqliteConnection> {
 
     /// A private in-memory store, for tests and benchmarks.
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        Self::init(rusqlite::Connection::open_in_memory().map_err(backend)?)
+        Self::init(rusqlite::Connection::open_in_memory().map_err(backend)?, BUSY_WAIT)
     }
 
-    fn init(conn: rusqlite::Connection) -> Result<SqliteStore, StoreError> {
-        conn.busy_timeout(BUSY_WAIT).map_err(backend)?;
+    fn init(conn: rusqlite::Connection, busy_wait: Duration) -> Result<SqliteStore, StoreError> {
+        conn.busy_timeout(busy_wait).map_err(backend)?;
         conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")
             .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);

@@ -15,8 +15,8 @@
 use std::sync::Arc;
 
 use dragnet_core::StoreError;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -41,7 +41,9 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => return Err(format!("unknown sslmode `{other}` (disable, prefer, require, verify-ca, verify-full)")),
+            other => {
+                return Err(format!("unknown sslmode `{other}` (disable, prefer, require, verify-ca, verify-full)"));
+            }
         })
     }
 }
@@ -80,7 +82,8 @@ pub fn split(url: &str) -> Result<Target, String> {
     };
     kept.push(("sslmode".into(), driver_mode.into()));
     // tokio-postgres decodes %20 but not form encoding's `+` for a space.
-    let encode = |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20");
+    let encode =
+        |text: &str| url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20");
     let query: Vec<String> = kept.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
     parsed.set_query(Some(&query.join("&")));
     Ok(Target { url: parsed.into(), mode, root_cert })
@@ -205,8 +208,10 @@ mod tests {
 
     #[test]
     fn sslmode_and_rootcert_are_taken_out_of_the_url() {
-        let t = split("postgres://u:pw@db.example:5432/x?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&options=-c%20a%3Db")
-            .unwrap();
+        let t = split(
+            "postgres://u:pw@db.example:5432/x?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&options=-c%20a%3Db",
+        )
+        .unwrap();
         assert_eq!(t.mode, SslMode::VerifyFull);
         assert_eq!(t.root_cert.as_deref(), Some("/etc/ca.pem"));
         assert!(t.url.contains("sslmode=require") && !t.url.contains("sslrootcert"), "{}", t.url);

@@ -239,19 +239,9 @@ struct PgSchema {
 
 impl PgSchema {
     fn create() -> Option<PgSchema> {
-        let url = std::env::var("DRAGNET_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut admin = match postgres::Client::connect(&url, postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => {
-                eprintln!("skipping PostgreSQL conformance (DRAGNET_SKIP_PG set): {e}");
-                return None;
-            }
-            Err(e) => {
-                panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1")
-            }
-        };
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let name = format!("conformance_{}_{nanos}", std::process::id());
+        let url = dragnet_testkit::postgres_url();
+        let mut admin = dragnet_testkit::postgres_admin()?;
+        let name = dragnet_testkit::unique_name("conformance");
         admin.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
         let sep = if url.contains('?') { '&' } else { '?' };
         Some(PgSchema { url: format!("{url}{sep}options=-c%20search_path%3D{name}"), name })

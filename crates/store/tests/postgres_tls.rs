@@ -11,7 +11,6 @@ use std::process::Command;
 use dragnet_core::Store;
 use dragnet_store::PgStore;
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 const APP: &str = "dragnet-tls-test";
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -22,20 +21,65 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA, and a server certificate it signed for `localhost` only.
 fn make_certificates(dir: &Path) {
     for ca in ["ca", "other-ca"] {
-        openssl(dir, &[
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-            "-keyout", &format!("{ca}.key"), "-out", &format!("{ca}.pem"), "-subj", &format!("/CN=dragnet {ca}"),
-        ]);
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                &format!("{ca}.key"),
+                "-out",
+                &format!("{ca}.pem"),
+                "-subj",
+                &format!("/CN=dragnet {ca}"),
+            ],
+        );
     }
-    openssl(dir, &[
-        "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key",
-        "-out", "server.csr", "-subj", "/CN=localhost",
-    ]);
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    );
     std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:localhost\n").unwrap();
-    openssl(dir, &[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
-        "-out", "server.pem", "-extfile", "san.ext",
-    ]);
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.pem",
+            "-extfile",
+            "san.ext",
+        ],
+    );
 }
 
 fn id_of(flag: &str) -> u32 {
@@ -50,14 +94,7 @@ struct ServerCertificate {
 
 impl ServerCertificate {
     fn install(dir: &Path) -> Option<ServerCertificate> {
-        let mut admin = match postgres::Client::connect(ADMIN, postgres::NoTls) {
-            Ok(c) => c,
-            Err(e) if std::env::var_os("DRAGNET_SKIP_PG").is_some() => {
-                eprintln!("skipping PostgreSQL TLS (DRAGNET_SKIP_PG set): {e}");
-                return None;
-            }
-            Err(e) => panic!("PostgreSQL is not reachable at {ADMIN}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1"),
-        };
+        let mut admin = dragnet_testkit::postgres_admin()?;
         // The server runs as `postgres`: it must read the files, and refuses
         // a key others can read.
         use std::os::unix::fs::PermissionsExt;
