@@ -227,6 +227,8 @@ struct Input {
     format: Option<Format>,
     /// The source named for this file by a folder's `sources.json`.
     source: Option<Source>,
+    /// Why this path could not be listed or read as a folder.
+    error: Option<String>,
 }
 
 /// A folder's `sources.json`: relative path (a file or a folder) → whose
@@ -296,7 +298,7 @@ fn provenance(folder: &Path) -> anyhow::Result<Vec<Entry>> {
 fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_dir() {
-        out.push(Input { path: path.to_path_buf(), format: None, source: None });
+        out.push(Input { path: path.to_path_buf(), format: None, source: None, error: None });
         return Ok(());
     }
     let manifest = path.join("manifest.json");
@@ -305,14 +307,18 @@ fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
         let events = dragnet_ingest::formats::misp::feed_event_files(&bytes)
             .map_err(|e| anyhow::anyhow!("{}:{e}", manifest.display()))?;
         for event in events {
-            out.push(Input { path: path.join(event), format: Some(Format::Misp), source: None });
+            out.push(Input { path: path.join(event), format: Some(Format::Misp), source: None, error: None });
         }
         return Ok(());
     }
     let named = provenance(path)?;
     for entry in crate::walk::entries(path)?.into_iter().filter(|e| !e.ends_with("sources.json")) {
         let start = out.len();
-        expand(&entry, out)?;
+        // One unreadable folder (or damaged manifest) is one failed input;
+        // its siblings are still read.
+        if let Err(e) = expand(&entry, out) {
+            out.push(Input { path: entry.clone(), format: None, source: None, error: Some(format!("{e:#}")) });
+        }
         for input in &mut out[start..] {
             if input.source.is_none() {
                 input.source = named.iter().find(|e| input.path.starts_with(&e.path)).and_then(|e| e.source.clone());
@@ -423,6 +429,14 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
     for input in &inputs {
         let origin = input.path.display().to_string();
         bar.set_message(origin.clone());
+        if let Some(e) = &input.error {
+            let file = FileReport { path: origin, error: Some(e.clone()), ..Default::default() };
+            if !json {
+                bar.suspend(|| print_file(&file, false));
+            }
+            report.add(file);
+            continue;
+        }
         // A source named on the command line wins over sources.json.
         let Some(wanted) = given.as_ref().or(input.source.as_ref()) else {
             if !json {

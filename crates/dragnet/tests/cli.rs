@@ -191,6 +191,30 @@ fn malformed_inputs_leave_the_store_unchanged() {
 }
 
 #[test]
+fn one_bad_input_never_stops_a_folder() {
+    let data = tempfile::tempdir().unwrap();
+    let run_dir = data.path().join("run");
+    for (dir, body) in [("a", "192.0.2.10\n"), ("c", "192.0.2.30\n")] {
+        std::fs::create_dir_all(run_dir.join(dir)).unwrap();
+        std::fs::write(run_dir.join(dir).join("feed.txt"), body).unwrap();
+    }
+    // b: a MISP feed folder whose manifest is damaged, and hostile non-ASCII text.
+    std::fs::create_dir_all(run_dir.join("b")).unwrap();
+    std::fs::write(run_dir.join("b/manifest.json"), "{\n  \"not-a-uuid\": {}\n}").unwrap();
+    std::fs::write(run_dir.join("b.txt"), "hxxp://é.example/x\n+1é1\nAS1é\n€\n").unwrap();
+    let (code, report) = ingest_json(data.path(), &run_dir, "partner", &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["accepted"], 3, "a, b.txt's defanged URL and c: {report}");
+    assert!(report["files_failed"].as_u64().unwrap() >= 1, "{report}");
+    let failed: Vec<&str> = report["files"].as_array().unwrap().iter().filter_map(|f| f["error"].as_str()).collect();
+    assert!(failed.iter().any(|e| e.contains("manifest.json")), "{failed:?}");
+    for value in ["192.0.2.10", "192.0.2.30"] {
+        let found = dragnet(data.path(), &["lookup", value, "--json"]).json();
+        assert_eq!(found[0]["found"], true, "{value} after a bad sibling: {found}");
+    }
+}
+
+#[test]
 fn show_rejects_lists_file_line_and_reason() {
     let data = tempfile::tempdir().unwrap();
     let demo = repo().join("demo/threatfox-recent.csv");
@@ -606,15 +630,19 @@ fn simulated_operation_clusters_into_servers_that_match_the_truth() {
 fn warninglists_flag_values_without_hiding_them() {
     let Some(samples) = samples() else { return };
     let data = tempfile::tempdir().unwrap();
+    let list = data.path().join("resolvers.txt");
+    std::fs::write(&list, "8.8.8.8\n104.16.1.1\n198.51.99.7\n").unwrap();
+    let unprotected = dragnet(data.path(), &["ingest", list.to_str().unwrap(), "--source", "p"]);
+    assert!(unprotected.stderr.contains("no warninglists are loaded"), "a fresh store says so: {}", unprotected.stderr);
     let run =
         dragnet(data.path(), &["warninglist", "import", samples.join("warninglists").to_str().unwrap(), "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["imported"].as_array().unwrap().len(), 22);
     assert!(report["failed"][0]["error"].as_str().unwrap().contains("not a MISP warninglist"), "schema.json: {report}");
-    let list = data.path().join("resolvers.txt");
-    std::fs::write(&list, "8.8.8.8\n104.16.1.1\n198.51.99.7\n").unwrap();
-    assert_eq!(dragnet(data.path(), &["ingest", list.to_str().unwrap(), "--source", "p"]).code, 0);
+    let again = dragnet(data.path(), &["ingest", list.to_str().unwrap(), "--source", "p"]);
+    assert_eq!(again.code, 0);
+    assert!(!again.stderr.contains("no warninglists"), "{}", again.stderr);
     let got = dragnet(data.path(), &["lookup", "104.16.1.1", "198.51.99.7", "10.1.2.3", "--json"]).json();
     assert_eq!(got[0]["found"], true, "a warninglisted value is kept");
     assert_eq!(got[0]["warninglists"], serde_json::json!(["List of known Cloudflare IP ranges"]));
