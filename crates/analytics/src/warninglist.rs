@@ -4,9 +4,11 @@
 //! matching, which pymispwarninglists leaves out. Dragnet also carries
 //! built-in lists for the special-use ranges and names.
 
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 use dragnet_core::observable::ip_key;
+use dragnet_core::record::clip;
 use dragnet_core::{Kind, Observable};
 use serde::Serialize;
 use serde_json::Value;
@@ -31,13 +33,43 @@ pub enum ListError {
     BadRegex { name: String, index: usize, entry: String, why: String },
 }
 
+/// A list compiled for matching in time independent of its length (CIDR,
+/// hostname, string) or in one pass over the value (substring, regex).
 #[derive(Debug, Clone)]
 enum Matcher {
-    Cidr { ranges: Vec<([u8; 16], [u8; 16])>, exact: std::collections::HashSet<String> },
-    Hostname(Vec<String>),
-    String(std::collections::HashSet<String>),
-    Substring(Vec<String>),
-    Regex(Vec<regex::Regex>),
+    /// Disjoint address ranges sorted by start, so a lookup is one binary search.
+    Cidr {
+        ranges: Vec<([u8; 16], [u8; 16])>,
+        exact: HashSet<String>,
+    },
+    /// Looked up by the host and each suffix after a dot.
+    Hostname(HashSet<String>),
+    String(HashSet<String>),
+    Substring(aho_corasick::AhoCorasick),
+    Regex(Regexes),
+}
+
+#[derive(Debug, Clone)]
+enum Regexes {
+    Set(regex::RegexSet),
+    /// Lists too large for one automaton within the regex crate's size limit.
+    Each(Vec<regex::Regex>),
+}
+
+/// Merges address ranges into disjoint ones sorted by start.
+fn merged(mut ranges: Vec<([u8; 16], [u8; 16])>) -> Vec<([u8; 16], [u8; 16])> {
+    ranges.sort_unstable();
+    let mut out: Vec<([u8; 16], [u8; 16])> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match out.last_mut() {
+            // Overlapping or touching (the next range starts right after).
+            Some(last) if u128::from_be_bytes(lo) <= u128::from_be_bytes(last.1).saturating_add(1) => {
+                last.1 = last.1.max(hi);
+            }
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
 }
 
 /// One warninglist, ready to match.
@@ -131,28 +163,44 @@ impl WarningList {
                     .collect();
                 // A value that is not an address is looked up as text, as
                 // pymispwarninglists does (a CIDR asked for as itself matches).
-                Matcher::Cidr { ranges, exact: list.iter().cloned().collect() }
+                Matcher::Cidr { ranges: merged(ranges), exact: list.iter().cloned().collect() }
             }
             ListKind::Hostname => {
                 Matcher::Hostname(list.iter().map(|e| e.trim_start_matches('.').to_string()).collect())
             }
             ListKind::String => Matcher::String(list.iter().cloned().collect()),
-            ListKind::Substring => Matcher::Substring(list.to_vec()),
-            ListKind::Regex => Matcher::Regex(
-                list.iter()
-                    .enumerate()
-                    .map(|(index, e)| {
-                        // MISP writes regexes PCRE-style between slashes.
-                        let body = e.strip_prefix('/').and_then(|r| r.rsplit_once('/')).map_or(e.as_str(), |(b, _)| b);
-                        regex::Regex::new(body).map_err(|err| ListError::BadRegex {
-                            name: name.into(),
-                            index,
-                            entry: e.clone(),
-                            why: err.to_string(),
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
+            ListKind::Substring => Matcher::Substring(
+                aho_corasick::AhoCorasick::new(list)
+                    .map_err(|e| ListError::NotAList(format!("`{name}`: substrings too many to match: {e}")))?,
             ),
+            ListKind::Regex => {
+                // MISP writes regexes PCRE-style between slashes.
+                let bodies: Vec<&str> = list
+                    .iter()
+                    .map(|e| e.strip_prefix('/').and_then(|r| r.rsplit_once('/')).map_or(e.as_str(), |(b, _)| b))
+                    .collect();
+                let each = || -> Result<Vec<regex::Regex>, ListError> {
+                    bodies
+                        .iter()
+                        .zip(list)
+                        .enumerate()
+                        .map(|(index, (body, e))| {
+                            regex::Regex::new(body).map_err(|err| ListError::BadRegex {
+                                name: name.into(),
+                                index,
+                                entry: clip(e).into_owned(),
+                                why: err.to_string(),
+                            })
+                        })
+                        .collect()
+                };
+                match regex::RegexSet::new(&bodies) {
+                    Ok(set) => Matcher::Regex(Regexes::Set(set)),
+                    // Compiled one by one to name the bad entry, or, when
+                    // each is fine and only the set is too big, to match.
+                    Err(_) => Matcher::Regex(Regexes::Each(each()?)),
+                }
+            }
         };
         Ok(WarningList {
             name: name.to_string(),
@@ -169,21 +217,26 @@ impl WarningList {
     pub fn matches(&self, value: &str) -> bool {
         match &self.matcher {
             Matcher::String(set) => set.contains(value),
-            Matcher::Substring(parts) => parts.iter().any(|p| value.contains(p.as_str())),
+            Matcher::Substring(parts) => parts.is_match(value),
             Matcher::Hostname(hosts) => {
+                // The host itself or any domain it is under: `a.b.c`, `b.c`,
+                // `c` (and the empty name after a trailing dot, as an empty
+                // entry matched that way before).
                 let host = url_host(value).unwrap_or(value);
-                hosts
-                    .iter()
-                    .any(|h| host == h || (host.ends_with(h.as_str()) && host[..host.len() - h.len()].ends_with('.')))
+                hosts.contains(host)
+                    || host.match_indices('.').any(|(i, _)| host.get(i + 1..).is_some_and(|s| hosts.contains(s)))
             }
             Matcher::Cidr { ranges, exact } => match value.parse::<IpAddr>() {
                 Ok(ip) => {
                     let k = ip_key(ip);
-                    ranges.iter().any(|(lo, hi)| *lo <= k && k <= *hi)
+                    // The last range starting at or before `k` is the only one that can hold it.
+                    let after = ranges.partition_point(|(lo, _)| *lo <= k);
+                    after.checked_sub(1).and_then(|i| ranges.get(i)).is_some_and(|(_, hi)| k <= *hi)
                 }
                 Err(_) => exact.contains(value),
             },
-            Matcher::Regex(res) => res.iter().any(|r| r.is_match(value)),
+            Matcher::Regex(Regexes::Set(set)) => set.is_match(value),
+            Matcher::Regex(Regexes::Each(res)) => res.iter().any(|r| r.is_match(value)),
         }
     }
 }
@@ -280,6 +333,90 @@ mod tests {
         assert!(sub.matches("blah.de") && !sub.matches("blah.fr"));
         let re = list("regex", &["/^info@/i", "^admin@"]);
         assert!(re.matches("admin@x.example") && !re.matches("bob@x.example"));
+    }
+
+    /// The matching every list did before it was indexed: entry by entry.
+    fn naive(kind: ListKind, entries: &[String], value: &str) -> bool {
+        match kind {
+            ListKind::Hostname => {
+                let host = url_host(value).unwrap_or(value);
+                entries
+                    .iter()
+                    .map(|e| e.trim_start_matches('.'))
+                    .any(|h| host == h || host.strip_suffix(h).is_some_and(|before| before.ends_with('.')))
+            }
+            ListKind::Cidr => match value.parse::<IpAddr>() {
+                Ok(ip) => entries.iter().any(|e| {
+                    let o = if e.contains('/') { Observable::parse(Kind::Cidr, e) } else { Observable::guess(e) };
+                    o.ok().and_then(|o| o.ip_range()).is_some_and(|(lo, hi)| lo <= ip_key(ip) && ip_key(ip) <= hi)
+                }),
+                Err(_) => entries.iter().any(|e| e == value),
+            },
+            ListKind::Substring => entries.iter().any(|e| value.contains(e.as_str())),
+            ListKind::String => entries.iter().any(|e| e == value),
+            ListKind::Regex => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn indexed_lists_agree_with_entry_by_entry_matching() {
+        // Overlapping, nested and touching networks; hosts that are suffixes
+        // of each other; an empty entry.
+        let cidrs: Vec<String> = [
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "11.0.0.0/8",
+            "12.0.0.0/9",
+            "12.128.0.0/9",
+            "192.0.2.7",
+            "2001:db8::/32",
+            "2001:db8:1::/48",
+            "not-an-ip",
+        ]
+        .map(String::from)
+        .to_vec();
+        let hosts: Vec<String> =
+            ["example.com", "a.example.com", ".blah.de", "de.", "x", ""].map(String::from).to_vec();
+        let subs: Vec<String> = ["evil", "vil.", ".de", "é"].map(String::from).to_vec();
+        let values = [
+            "10.0.0.0",
+            "9.255.255.255",
+            "10.255.255.255",
+            "11.0.0.0",
+            "12.127.255.255",
+            "12.128.0.0",
+            "13.0.0.0",
+            "192.0.2.7",
+            "192.0.2.8",
+            "2001:db8::1",
+            "2001:db9::",
+            "not-an-ip",
+            "example.com",
+            "b.a.example.com",
+            "xexample.com",
+            "http://u:p@q.blah.de:80/x",
+            "blah.de",
+            "x",
+            "a.x",
+            "de.",
+            "a.de.",
+            "evil.example",
+            "thé.example",
+            "",
+            ".",
+            "..",
+        ];
+        for (kind, entries) in [
+            (ListKind::Cidr, &cidrs),
+            (ListKind::Hostname, &hosts),
+            (ListKind::Substring, &subs),
+            (ListKind::String, &hosts),
+        ] {
+            let list = WarningList::new("t", kind, entries, 1, "").unwrap();
+            for v in values {
+                assert_eq!(list.matches(v), naive(kind, entries, v), "{kind:?} {v:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! Slips' port-scan fixtures (../shared/samples/zeek/slips/port-scans) are found.
 
-use std::path::Path;
-
 use dragnet_analytics::filter::Filter;
 use dragnet_analytics::scan::{ScanConfig, ScanKind, scans};
 use dragnet_ingest::zeek;

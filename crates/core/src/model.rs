@@ -185,7 +185,8 @@ impl Grade {
             ["E1", "E2", "E3", "E4", "E5", "E6"],
             ["F1", "F2", "F3", "F4", "F5", "F6"],
         ];
-        CODES[self.reliability as usize][usize::from(self.credibility.0 - 1)]
+        let row = CODES.get(self.reliability as usize);
+        row.and_then(|r| r.get(usize::from(self.credibility.0).wrapping_sub(1))).copied().unwrap_or("F6")
     }
 }
 

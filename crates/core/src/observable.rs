@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::record::clip;
+
 /// What kind of value an observable is. The string forms are stable: they are
 /// stored, exported and accepted on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -94,11 +96,12 @@ impl FromStr for Kind {
                 "sha-1" => Some(Kind::Sha1),
                 _ => None,
             })
-            .ok_or_else(|| ObservableError::UnknownKind(s.to_string()))
+            .ok_or_else(|| ObservableError::UnknownKind(clip(&s).into_owned()))
     }
 }
 
-/// Why a value could not become an observable.
+/// Why a value could not become an observable. Values are quoted
+/// [`clip`]ped: a feed's 100 MB field must not become a 100 MB message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ObservableError {
     #[error("empty value")]
@@ -145,7 +148,7 @@ impl Observable {
         if value.is_empty() {
             return Err(ObservableError::Empty);
         }
-        let invalid = || ObservableError::Invalid { kind, value: value.to_string() };
+        let invalid = || ObservableError::Invalid { kind, value: clip(value).into_owned() };
         match kind {
             Kind::Ipv4 | Kind::Ipv6 => {
                 let addr: IpAddr = value.parse().map_err(|_| invalid())?;
@@ -218,14 +221,17 @@ impl Observable {
         if v.contains('@') {
             return Observable::parse(Kind::Email, v);
         }
-        if (v.starts_with("AS") || v.starts_with("as")) && v[2..].chars().all(|c| c.is_ascii_digit()) && v.len() > 2 {
+        if let Some(digits) = v.strip_prefix("AS").or_else(|| v.strip_prefix("as"))
+            && !digits.is_empty()
+            && digits.bytes().all(|c| c.is_ascii_digit())
+        {
             return Observable::parse(Kind::Asn, v);
         }
         if v.contains('/') {
             // A host with a path but no scheme, as feeds and analysts write URLs.
             return Observable::parse(Kind::Url, &format!("http://{v}"));
         }
-        Observable::parse(Kind::Domain, v).map_err(|_| ObservableError::Unrecognised(raw.trim().to_string()))
+        Observable::parse(Kind::Domain, v).map_err(|_| ObservableError::Unrecognised(clip(raw.trim()).into_owned()))
     }
 
     /// For IPs and CIDRs, the inclusive address range covered, as 16-byte
@@ -340,28 +346,30 @@ fn fold_mapped(addr: IpAddr) -> IpAddr {
 
 /// Undoes the usual defanging of indicators in reports and e-mails.
 pub fn refang(s: &str) -> std::borrow::Cow<'_, str> {
-    let starts_defanged = s.len() >= 4 && matches!(&s.as_bytes()[..2], b"hx" | b"hX" | b"fx" | b"Hx" | b"HX");
+    let starts_defanged = matches!(s.as_bytes(), [b'h' | b'H' | b'f', b'x' | b'X', _, _, ..]);
     if !starts_defanged && !s.contains(['[', '(']) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out =
         s.replace("[.]", ".").replace("(.)", ".").replace("[dot]", ".").replace("[:]", ":").replace("[@]", "@");
-    for (from, to) in [
-        ("hxxps://", "https://"),
-        ("hxxp://", "http://"),
-        ("fxp://", "ftp://"),
-        ("hXXps://", "https://"),
-        ("hXXp://", "http://"),
-    ] {
-        if out.len() >= from.len() && out[..from.len()].eq_ignore_ascii_case(from) {
-            out = format!("{to}{}", &out[from.len()..]);
+    for (from, to) in [("hxxps://", "https://"), ("hxxp://", "http://"), ("fxp://", "ftp://")] {
+        if let Some(rest) = strip_prefix_ignore_ascii_case(&out, from) {
+            out = format!("{to}{rest}");
         }
     }
     std::borrow::Cow::Owned(out)
 }
 
+/// `s` without `prefix` (an ASCII word), compared without regard to ASCII
+/// case. Comparing bytes first means the cut always falls on a character
+/// boundary: a multi-byte character never equals an ASCII byte.
+pub fn strip_prefix_ignore_ascii_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let n = prefix.len();
+    if s.as_bytes().get(..n)?.eq_ignore_ascii_case(prefix.as_bytes()) { s.get(n..) } else { None }
+}
+
 fn parse_cidr(value: &str) -> Result<Observable, ObservableError> {
-    let invalid = || ObservableError::Invalid { kind: Kind::Cidr, value: value.to_string() };
+    let invalid = || ObservableError::Invalid { kind: Kind::Cidr, value: clip(value).into_owned() };
     let (addr, len) = value.split_once('/').ok_or_else(invalid)?;
     let addr: IpAddr = addr.trim().parse().map_err(|_| invalid())?;
     let len: u32 = len.trim().parse().map_err(|_| invalid())?;
@@ -386,7 +394,10 @@ fn parse_cidr(value: &str) -> Result<Observable, ObservableError> {
         }
     };
     if network != addr {
-        return Err(ObservableError::HostBitsSet { given: value.to_string(), network: format!("{network}/{len}") });
+        return Err(ObservableError::HostBitsSet {
+            given: clip(value).into_owned(),
+            network: format!("{network}/{len}"),
+        });
     }
     if len == max {
         return Ok(Observable::ip(addr));
@@ -400,8 +411,9 @@ fn hex_of_len(value: &str, len: usize) -> Option<String> {
 
 fn parse_asn(value: &str) -> Option<u32> {
     let v = value.trim();
-    let digits = if v.len() > 2 && v[..2].eq_ignore_ascii_case("as") { &v[2..] } else { v };
-    digits.parse().ok()
+    let digits = strip_prefix_ignore_ascii_case(v, "as").filter(|d| !d.is_empty()).unwrap_or(v);
+    // Digits only: `str::parse` would also take a leading `+`.
+    if digits.bytes().all(|c| c.is_ascii_digit()) { digits.parse().ok() } else { None }
 }
 
 /// Lower-case, IDNA (punycode) form without the trailing dot; `None` when the
@@ -426,8 +438,7 @@ pub fn normalise_domain(value: &str) -> Option<String> {
             return None;
         }
     }
-    let tld = labels[labels.len() - 1];
-    if tld.bytes().all(|b| b.is_ascii_digit()) {
+    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
     Some(ascii)
@@ -435,7 +446,7 @@ pub fn normalise_domain(value: &str) -> Option<String> {
 
 fn normalise_url(value: &str) -> Result<String, ObservableError> {
     let refanged = refang(value);
-    let because = |why| ObservableError::InvalidBecause { kind: Kind::Url, value: value.to_string(), why };
+    let because = |why| ObservableError::InvalidBecause { kind: Kind::Url, value: clip(value).into_owned(), why };
     let mut url = url::Url::parse(&refanged).map_err(|_| because("not a URL"))?;
     if !matches!(
         url.scheme(),
@@ -537,6 +548,55 @@ mod tests {
         assert_eq!(g("10.0.0.0/8").covering_networks()[0], "10.0.0.0/7");
         assert!(g("2a06:e480::1").covering_networks().contains(&"2a06:e480::/29".to_string()));
         assert!(g("evil.example").covering_networks().is_empty());
+    }
+
+    #[test]
+    fn multi_byte_characters_anywhere_never_panic() {
+        assert!(Observable::parse(Kind::Asn, "1é").is_err());
+        assert!(Observable::parse(Kind::Asn, "Aé1").is_err());
+        assert_eq!(refang("hxxp://é.example/x"), "http://é.example/x");
+        assert_eq!(g("hxxp://é.example/x").value(), "http://xn--9ca.example/x");
+        let samples = [
+            "hxxps://evil[.]com/x?y=1",
+            "AS13335",
+            "as1",
+            "10.0.0.0/8",
+            "2001:db8::1",
+            "bad.guy@evil.com",
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "evil.example/payload.exe",
+            "fxp://a.example",
+        ];
+        for sample in samples {
+            for c in ['é', '€', '😀'] {
+                for (at, _) in sample.char_indices().chain([(sample.len(), ' ')]) {
+                    let (head, tail) = sample.split_at(at);
+                    let mutated = format!("{head}{c}{tail}");
+                    // Many of these are valid (an IDN host, an e-mail
+                    // address); whatever is accepted must be in normal form.
+                    let normal = |o: &Observable| Observable::parse(o.kind(), o.value()).as_ref() == Ok(o);
+                    assert!(refang(&mutated).chars().count() <= mutated.chars().count() + 2, "{mutated}");
+                    if let Ok(o) = Observable::guess(&mutated) {
+                        assert!(normal(&o), "guess({mutated}) = {o:?} is not normal");
+                    }
+                    for kind in Kind::ALL {
+                        if let Ok(o) = Observable::parse(kind, &mutated) {
+                            assert!(normal(&o), "parse({kind:?}, {mutated}) = {o:?} is not normal");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn messages_quote_a_bounded_part_of_huge_values() {
+        let huge = "é".repeat(1_000_000);
+        let message = Observable::guess(&huge).unwrap_err().to_string();
+        assert!(message.len() < 1000, "{} bytes", message.len());
+        assert!(message.contains("(2000000 bytes)"), "{message}");
+        let e = Observable::parse(Kind::Ipv4, &format!("1.2.3.4{}", "x".repeat(500))).unwrap_err().to_string();
+        assert!(e.contains("1.2.3.4x") && e.contains("(507 bytes)"), "{e}");
     }
 
     #[test]

@@ -146,9 +146,66 @@ pub struct Reject {
 }
 
 impl Reject {
+    /// A reject with its field name, reason and raw text bounded (see
+    /// [`MAX_REASON_CHARS`] and [`MAX_REJECT_RAW_BYTES`]), since all three
+    /// can carry text the feed's author chose.
     pub fn new(line: u32, field: Option<&str>, reason: impl Into<String>, raw: impl Into<String>) -> Reject {
-        Reject { line, field: field.map(str::to_string), reason: reason.into(), raw: raw.into() }
+        Reject {
+            line,
+            field: field.map(|f| clip(f).into_owned()),
+            reason: bound(reason.into(), MAX_REASON_CHARS),
+            raw: bound_raw(raw.into()),
+        }
     }
+}
+
+/// How many characters of an input value a message quotes.
+pub const MAX_ECHO_CHARS: usize = 200;
+
+/// A reason or error message as a whole: values in it are already
+/// [`clip`]ped, this catches what a message quotes without clipping.
+pub const MAX_REASON_CHARS: usize = 1000;
+
+/// The raw text a reject keeps. Rejects are stored so that a partner can be
+/// shown what was refused; 64 KiB shows any real record whole, while a
+/// multi-megabyte line (a mistake or an attack) is kept only in part rather
+/// than copied into the store and every report.
+pub const MAX_REJECT_RAW_BYTES: usize = 64 * 1024;
+
+/// `text` as a message may quote it: whole when it is at most
+/// [`MAX_ECHO_CHARS`] characters, else its start and `… (N bytes)`.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    clip_to(text, MAX_ECHO_CHARS)
+}
+
+fn clip_to(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => {
+            let head = text.get(..cut).unwrap_or_default();
+            std::borrow::Cow::Owned(format!("{head}… ({} bytes)", text.len()))
+        }
+    }
+}
+
+fn bound(text: String, max_chars: usize) -> String {
+    match clip_to(&text, max_chars) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(clipped) => clipped,
+    }
+}
+
+fn bound_raw(mut raw: String) -> String {
+    if raw.len() > MAX_REJECT_RAW_BYTES {
+        let total = raw.len();
+        let mut cut = MAX_REJECT_RAW_BYTES;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+        raw.push_str(&format!("… ({total} bytes)"));
+    }
+    raw
 }
 
 /// The outcome of parsing one input.
@@ -163,6 +220,57 @@ pub struct Parsed {
     pub skipped: u64,
 }
 
+impl Parsed {
+    /// The first broken promise of a parser's output for `input`, if any:
+    /// every line is within the input, every value is in normal form (it
+    /// parses back to itself), every reject has a reason and stays within
+    /// its bounds. Tests and fuzz targets check it on hostile input.
+    pub fn broken_promise(&self, input: &[u8]) -> Option<String> {
+        let lines = u32::try_from(input.iter().filter(|&&b| b == b'\n').count() + 1).unwrap_or(u32::MAX);
+        for r in &self.records {
+            if r.line > lines {
+                return Some(format!("record at line {} of a {lines}-line input", r.line));
+            }
+            let again = Observable::parse(r.observable.kind(), r.observable.value());
+            if again.as_ref() != Ok(&r.observable) {
+                return Some(format!("`{}` is not in normal form", clip(r.observable.value())));
+            }
+        }
+        for r in &self.rejects {
+            if r.line > lines {
+                return Some(format!("reject at line {} of a {lines}-line input", r.line));
+            }
+            if r.reason.is_empty() || r.reason.chars().count() > MAX_REASON_CHARS + 40 {
+                return Some(format!("reject reason of {} characters", r.reason.chars().count()));
+            }
+            if r.raw.len() > MAX_REJECT_RAW_BYTES + 64 {
+                return Some(format!("reject raw text of {} bytes", r.raw.len()));
+            }
+        }
+        None
+    }
+}
+
+impl FileError {
+    /// As [`Parsed::broken_promise`], for an input refused whole.
+    pub fn broken_promise(&self, input: &[u8]) -> Option<String> {
+        let lines = input.iter().filter(|&&b| b == b'\n').count() + 1;
+        if self.line as usize > lines {
+            return Some(format!("file error at line {} of a {lines}-line input", self.line));
+        }
+        (self.message.is_empty() || self.message.chars().count() > MAX_REASON_CHARS + 40)
+            .then(|| format!("file error message of {} characters", self.message.chars().count()))
+    }
+}
+
+/// The first broken promise of a parse result for `input` (see [`Parsed::broken_promise`]).
+pub fn broken_promise(input: &[u8], result: &Result<Parsed, FileError>) -> Option<String> {
+    match result {
+        Ok(parsed) => parsed.broken_promise(input),
+        Err(e) => e.broken_promise(input),
+    }
+}
+
 /// An input that could not be read at all (malformed JSON, a binary file
 /// given as text), with where the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,12 +283,39 @@ pub struct FileError {
 
 impl FileError {
     pub fn new(line: u32, message: impl Into<String>) -> FileError {
-        FileError { line, column: None, message: message.into() }
+        FileError { line, column: None, message: bound(message.into(), MAX_REASON_CHARS) }
     }
 }
 
 /// 1-based line number of byte `offset` in `input`.
 pub fn line_at(input: &[u8], offset: usize) -> u32 {
-    let end = offset.min(input.len());
-    1 + input[..end].iter().filter(|&&b| b == b'\n').count() as u32
+    let before = input.get(..offset).unwrap_or(input);
+    1 + before.iter().filter(|&&b| b == b'\n').count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_cuts_on_a_character_boundary_and_says_how_long_the_value_was() {
+        assert_eq!(clip("short"), "short");
+        let exact = "é".repeat(MAX_ECHO_CHARS);
+        assert_eq!(clip(&exact), exact.as_str());
+        let long = format!("{exact}€😀");
+        assert_eq!(clip(&long), format!("{exact}… ({} bytes)", long.len()));
+    }
+
+    #[test]
+    fn rejects_and_file_errors_are_bounded() {
+        let value = "😀".repeat(MAX_REJECT_RAW_BYTES);
+        let r = Reject::new(3, Some(&value), format!("`{value}` is bad"), value.clone());
+        assert!(r.reason.chars().count() <= MAX_REASON_CHARS + 30, "{}", r.reason.len());
+        assert!(r.field.as_deref().is_some_and(|f| f.chars().count() < MAX_ECHO_CHARS + 30));
+        assert!(r.raw.len() <= MAX_REJECT_RAW_BYTES + 30 && r.raw.ends_with(&format!("({} bytes)", value.len())));
+        assert!(r.raw.starts_with("😀😀"));
+        let small = Reject::new(1, None, "why", "raw");
+        assert_eq!((small.reason.as_str(), small.raw.as_str()), ("why", "raw"));
+        assert!(FileError::new(1, value).message.len() < MAX_REASON_CHARS * 4 + 30);
+    }
 }

@@ -94,6 +94,8 @@ fn category_index(c: Category) -> usize {
 }
 
 /// One observation's strength in 0–1 at time `now`.
+// The indices are enum positions into arrays sized by the enum.
+#[allow(clippy::indexing_slicing)]
 pub fn contribution(
     cfg: &ScoringConfig,
     source: &str,
@@ -132,6 +134,8 @@ pub fn contribution(
 }
 
 /// Combines contributions: each partner's strongest counts, partners by noisy-OR.
+// Every index comes from enumerating `contributions` itself.
+#[allow(clippy::indexing_slicing)]
 pub fn combine(mut contributions: Vec<Contribution>) -> Explanation {
     let mut best: BTreeMap<String, usize> = BTreeMap::new();
     for (i, c) in contributions.iter().enumerate() {

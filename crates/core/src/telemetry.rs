@@ -18,7 +18,7 @@ impl Uid {
         let bytes = text.as_bytes();
         if bytes.len() <= 22 {
             let mut inline = [0u8; 22];
-            inline[..bytes.len()].copy_from_slice(bytes);
+            inline.iter_mut().zip(bytes).for_each(|(to, from)| *to = *from);
             Uid::Inline(bytes.len() as u8, inline)
         } else {
             Uid::Heap(text.into())
@@ -28,7 +28,9 @@ impl Uid {
     pub fn as_str(&self) -> &str {
         match self {
             // Built from a whole `&str`, so the bytes are valid UTF-8.
-            Uid::Inline(len, bytes) => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Uid::Inline(len, bytes) => {
+                bytes.get(..usize::from(*len)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or_default()
+            }
             Uid::Heap(s) => s,
         }
     }

@@ -7,69 +7,76 @@ pub type Timestamp = i64;
 
 /// Parses RFC 3339 (`2016-04-06T20:03:48.000Z`, offsets allowed), the
 /// `2021-01-17 07:44:46` form (taken as UTC), a bare date, or epoch seconds.
+///
+/// Works on bytes: every part of these forms is ASCII, so nothing here can
+/// land inside a multi-byte character, whatever the input holds.
 pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
-    let s = s.trim().trim_matches('"');
-    if s.is_empty() {
+    let b = s.trim().trim_matches('"').as_bytes();
+    if b.is_empty() {
         return None;
     }
-    if s.bytes().all(|b| b.is_ascii_digit()) && s.len() <= 12 && s.len() >= 9 {
-        return s.parse().ok();
+    if (9..=12).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return number(b);
     }
-    let b = s.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    let year = number(b.get(0..4)?)?;
+    let month = u32::try_from(number(b.get(5..7)?)?).ok()?;
+    let day = u32::try_from(number(b.get(8..10)?)?).ok()?;
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;
     }
-    let year: i64 = s.get(0..4)?.parse().ok()?;
-    let month: u32 = s.get(5..7)?.parse().ok()?;
-    let day: u32 = s.get(8..10)?.parse().ok()?;
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
     let mut secs = days_from_civil(year, month, day) * 86_400;
-    if b.len() == 10 {
-        return Some(secs);
-    }
-    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 16 || b[13] != b':' {
+    let time = b.get(10..)?;
+    let Some((&sep, time)) = time.split_first() else { return Some(secs) };
+    if !matches!(sep, b'T' | b't' | b' ') || time.get(2) != Some(&b':') {
         return None;
     }
-    let hour: i64 = s.get(11..13)?.parse().ok()?;
-    let minute: i64 = s.get(14..16)?.parse().ok()?;
-    let mut rest = &s[16..];
-    let mut second = 0i64;
-    if let Some(r) = rest.strip_prefix(':') {
-        second = r.get(0..2)?.parse().ok()?;
-        rest = &r[2..];
+    let hour = number(time.get(0..2)?)?;
+    let minute = number(time.get(3..5)?)?;
+    let mut rest = time.get(5..)?;
+    let mut second = 0;
+    if let Some(r) = rest.strip_prefix(b":") {
+        second = number(r.get(0..2)?)?;
+        rest = r.get(2..)?;
     }
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    if let Some(r) = rest.strip_prefix('.') {
-        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+    if let Some(r) = rest.strip_prefix(b".") {
+        let digits = r.iter().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
             return None;
         }
-        rest = &r[digits..];
+        rest = r.get(digits..)?;
     }
     secs += hour * 3600 + minute * 60 + second;
-    let rest = rest.trim();
-    let offset = match rest {
-        "" | "Z" | "z" | "UTC" | "+00" => 0,
-        _ => {
-            let sign = match rest.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
+    let offset = match rest.trim_ascii() {
+        b"" | b"Z" | b"z" | b"UTC" | b"+00" => 0,
+        zone => {
+            let (sign, hhmm) = match zone.split_first() {
+                Some((b'+', r)) => (1, r),
+                Some((b'-', r)) => (-1, r),
                 _ => return None,
             };
-            let r = rest[1..].replace(':', "");
-            if r.len() != 4 {
+            let digits: Vec<u8> = hhmm.iter().copied().filter(|&c| c != b':').collect();
+            if digits.len() != 4 {
                 return None;
             }
-            let oh: i64 = r[0..2].parse().ok()?;
-            let om: i64 = r[2..4].parse().ok()?;
-            sign * (oh * 3600 + om * 60)
+            sign * (number(digits.get(0..2)?)? * 3600 + number(digits.get(2..4)?)? * 60)
         }
     };
     Some(secs - offset)
+}
+
+/// A run of ASCII digits as a number: no sign, no spaces, nothing else
+/// (which `str::parse` would allow or would need a `str` slice for).
+fn number(digits: &[u8]) -> Option<i64> {
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    digits.iter().try_fold(0i64, |n, &c| c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0')))
 }
 
 /// Formats as RFC 3339 in UTC with second precision: `2024-05-01T12:00:00Z`.
@@ -131,6 +138,29 @@ mod tests {
         assert_eq!(parse_timestamp("1465681304"), Some(1_465_681_304));
         for bad in ["", "yesterday", "2021-02-30", "2021-13-01", "2021-01-01T25:00:00Z", "2021-01-01T10:00:00+5"] {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn multi_byte_characters_anywhere_are_refused_not_a_panic() {
+        assert_eq!(parse_timestamp("2016-04-06T22:03:48+1é1"), None);
+        let samples = [
+            "2016-04-06T22:03:48.000+02:00",
+            "2021-01-17 07:44:46",
+            "2022-11-15",
+            "1465681304",
+            "2016-04-06T20:03:48Z",
+        ];
+        for sample in samples {
+            for c in ['é', '€', '😀'] {
+                for (at, _) in sample.char_indices().chain([(sample.len(), ' ')]) {
+                    let (head, tail) = sample.split_at(at);
+                    let mutated = format!("{head}{c}{tail}");
+                    assert_eq!(parse_timestamp(&mutated), None, "{mutated}");
+                    let replaced = format!("{head}{c}{}", tail.get(1..).unwrap_or_default());
+                    assert_eq!(parse_timestamp(&replaced), None, "{replaced}");
+                }
+            }
         }
     }
 

@@ -328,12 +328,6 @@ fn expand(path: &Path, out: &mut Vec<Input>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Telemetry is not a feed: it goes through the detectors (`dragnet telemetry`).
-fn is_telemetry(bytes: &[u8]) -> bool {
-    let Ok(plain) = dragnet_ingest::zeek::decompress(bytes) else { return false };
-    dragnet_ingest::zeek::log_path(&plain).is_some() || dragnet_ingest::suricata::is_eve(&plain)
-}
-
 /// Imports the warninglists and geo data a folder's `sources.json` names.
 fn prepare(store: &mut dyn Store, data: &Path, entries: &[Entry], report: &mut Report) -> anyhow::Result<()> {
     for e in entries.iter().filter(|e| e.role == Role::Warninglists) {
@@ -393,9 +387,11 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
     for path in &args.paths {
         // A folder that cannot be listed (or a damaged MISP manifest) is one
         // failed input; the other paths are still read.
-        let listed = expand(path, &mut inputs).and_then(|()| match path.is_dir() {
-            true => Ok(entries.extend(provenance(path)?.into_iter().filter(|e| e.role != Role::Feed))),
-            false => Ok(()),
+        let listed = expand(path, &mut inputs).and_then(|()| {
+            if path.is_dir() {
+                entries.extend(provenance(path)?.into_iter().filter(|e| e.role != Role::Feed));
+            }
+            Ok(())
         });
         if let Err(e) = listed {
             let file =
@@ -453,7 +449,7 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
             }
         };
         let file = match std::fs::read(&input.path) {
-            Ok(bytes) if format.is_none() && is_telemetry(&bytes) => {
+            Ok(bytes) if format.is_none() && dragnet_ingest::is_telemetry(&bytes) => {
                 bar.inc(bytes.len() as u64);
                 if !json {
                     bar.suspend(|| {

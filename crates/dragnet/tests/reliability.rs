@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Where a test's store lives.
 enum Backend {
     Sqlite(tempfile::TempDir),
-    Postgres { url: String, schema: String, admin: postgres::Client },
+    Postgres { url: String, schema: String, admin: Box<postgres::Client> },
 }
 
 impl Backend {
@@ -24,7 +24,7 @@ impl Backend {
         let schema = dragnet_testkit::unique_name("reliability");
         admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
         let url = format!("{}?options=-c%20search_path%3D{schema}", dragnet_testkit::postgres_url());
-        Some(Backend::Postgres { url, schema, admin })
+        Some(Backend::Postgres { url, schema, admin: Box::new(admin) })
     }
 
     fn command(&self, args: &[&str]) -> Command {

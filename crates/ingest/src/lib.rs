@@ -5,6 +5,13 @@
 //! variant to [`Format`] with its name, teach [`detect`] to recognise it,
 //! and add its arm to [`parse`].
 
+// Every byte here comes from a partner's feed or a sensor: slicing a `str`
+// at a byte offset panics inside a multi-byte character, and indexing
+// panics out of bounds, so neither is allowed outside tests; use `get`,
+// `split_*`, `strip_prefix`, or a local `allow` that says why it cannot fail.
+#![deny(clippy::string_slice)]
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 pub mod formats;
 mod json;
 mod links;
@@ -108,7 +115,7 @@ pub fn parse(format: Format, input: &[u8], mapping: &Mapping) -> Result<Parsed, 
 /// Recognises a file's format from its content (never its name). Falls back
 /// to [`Format::Plain`] for text that matches nothing more specific.
 pub fn detect(input: &[u8]) -> Format {
-    let head = &input[..input.len().min(64 * 1024)];
+    let head = input.get(..SNIFF_BYTES).unwrap_or(input);
     let head = String::from_utf8_lossy(head);
     let compact: String = head.chars().filter(|c| !c.is_whitespace()).collect();
     if json::looks_like_json(input) {
@@ -162,16 +169,17 @@ pub fn detect(input: &[u8]) -> Format {
         .collect();
     let asn_row = |l: &&str| {
         l.split(';').next().is_some_and(|v| {
-            let v = v.trim();
-            v.len() > 2 && v[..2].eq_ignore_ascii_case("as") && v[2..].bytes().all(|b| b.is_ascii_digit())
+            let digits = dragnet_core::observable::strip_prefix_ignore_ascii_case(v.trim(), "as");
+            digits.is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         })
     };
     if lower.contains("spamhaus") || data.iter().all(|l| l.contains(" ; ")) && !data.is_empty() {
         return if !data.is_empty() && data.iter().all(asn_row) { Format::AsnDrop } else { Format::Drop };
     }
     let dshield_row = |l: &&str| {
-        let f: Vec<&str> = l.split('\t').collect();
-        f.len() >= 3 && f[0].parse::<std::net::IpAddr>().is_ok() && f[1].parse::<std::net::IpAddr>().is_ok()
+        let mut f = l.split('\t');
+        let mut ip = || f.next().is_some_and(|v| v.parse::<std::net::IpAddr>().is_ok());
+        ip() && ip() && f.next().is_some()
     };
     if !data.is_empty() && data.iter().filter(|l| !l.starts_with("Start")).all(dshield_row) {
         return Format::Dshield;
@@ -184,7 +192,22 @@ pub fn detect(input: &[u8]) -> Format {
             return Format::Csv;
         }
     }
+    if formats::csv_mapped::headerless_delimiter(&data).is_some() {
+        return Format::Csv;
+    }
     Format::Plain
+}
+
+/// How much of an input [`detect`] and the telemetry sniffers look at.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Whether `input` (plain, gzip or zstd) is telemetry (a Zeek log or
+/// Suricata EVE) rather than a feed. Only the first [`SNIFF_BYTES`] are
+/// decompressed, so sniffing a large or hostile compressed file costs
+/// almost nothing.
+pub fn is_telemetry(input: &[u8]) -> bool {
+    let Ok(head) = zeek::decompress_prefix(input, SNIFF_BYTES) else { return false };
+    zeek::log_path(&head).is_some() || suricata::is_eve(&head)
 }
 
 #[cfg(test)]

@@ -19,9 +19,10 @@ impl LinkSet {
         let (Some(from), Some(to)) = (from, to) else { return };
         match self.index.entry((from, to)) {
             Entry::Occupied(e) => {
-                let l = &mut self.links[*e.get()];
-                l.first_seen = l.first_seen.min(Some(ts));
-                l.last_seen = l.last_seen.max(Some(ts));
+                if let Some(l) = self.links.get_mut(*e.get()) {
+                    l.first_seen = l.first_seen.min(Some(ts));
+                    l.last_seen = l.last_seen.max(Some(ts));
+                }
             }
             Entry::Vacant(e) => {
                 let (from, to) = e.key().clone();
@@ -39,9 +40,10 @@ impl LinkSet {
     pub fn insert(&mut self, link: Link) {
         match self.index.entry((link.from.clone(), link.to.clone())) {
             Entry::Occupied(e) => {
-                let l = &mut self.links[*e.get()];
-                l.first_seen = l.first_seen.min(link.first_seen).or(link.first_seen);
-                l.last_seen = l.last_seen.max(link.last_seen);
+                if let Some(l) = self.links.get_mut(*e.get()) {
+                    l.first_seen = l.first_seen.min(link.first_seen).or(link.first_seen);
+                    l.last_seen = l.last_seen.max(link.last_seen);
+                }
             }
             Entry::Vacant(e) => {
                 e.insert(self.links.len());

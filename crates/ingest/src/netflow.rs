@@ -59,9 +59,31 @@ pub struct Decoded {
     pub export_time: f64,
     pub flows: Vec<Flow>,
     pub templates: usize,
-    /// Data records whose template has not been seen yet (they are dropped, as
-    /// every collector must until the exporter sends the template).
+    /// Data sets whose template has not been seen yet. Their records cannot
+    /// be read (as with every collector until the exporter sends the
+    /// template), so they are counted here for the caller to report.
     pub without_template: usize,
+    /// Templates not stored because the cache was full (see [`Limits`]).
+    pub templates_refused: usize,
+}
+
+/// Bounds on the template cache. Templates arrive over UDP from addresses
+/// anyone can spoof, so without bounds a stream of invented exporters or
+/// template ids would grow the cache until memory runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Exporters (address and observation domain) whose templates are kept.
+    pub max_exporters: usize,
+    /// Templates kept per exporter.
+    pub max_templates_per_exporter: usize,
+}
+
+impl Default for Limits {
+    /// Far above real deployments (a router exports a few dozen templates),
+    /// and at most about 1,024 × 256 templates of some hundred bytes each.
+    fn default() -> Self {
+        Limits { max_exporters: 1024, max_templates_per_exporter: 256 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,13 +100,18 @@ pub enum NetflowError {
 struct Field {
     id: u16,
     len: u16,
-    enterprise: bool,
+    /// The private enterprise number of an enterprise-specific field.
+    enterprise: Option<u32>,
 }
 
-/// Template cache for many exporters.
+/// Template cache for many exporters, bounded by [`Limits`]: once full, new
+/// exporters and templates are refused (and counted) while those already
+/// known keep being updated, so a flood of spoofed ones cannot evict them.
 #[derive(Debug, Default)]
 pub struct Decoder {
-    templates: HashMap<(String, u32, u16), Vec<Field>>,
+    templates: HashMap<(String, u32), HashMap<u16, Vec<Field>>>,
+    limits: Limits,
+    refused: usize,
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -102,6 +129,46 @@ fn uint(b: &[u8]) -> u64 {
 impl Decoder {
     pub fn new() -> Decoder {
         Decoder::default()
+    }
+
+    pub fn with_limits(limits: Limits) -> Decoder {
+        Decoder { limits, ..Decoder::default() }
+    }
+
+    /// Templates refused so far because the cache was full.
+    pub fn templates_refused(&self) -> usize {
+        self.refused
+    }
+
+    fn template(&self, exporter: &str, domain: u32, id: u16) -> Option<&Vec<Field>> {
+        self.templates.get(&(exporter.to_string(), domain))?.get(&id)
+    }
+
+    /// Stores a template unless that would pass the limits; false if refused.
+    fn store(&mut self, exporter: &str, domain: u32, id: u16, fields: Vec<Field>) -> bool {
+        let key = (exporter.to_string(), domain);
+        let known = self.templates.contains_key(&key);
+        if !known && self.templates.len() >= self.limits.max_exporters {
+            self.refused += 1;
+            return false;
+        }
+        let templates = self.templates.entry(key).or_default();
+        if !templates.contains_key(&id) && templates.len() >= self.limits.max_templates_per_exporter {
+            self.refused += 1;
+            return false;
+        }
+        templates.insert(id, fields);
+        true
+    }
+
+    fn withdraw(&mut self, exporter: &str, domain: u32, id: u16) {
+        let key = (exporter.to_string(), domain);
+        if let Some(templates) = self.templates.get_mut(&key) {
+            templates.remove(&id);
+            if templates.is_empty() {
+                self.templates.remove(&key);
+            }
+        }
     }
 
     /// Decodes one export packet from `exporter` (any stable name: its
@@ -138,25 +205,30 @@ impl Decoder {
         while at + 4 <= end {
             let set_id = be16(p, at).unwrap_or(0);
             let set_len = usize::from(be16(p, at + 2).unwrap_or(0));
-            if set_len == 0 && p[at..end].iter().all(|b| *b == 0) {
+            if set_len == 0 && p.get(at..end).is_some_and(|rest| rest.iter().all(|b| *b == 0)) {
                 // Zero padding after the last flowset (seen from Palo Alto and Cisco ACI).
                 break;
             }
             sets += 1;
-            if set_len < 4 || at + set_len > end {
-                return Err(NetflowError::Malformed { what: "flowset length", offset: at + 2 });
-            }
-            let body = &p[at + 4..at + set_len];
-            let key = |id: u16| (exporter.to_string(), domain, id);
+            let body = match p.get(at + 4..at + set_len) {
+                Some(body) if set_len >= 4 && at + set_len <= end => body,
+                _ => return Err(NetflowError::Malformed { what: "flowset length", offset: at + 2 }),
+            };
+            let refused_before = self.refused;
             match (version, set_id) {
-                (9, 0) | (10, 2) => out.templates += self.read_templates(body, version, false, &key, at + 4)?,
-                (9, 1) | (10, 3) => out.templates += self.read_templates(body, version, true, &key, at + 4)?,
-                (_, id) if id >= 256 => match self.templates.get(&key(id)) {
+                (9, 0) | (10, 2) => {
+                    out.templates += self.read_templates(body, version, false, exporter, domain, at + 4)?
+                }
+                (9, 1) | (10, 3) => {
+                    out.templates += self.read_templates(body, version, true, exporter, domain, at + 4)?
+                }
+                (_, id) if id >= 256 => match self.template(exporter, domain, id) {
                     Some(fields) => read_records(body, fields, uptime_ms, export, &mut out.flows),
                     None => out.without_template += 1,
                 },
                 _ => {}
             }
+            out.templates_refused += self.refused - refused_before;
             at += set_len;
         }
         // Every flowset holds at least one record, so a v9 header that counts
@@ -176,7 +248,8 @@ impl Decoder {
         body: &[u8],
         version: u16,
         options: bool,
-        key: &dyn Fn(u16) -> (String, u32, u16),
+        exporter: &str,
+        domain: u32,
         base: usize,
     ) -> Result<usize, NetflowError> {
         let malformed = |what, at: usize| NetflowError::Malformed { what, offset: base + at };
@@ -201,22 +274,21 @@ impl Decoder {
             }
             if field_count == 0 {
                 // A template withdrawal.
-                self.templates.remove(&key(id));
+                self.withdraw(exporter, domain, id);
                 continue;
             }
             for _ in 0..field_count {
                 let raw_id = be16(body, at).ok_or(malformed("template field", at))?;
                 let len = be16(body, at + 2).ok_or(malformed("template field length", at))?;
                 at += 4;
-                let enterprise = version == 10 && raw_id & 0x8000 != 0;
-                if enterprise {
-                    be32(body, at).ok_or(malformed("enterprise number", at))?;
+                let mut enterprise = None;
+                if version == 10 && raw_id & 0x8000 != 0 {
+                    enterprise = Some(be32(body, at).ok_or(malformed("enterprise number", at))?);
                     at += 4;
                 }
                 fields.push(Field { id: raw_id & 0x7fff, len, enterprise });
             }
-            self.templates.insert(key(id), fields);
-            count += 1;
+            count += usize::from(self.store(exporter, domain, id, fields));
         }
         Ok(count)
     }
@@ -234,9 +306,9 @@ fn decode_v5(p: &[u8]) -> Result<Decoded, NetflowError> {
     let secs = f64::from(be32(p, 8).unwrap_or(0)) + f64::from(be32(p, 12).unwrap_or(0)) / 1e9;
     let at_uptime = |ms: u32| secs - (uptime - f64::from(ms)) / 1000.0;
     let mut out = Decoded { version: 5, export_time: secs, ..Default::default() };
-    for i in 0..count {
-        let r = &p[24 + i * 48..24 + (i + 1) * 48];
-        let ip = |at: usize| IpAddr::V4(Ipv4Addr::new(r[at], r[at + 1], r[at + 2], r[at + 3]));
+    for r in p.get(24..24 + count * 48).unwrap_or_default().chunks_exact(48) {
+        let ip = |at: usize| IpAddr::V4(Ipv4Addr::from(be32(r, at).unwrap_or(0)));
+        let byte = |at: usize| r.get(at).copied().unwrap_or(0);
         out.flows.push(Flow {
             src: ip(0),
             dst: ip(4),
@@ -246,8 +318,8 @@ fn decode_v5(p: &[u8]) -> Result<Decoded, NetflowError> {
             end: Some(at_uptime(be32(r, 28).unwrap_or(0))),
             src_port: be16(r, 32).unwrap_or(0),
             dst_port: be16(r, 34).unwrap_or(0),
-            tcp_flags: r[37],
-            protocol: r[38],
+            tcp_flags: byte(37),
+            protocol: byte(38),
         });
     }
     Ok(out)
@@ -273,6 +345,11 @@ fn read_records(body: &[u8], fields: &[Field], uptime_ms: Option<u32>, export: f
             tcp_flags: 0,
         };
         let mut has_address = false;
+        // Cisco AVC's connection endpoints, used where the standard fields are absent.
+        let mut client: Option<IpAddr> = None;
+        let mut server: Option<IpAddr> = None;
+        let (mut client_port, mut server_port) = (None, None);
+        let (mut has_dst, mut has_src_port, mut has_dst_port) = (false, false, false);
         for f in fields {
             let mut len = usize::from(f.len);
             if f.len == 0xffff {
@@ -288,27 +365,53 @@ fn read_records(body: &[u8], fields: &[Field], uptime_ms: Option<u32>, export: f
             }
             let Some(v) = body.get(at..at + len) else { return };
             at += len;
-            if f.enterprise {
+            let v4 = || IpAddr::V4(Ipv4Addr::from(be32(v, 0).unwrap_or(0)));
+            let v6 = || IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or_default()));
+            match f.enterprise {
+                None => {}
+                // Cisco (enterprise 9) AVC fields, as CESNET's libfds (the
+                // element registry of ipfixcol2, config/system/elements/
+                // cisco.xml) and the netflow_parser crate (0.5.8) list them:
+                // 12236 clientIPv4Address, 12237 serverIPv4Address, 12238
+                // clientIPv6Address, 12239 serverIPv6Address, 12240
+                // clientTransportPort, 12241 serverTransportPort. The client
+                // opened the connection, so it is the source.
+                Some(9) => match (f.id, len) {
+                    (12236, 4) => client = Some(v4()),
+                    (12237, 4) => server = Some(v4()),
+                    (12238, 16) => client = Some(v6()),
+                    (12239, 16) => server = Some(v6()),
+                    (12240, 2) => client_port = Some(uint(v) as u16),
+                    (12241, 2) => server_port = Some(uint(v) as u16),
+                    _ => {}
+                },
+                Some(_) => continue,
+            }
+            if f.enterprise.is_some() {
                 continue;
             }
             let uptime = |ms: u64| uptime_ms.map(|u| export - (f64::from(u) - ms as f64) / 1000.0);
             match (f.id, len) {
                 (1 | 85, _) => flow.bytes = uint(v),
                 (2 | 86, _) => flow.packets = uint(v),
-                (4, 1) => flow.protocol = v[0],
+                (4, 1) => flow.protocol = uint(v) as u8,
                 (6, _) => flow.tcp_flags = uint(v) as u8,
-                (7, 2) => flow.src_port = uint(v) as u16,
-                (11, 2) => flow.dst_port = uint(v) as u16,
-                (8, 4) => {
-                    flow.src = IpAddr::V4(Ipv4Addr::new(v[0], v[1], v[2], v[3]));
+                (7, 2) => {
+                    flow.src_port = uint(v) as u16;
+                    has_src_port = true;
+                }
+                (11, 2) => {
+                    flow.dst_port = uint(v) as u16;
+                    has_dst_port = true;
+                }
+                (8, 4) | (27, 16) => {
+                    flow.src = if len == 4 { v4() } else { v6() };
                     has_address = true;
                 }
-                (12, 4) => flow.dst = IpAddr::V4(Ipv4Addr::new(v[0], v[1], v[2], v[3])),
-                (27, 16) => {
-                    flow.src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or_default()));
-                    has_address = true;
+                (12, 4) | (28, 16) => {
+                    flow.dst = if len == 4 { v4() } else { v6() };
+                    has_dst = true;
                 }
-                (28, 16) => flow.dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(v).unwrap_or_default())),
                 (22, 4) => flow.start = uptime(uint(v)).or(flow.start),
                 (21, 4) => flow.end = uptime(uint(v)).or(flow.end),
                 (150, 4) => flow.start = Some(uint(v) as f64),
@@ -317,6 +420,21 @@ fn read_records(body: &[u8], fields: &[Field], uptime_ms: Option<u32>, export: f
                 (153, 8) => flow.end = Some(uint(v) as f64 / 1000.0),
                 _ => {}
             }
+        }
+        // The standard fields win where both are present; the client and
+        // server stand in only for what is missing.
+        if !has_address && let Some(c) = client {
+            flow.src = c;
+            has_address = true;
+        }
+        if !has_dst && let Some(s) = server {
+            flow.dst = s;
+        }
+        if !has_src_port && let Some(p) = client_port {
+            flow.src_port = p;
+        }
+        if !has_dst_port && let Some(p) = server_port {
+            flow.dst_port = p;
         }
         if has_address {
             flows.push(flow);
@@ -330,6 +448,99 @@ fn read_records(body: &[u8], fields: &[Field], uptime_ms: Option<u32>, export: f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An IPFIX message (domain 1) holding `sets`, each `(set id, body)`.
+    fn ipfix(sets: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (id, set) in sets {
+            body.extend(id.to_be_bytes());
+            body.extend((set.len() as u16 + 4).to_be_bytes());
+            body.extend(set);
+        }
+        let mut p = vec![0, 10];
+        p.extend((body.len() as u16 + 16).to_be_bytes());
+        p.extend(1_700_000_000u32.to_be_bytes());
+        p.extend(1u32.to_be_bytes());
+        p.extend(1u32.to_be_bytes());
+        p.extend(body);
+        p
+    }
+
+    /// A template record: `(id, length, enterprise)` per field.
+    fn template(id: u16, fields: &[(u16, u16, Option<u32>)]) -> Vec<u8> {
+        let mut t = id.to_be_bytes().to_vec();
+        t.extend((fields.len() as u16).to_be_bytes());
+        for &(field, len, enterprise) in fields {
+            t.extend((field | if enterprise.is_some() { 0x8000 } else { 0 }).to_be_bytes());
+            t.extend(len.to_be_bytes());
+            t.extend(enterprise.map(u32::to_be_bytes).into_iter().flatten());
+        }
+        t
+    }
+
+    const CISCO: Option<u32> = Some(9);
+
+    #[test]
+    fn cisco_avc_client_and_server_fields_give_the_endpoints() {
+        let fields = [(12236, 4, CISCO), (12237, 4, CISCO), (12240, 2, CISCO), (12241, 2, CISCO), (4, 1, None)];
+        let mut record = vec![10, 0, 0, 5, 198, 51, 100, 7];
+        record.extend(51000u16.to_be_bytes());
+        record.extend(443u16.to_be_bytes());
+        record.push(6);
+        let mut d = Decoder::new();
+        let out = d.decode("r1", &ipfix(&[(2, template(300, &fields)), (300, record.clone())])).unwrap();
+        let f = &out.flows[0];
+        assert_eq!(
+            (f.src.to_string(), f.dst.to_string(), f.src_port, f.dst_port, f.protocol),
+            ("10.0.0.5".into(), "198.51.100.7".into(), 51000, 443, 6)
+        );
+        // Another enterprise's fields with the same ids are not Cisco's.
+        let other = fields.map(|(id, len, e)| (id, len, e.map(|_| 29305)));
+        let out = d.decode("r2", &ipfix(&[(2, template(300, &other)), (300, record)])).unwrap();
+        assert!(out.flows.is_empty(), "{:?}", out.flows);
+    }
+
+    #[test]
+    fn standard_fields_win_over_cisco_ones() {
+        let fields = [(8, 4, None), (12236, 4, CISCO), (12237, 16, None), (12237, 4, CISCO)];
+        let record = vec![192, 0, 2, 1, 10, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 198, 51, 100, 7];
+        let out = Decoder::new().decode("r", &ipfix(&[(2, template(256, &fields)), (256, record)])).unwrap();
+        assert_eq!(
+            (out.flows[0].src.to_string(), out.flows[0].dst.to_string()),
+            ("192.0.2.1".into(), "198.51.100.7".into())
+        );
+    }
+
+    #[test]
+    fn data_sets_before_their_template_are_counted() {
+        let mut d = Decoder::new();
+        let data = (400, vec![10, 0, 0, 1]);
+        let out = d.decode("r", &ipfix(&[data.clone(), data.clone()])).unwrap();
+        assert_eq!((out.without_template, out.flows.len()), (2, 0));
+        let out = d.decode("r", &ipfix(&[(2, template(400, &[(8, 4, None)])), data])).unwrap();
+        assert_eq!((out.without_template, out.flows.len()), (0, 1));
+    }
+
+    #[test]
+    fn the_template_cache_is_bounded_and_keeps_what_it_knows() {
+        let limits = Limits { max_exporters: 2, max_templates_per_exporter: 3 };
+        let mut d = Decoder::with_limits(limits);
+        let t = |id| (2, template(id, &[(8, 4, None)]));
+        let out = d.decode("a", &ipfix(&[t(256), t(257), t(258), t(259)])).unwrap();
+        assert_eq!((out.templates, out.templates_refused), (3, 1));
+        assert_eq!(d.decode("b", &ipfix(&[t(256)])).unwrap().templates, 1);
+        let out = d.decode("spoofed", &ipfix(&[t(256)])).unwrap();
+        assert_eq!((out.templates, out.templates_refused), (0, 1));
+        // Known templates are still updated, and still decode.
+        assert_eq!(d.decode("a", &ipfix(&[t(258)])).unwrap().templates, 1);
+        let out = d.decode("a", &ipfix(&[(258, vec![10, 0, 0, 1])])).unwrap();
+        assert_eq!(out.flows.len(), 1);
+        assert_eq!(d.templates_refused(), 2);
+        for i in 0..10_000u32 {
+            let _ = d.decode(&format!("flood{i}"), &ipfix(&[t(256 + (i % 1000) as u16)]));
+        }
+        assert!(d.templates.len() <= 2 && d.templates.values().all(|t| t.len() <= 3));
+    }
 
     #[test]
     fn never_panics_on_prefixes_or_garbage() {

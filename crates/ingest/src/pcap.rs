@@ -35,7 +35,7 @@ const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// Whether `input` starts like a pcap or pcapng file.
 pub fn is_capture(input: &[u8]) -> bool {
-    input.len() >= 4 && (PCAP_MAGICS.iter().any(|m| input[..4] == *m) || input[..4] == PCAPNG_MAGIC)
+    input.get(..4).is_some_and(|magic| PCAP_MAGICS.iter().any(|m| magic == m) || magic == PCAPNG_MAGIC)
 }
 
 /// Reads a little- or big-endian integer of the file's byte order.
@@ -43,35 +43,48 @@ pub fn is_capture(input: &[u8]) -> bool {
 struct Order(bool);
 
 impl Order {
-    fn u16(self, b: &[u8]) -> u16 {
-        let a = [b[0], b[1]];
+    /// The integer at `at`; callers check lengths first, so the zero for
+    /// bytes past the end is never what a real capture gives.
+    fn u16(self, b: &[u8], at: usize) -> u16 {
+        let a = bytes_at(b, at);
         if self.0 { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
     }
-    fn u32(self, b: &[u8]) -> u32 {
-        let a = [b[0], b[1], b[2], b[3]];
+    fn u32(self, b: &[u8], at: usize) -> u32 {
+        let a = bytes_at(b, at);
         if self.0 { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
     }
 }
 
+/// `N` bytes of `b` from `at`, zeros where `b` ends first.
+fn bytes_at<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at.saturating_add(N)).and_then(|s| s.try_into().ok()).unwrap_or([0; N])
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes(bytes_at(b, at))
+}
+
 /// The UDP datagrams of a pcap or pcapng capture.
 pub fn read(input: &[u8]) -> Result<Capture<'_>, FileError> {
-    if input.len() >= 4 && input[..4] == PCAPNG_MAGIC {
+    let magic: [u8; 4] = bytes_at(input, 0);
+    if magic == PCAPNG_MAGIC {
         return read_pcapng(input);
     }
-    if input.len() < 24 || !PCAP_MAGICS.iter().any(|m| input[..4] == *m) {
+    let Some(kind) = PCAP_MAGICS.iter().position(|m| *m == magic).filter(|_| input.len() >= 24) else {
         return Err(FileError::new(1, "not a pcap or pcapng capture (unknown magic number)"));
-    }
-    let big = input[0] == 0xa1;
-    let nanos = input[..4] == PCAP_MAGICS[2] || input[..4] == PCAP_MAGICS[3];
+    };
+    let big = magic.first() == Some(&0xa1);
+    // The last two magics are the nanosecond variants.
+    let nanos = kind >= 2;
     let o = Order(big);
-    let link = o.u32(&input[20..24]) & 0x0fff_ffff;
+    let link = o.u32(input, 20) & 0x0fff_ffff;
     let mut capture = Capture::default();
     let mut at = 24;
     let mut n = 0u32;
     while at < input.len() {
         n += 1;
         let head = input.get(at..at + 16).ok_or_else(|| truncated(n, at))?;
-        let (secs, frac, caplen) = (o.u32(&head[0..4]), o.u32(&head[4..8]), o.u32(&head[8..12]) as usize);
+        let (secs, frac, caplen) = (o.u32(head, 0), o.u32(head, 4), o.u32(head, 8) as usize);
         let data = input.get(at + 16..at + 16 + caplen).ok_or_else(|| truncated(n, at))?;
         let ts = f64::from(secs) + f64::from(frac) / if nanos { 1e9 } else { 1e6 };
         push(&mut capture, link, ts, data);
@@ -94,40 +107,43 @@ fn read_pcapng(input: &[u8]) -> Result<Capture<'_>, FileError> {
     while at < input.len() {
         n += 1;
         let head = input.get(at..at + 12).ok_or_else(|| truncated(n, at))?;
-        if head[..4] == PCAPNG_MAGIC {
+        if bytes_at::<4>(head, 0) == PCAPNG_MAGIC {
             // A section header sets the byte order of what follows.
-            o = match head[8..12] {
+            o = match bytes_at(head, 8) {
                 [0x1a, 0x2b, 0x3c, 0x4d] => Order(true),
                 [0x4d, 0x3c, 0x2b, 0x1a] => Order(false),
                 _ => return Err(FileError::new(n, format!("block {n}: bad pcapng byte-order magic"))),
             };
             interfaces.clear();
         }
-        let (kind, len) = (o.u32(&head[0..4]), o.u32(&head[4..8]) as usize);
+        let (kind, len) = (o.u32(head, 0), o.u32(head, 4) as usize);
         if len < 12 || len % 4 != 0 {
             return Err(FileError::new(n, format!("block {n} at byte {at}: bad length {len}")));
         }
         let block = input.get(at..at + len).ok_or_else(|| truncated(n, at))?;
-        let body = &block[8..len - 4];
+        let body = block.get(8..len - 4).unwrap_or_default();
         match kind {
             // Interface description: link type, and if_tsresol among its options.
-            1 if body.len() >= 8 => interfaces.push((u32::from(o.u16(&body[0..2])), tick(o, &body[8..]))),
+            1 if body.len() >= 8 => {
+                interfaces.push((u32::from(o.u16(body, 0)), tick(o, body.get(8..).unwrap_or_default())))
+            }
             // Enhanced packet.
             6 if body.len() >= 20 => {
-                let iface = o.u32(&body[0..4]) as usize;
+                let iface = o.u32(body, 0) as usize;
                 let (link, per_tick) = *interfaces
                     .get(iface)
                     .ok_or_else(|| FileError::new(n, format!("block {n}: packet on undeclared interface {iface}")))?;
-                let ticks = (u64::from(o.u32(&body[4..8])) << 32) | u64::from(o.u32(&body[8..12]));
-                let caplen = o.u32(&body[12..16]) as usize;
+                let ticks = (u64::from(o.u32(body, 4)) << 32) | u64::from(o.u32(body, 8));
+                let caplen = o.u32(body, 12) as usize;
                 let data = body.get(20..20 + caplen).ok_or_else(|| truncated(n, at))?;
                 push(&mut capture, link, ticks as f64 * per_tick, data);
             }
             // Simple packet: no timestamp, interface 0.
             3 if body.len() >= 4 => {
                 let link = interfaces.first().map_or(1, |i| i.0);
-                let caplen = (o.u32(&body[0..4]) as usize).min(body.len() - 4);
-                push(&mut capture, link, 0.0, &body[4..4 + caplen]);
+                let caplen = o.u32(body, 0) as usize;
+                let data = body.get(4..).unwrap_or_default();
+                push(&mut capture, link, 0.0, data.get(..caplen).unwrap_or(data));
             }
             _ => {}
         }
@@ -140,12 +156,14 @@ fn read_pcapng(input: &[u8]) -> Result<Capture<'_>, FileError> {
 /// (default microseconds).
 fn tick(o: Order, mut options: &[u8]) -> f64 {
     while options.len() >= 4 {
-        let (code, len) = (o.u16(&options[0..2]), usize::from(o.u16(&options[2..4])));
+        let (code, len) = (o.u16(options, 0), usize::from(o.u16(options, 2)));
         if code == 0 {
             break;
         }
-        if code == 9 && len >= 1 && options.len() > 4 {
-            let r = options[4];
+        if code == 9
+            && len >= 1
+            && let Some(&r) = options.get(4)
+        {
             return if r & 0x80 == 0 { 10f64.powi(-i32::from(r)) } else { 2f64.powi(-i32::from(r & 0x7f)) };
         }
         options = options.get(4 + len.div_ceil(4) * 4..).unwrap_or_default();
@@ -195,14 +213,15 @@ fn udp(packet: &[u8]) -> Option<Udp<'_>> {
     let (src, dst, rest) = match packet.first()? >> 4 {
         4 => {
             let h = packet.get(..20)?;
-            let ihl = usize::from(h[0] & 0x0f) * 4;
-            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            let fragmented = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
-            if h[9] != 17 || fragmented || ihl < 20 {
+            let [version_ihl, ..] = bytes_at::<1>(h, 0);
+            let ihl = usize::from(version_ihl & 0x0f) * 4;
+            let total = usize::from(be16(h, 2));
+            let fragmented = be16(h, 6) & 0x3fff != 0;
+            if h.get(9) != Some(&17) || fragmented || ihl < 20 {
                 return None;
             }
-            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
-            let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+            let src = Ipv4Addr::from(bytes_at::<4>(h, 12));
+            let dst = Ipv4Addr::from(bytes_at::<4>(h, 16));
             (IpAddr::V4(src), IpAddr::V4(dst), packet.get(ihl..total.max(ihl).min(packet.len()))?)
         }
         6 => {
@@ -216,9 +235,9 @@ fn udp(packet: &[u8]) -> Option<Udp<'_>> {
         _ => return None,
     };
     let h = rest.get(..8)?;
-    let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let len = usize::from(be16(h, 4));
     let payload = rest.get(8..len.max(8).min(rest.len()))?;
-    Some((src, u16::from_be_bytes([h[0], h[1]]), dst, u16::from_be_bytes([h[2], h[3]]), payload))
+    Some((src, be16(h, 0), dst, be16(h, 2), payload))
 }
 
 /// A classic pcap file header for raw-IP packets (what `write_packet` appends to).

@@ -25,7 +25,7 @@ pub struct Eve {
 
 /// True when the first line is a Suricata EVE event.
 pub fn is_eve(input: &[u8]) -> bool {
-    let head = &input[..input.len().min(8192)];
+    let head = input.get(..8192).unwrap_or(input);
     let first = head.split(|&b| b == b'\n').find(|l| !l.iter().all(u8::is_ascii_whitespace));
     first.and_then(|l| serde_json::from_slice::<Value>(l).ok()).is_some_and(|v| {
         v.get("event_type").is_some() && v.get("src_ip").is_some() || v.get("event_type").is_some_and(|t| t == "stats")

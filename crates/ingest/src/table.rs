@@ -8,16 +8,37 @@ use dragnet_core::{FileError, Parsed, Record, Reject};
 
 use crate::text::{self, Header};
 
+/// What a row callback returns: the row's records or a reject `(field, reason)`.
+pub type RowResult = Result<Vec<Record>, (Option<String>, String)>;
+
 /// Reads every data row of `input` under the header that contains
-/// `key_column` (or, if it is empty, under the first row), calling `row` for each; `row` returns the records of that row
-/// or a reject `(field, reason)`.
-pub fn read<F>(input: &[u8], delimiter: u8, key_column: &[&str], mut row: F) -> Result<Parsed, FileError>
+/// `key_column` (or, if it is empty, under the first row), calling `row` for each.
+pub fn read<F>(input: &[u8], delimiter: u8, key_column: &[&str], row: F) -> Result<Parsed, FileError>
 where
-    F: FnMut(&Header, &[Cow<'_, str>], u32, &str) -> Result<Vec<Record>, (Option<String>, String)>,
+    F: FnMut(&Header, &[Cow<'_, str>], u32, &str) -> RowResult,
 {
+    read_rows(input, delimiter, Some(key_column), row)
+}
+
+/// Reads every row of a file without a header row (`#` comment lines
+/// aside), as Bambenek's lists are written; columns are known by position,
+/// and rows may differ in their number of fields.
+pub fn read_headerless<F>(input: &[u8], delimiter: u8, row: F) -> Result<Parsed, FileError>
+where
+    F: FnMut(&Header, &[Cow<'_, str>], u32, &str) -> RowResult,
+{
+    read_rows(input, delimiter, None, row)
+}
+
+fn read_rows<F>(input: &[u8], delimiter: u8, key_column: Option<&[&str]>, mut row: F) -> Result<Parsed, FileError>
+where
+    F: FnMut(&Header, &[Cow<'_, str>], u32, &str) -> RowResult,
+{
+    let positional = key_column.is_none();
+    let key_column = key_column.unwrap_or_default();
     text::ensure_text(input)?;
     let mut parsed = Parsed::default();
-    let mut header: Option<Header> = None;
+    let mut header: Option<Header> = positional.then(Header::positional);
     let mut fields = Vec::with_capacity(16);
     for line in text::lines(input) {
         let raw = match line.text {
@@ -56,13 +77,16 @@ where
             if !key_column.is_empty() && h.index(key_column).is_none() {
                 return Err(FileError::new(
                     line.number,
-                    format!("no header row naming a `{}` column before the first data row", key_column[0]),
+                    format!(
+                        "no header row naming a `{}` column before the first data row",
+                        key_column.first().copied().unwrap_or_default()
+                    ),
                 ));
             }
             header = Some(h);
             continue;
         };
-        if fields.len() != h.len() {
+        if !positional && fields.len() != h.len() {
             parsed.rejects.push(Reject::new(
                 line.number,
                 None,
@@ -73,9 +97,7 @@ where
         }
         match row(h, &fields, line.number, raw) {
             Ok(records) => parsed.records.extend(records),
-            Err((field, reason)) => {
-                parsed.rejects.push(Reject { line: line.number, field, reason, raw: raw.to_string() })
-            }
+            Err((field, reason)) => parsed.rejects.push(Reject::new(line.number, field.as_deref(), reason, raw)),
         }
     }
     if header.is_none() {

@@ -15,7 +15,7 @@ pub struct Line<'a> {
 
 /// Rejects binary input up front, so it is reported once, not line by line.
 pub fn ensure_text(input: &[u8]) -> Result<(), FileError> {
-    let head = &input[..input.len().min(8192)];
+    let head = input.get(..8192).unwrap_or(input);
     if let Some(pos) = head.iter().position(|&b| b == 0) {
         return Err(FileError::new(
             dragnet_core::record::line_at(input, pos),
@@ -76,52 +76,53 @@ pub fn split_fields(line: &str, delimiter: u8) -> Result<Vec<Cow<'_, str>>, &'st
 }
 
 /// [`split_fields`] into a vector the caller reuses from line to line.
+/// `delimiter` must be ASCII (every delimiter a feed uses is), so that each
+/// cut falls on a character boundary.
 pub fn split_fields_into<'a>(line: &'a str, delimiter: u8, fields: &mut Vec<Cow<'a, str>>) -> Result<(), &'static str> {
     fields.clear();
-    let bytes = line.as_bytes();
-    let mut i = 0;
+    if !delimiter.is_ascii() {
+        return Err("the delimiter is not an ASCII character");
+    }
+    let delimiter = char::from(delimiter);
+    let mut rest = line;
     loop {
-        while i < bytes.len() && bytes[i] == b' ' && delimiter != b' ' {
-            i += 1;
+        if delimiter != ' ' {
+            rest = rest.trim_start_matches(' ');
         }
-        if i < bytes.len() && bytes[i] == b'"' {
-            let start = i + 1;
-            let mut j = start;
+        if let Some(quoted) = rest.strip_prefix('"') {
+            // A quoted field: `""` inside it is one quote.
+            let mut end = 0;
             let mut escaped = false;
             loop {
-                match bytes[j..].iter().position(|&b| b == b'"') {
-                    None => return Err("unterminated quoted field"),
-                    Some(p) => {
-                        j += p;
-                        if bytes.get(j + 1) == Some(&b'"') {
-                            escaped = true;
-                            j += 2;
-                        } else {
-                            break;
-                        }
-                    }
+                let Some(p) = quoted.get(end..).and_then(|q| q.find('"')) else {
+                    return Err("unterminated quoted field");
+                };
+                end += p;
+                if quoted.get(end + 1..).is_some_and(|q| q.starts_with('"')) {
+                    escaped = true;
+                    end += 2;
+                } else {
+                    break;
                 }
             }
-            let text = &line[start..j];
+            let (text, after) = quoted.split_at(end);
             fields.push(if escaped { Cow::Owned(text.replace("\"\"", "\"")) } else { Cow::Borrowed(text) });
-            i = j + 1;
-            while i < bytes.len() && bytes[i] == b' ' {
-                i += 1;
-            }
-            if i == bytes.len() {
+            let after = after.strip_prefix('"').unwrap_or(after).trim_start_matches(' ');
+            if after.is_empty() {
                 return Ok(());
             }
-            if bytes[i] != delimiter {
-                return Err("text after a closing quote");
-            }
-            i += 1;
+            rest = after.strip_prefix(delimiter).ok_or("text after a closing quote")?;
         } else {
-            let end = bytes[i..].iter().position(|&b| b == delimiter).map_or(bytes.len(), |p| i + p);
-            fields.push(Cow::Borrowed(line[i..end].trim()));
-            if end == bytes.len() {
-                return Ok(());
+            match rest.split_once(delimiter) {
+                Some((field, after)) => {
+                    fields.push(Cow::Borrowed(field.trim()));
+                    rest = after;
+                }
+                None => {
+                    fields.push(Cow::Borrowed(rest.trim()));
+                    return Ok(());
+                }
             }
-            i = end + 1;
         }
     }
 }
@@ -140,8 +141,15 @@ impl Header {
         aliases.iter().find_map(|a| self.names.iter().position(|n| n == a))
     }
 
-    pub fn name(&self, index: usize) -> &str {
-        &self.names[index]
+    /// No names: a file without a header row, whose columns are numbered.
+    pub fn positional() -> Header {
+        Header { names: Vec::new() }
+    }
+
+    /// The column's name, or `column N` (1-based) past the named ones, as a
+    /// mapping may name a position the header does not have.
+    pub fn name(&self, index: usize) -> String {
+        self.names.get(index).cloned().unwrap_or_else(|| format!("column {}", index + 1))
     }
 
     pub fn len(&self) -> usize {

@@ -10,36 +10,120 @@ use dragnet_core::telemetry::{CONN_STATES, Conn, DnsQuery, NamedConn, PROTOCOLS,
 use dragnet_core::{FileError, Kind, Link, Observable, Reject};
 use serde_json::Value;
 
-/// Undoes gzip and zstd by their magic bytes; other input is returned as it is.
-pub fn decompress(input: &[u8]) -> Result<Cow<'_, [u8]>, FileError> {
+/// How far [`decompress`] lets a compressed input expand by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most bytes a compressed input may expand to.
+    pub max_output: u64,
+    /// The most an input may expand per compressed byte, beyond a floor of
+    /// [`Limits::ratio_floor`]: logs compress 5 to 30 times, a
+    /// decompression bomb a thousand times or more.
+    pub max_ratio: u64,
+    /// Output below this size is allowed whatever the ratio, so that a
+    /// small file of one repeated line is not taken for a bomb.
+    pub ratio_floor: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_output: 4 << 30, max_ratio: 200, ratio_floor: 64 << 20 }
+    }
+}
+
+impl Limits {
+    /// The most `compressed` input bytes may expand to.
+    pub fn for_input(&self, compressed: usize) -> u64 {
+        let by_ratio = (compressed as u64).saturating_mul(self.max_ratio).max(self.ratio_floor);
+        self.max_output.min(by_ratio)
+    }
+}
+
+/// Which compression `input` uses, by its magic bytes.
+fn compression(input: &[u8]) -> Option<&'static str> {
     match input {
-        [0x1f, 0x8b, ..] => {
-            let mut out = Vec::with_capacity(input.len() * 8);
-            flate2::read::MultiGzDecoder::new(input)
-                .read_to_end(&mut out)
-                .map_err(|e| FileError::new(0, format!("gzip data is damaged or truncated: {e}")))?;
-            Ok(Cow::Owned(out))
+        [0x1f, 0x8b, ..] => Some("gzip"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd"),
+        _ => None,
+    }
+}
+
+/// Undoes gzip and zstd by their magic bytes, within the default
+/// [`Limits`]; other input is returned as it is.
+pub fn decompress(input: &[u8]) -> Result<Cow<'_, [u8]>, FileError> {
+    decompress_within(input, &Limits::default())
+}
+
+/// [`decompress`] within `limits`: an input that would expand beyond them
+/// is an error naming the limit, found after writing at most one byte more
+/// than it, however large the input claims to be.
+pub fn decompress_within<'a>(input: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, FileError> {
+    let Some(kind) = compression(input) else { return Ok(Cow::Borrowed(input)) };
+    let limit = limits.for_input(input.len());
+    let out = expand(input, limit.saturating_add(1), false)?;
+    if out.len() as u64 > limit {
+        let mib = |n: u64| n as f64 / f64::from(1 << 20);
+        return Err(FileError::new(
+            0,
+            format!(
+                "{kind} data expands beyond {:.0} MiB (the limit for {:.1} MiB of compressed input: at most {}x, \
+                 and never more than {:.0} MiB); a decompression bomb, or raise the limit",
+                mib(limit),
+                mib(input.len() as u64),
+                limits.max_ratio,
+                mib(limits.max_output),
+            ),
+        ));
+    }
+    Ok(Cow::Owned(out))
+}
+
+/// At most the first `max` bytes `input` expands to (or `input` itself
+/// when it is not compressed), for sniffing what a file holds without
+/// undoing all of it. Truncated or damaged data gives what could be read.
+pub fn decompress_prefix(input: &[u8], max: usize) -> Result<Cow<'_, [u8]>, FileError> {
+    if compression(input).is_none() {
+        return Ok(Cow::Borrowed(input.get(..max).unwrap_or(input)));
+    }
+    expand(input, max as u64, true).map(Cow::Owned)
+}
+
+/// Streams `input` through its decoder into at most `cap` bytes. With
+/// `lenient`, a read error after some output is the end, not a failure.
+fn expand(input: &[u8], cap: u64, lenient: bool) -> Result<Vec<u8>, FileError> {
+    // Capacity grows with what is actually written, never from a guess
+    // that a hostile size could inflate.
+    let mut out = Vec::with_capacity(input.len().min(1 << 20));
+    let read = |reader: &mut dyn Read, out: &mut Vec<u8>, kind: &str| -> Result<(), FileError> {
+        let left = cap.saturating_sub(out.len() as u64);
+        match reader.take(left).read_to_end(out) {
+            Ok(_) => Ok(()),
+            Err(_) if lenient && !out.is_empty() => Ok(()),
+            Err(e) => Err(FileError::new(0, format!("{kind} data is damaged or truncated: {e}"))),
         }
-        [0x28, 0xb5, 0x2f, 0xfd, ..] => {
-            let mut out = Vec::with_capacity(input.len() * 8);
+    };
+    match compression(input) {
+        Some("gzip") => read(&mut flate2::read::MultiGzDecoder::new(input), &mut out, "gzip")?,
+        Some(_) => {
             let mut rest = input;
             // A file may hold several frames one after another.
-            while !rest.is_empty() {
-                let damaged =
-                    |e: &dyn std::fmt::Display| FileError::new(0, format!("zstd data is damaged or truncated: {e}"));
-                let mut frame = ruzstd::decoding::StreamingDecoder::new(&mut rest).map_err(|e| damaged(&e))?;
-                frame.read_to_end(&mut out).map_err(|e| damaged(&e))?;
+            while !rest.is_empty() && (out.len() as u64) < cap {
+                let mut frame = match ruzstd::decoding::StreamingDecoder::new(&mut rest) {
+                    Ok(frame) => frame,
+                    Err(_) if lenient && !out.is_empty() => break,
+                    Err(e) => return Err(FileError::new(0, format!("zstd data is damaged or truncated: {e}"))),
+                };
+                read(&mut frame, &mut out, "zstd")?;
             }
-            Ok(Cow::Owned(out))
         }
-        _ => Ok(Cow::Borrowed(input)),
+        None => out.extend_from_slice(input.get(..usize::try_from(cap).unwrap_or(usize::MAX)).unwrap_or(input)),
     }
+    Ok(out)
 }
 
 /// Which Zeek log this is: `conn`, `dns`, `ssl`, … or `None` when it is not
 /// a Zeek log at all.
 pub fn log_path(input: &[u8]) -> Option<String> {
-    let head = String::from_utf8_lossy(&input[..input.len().min(8192)]);
+    let head = String::from_utf8_lossy(input.get(..8192).unwrap_or(input));
     if let Some(line) = head.lines().find(|l| l.starts_with("#path")) {
         return line.split(['\t', ' ']).nth(1).map(|p| p.trim().to_string());
     }
@@ -237,7 +321,7 @@ const COLUMNS: [(Col, &str); 21] = [
 
 impl Col {
     fn name(self) -> &'static str {
-        COLUMNS[self as usize].1
+        COLUMNS.get(self as usize).map_or("", |(_, name)| name)
     }
 }
 
@@ -323,7 +407,9 @@ fn ipv4_dotted(s: &str) -> Option<std::net::Ipv4Addr> {
                 }
             }
             b'.' if digits > 0 && part < 3 => {
-                octets[part] = value as u8;
+                if let Some(octet) = octets.get_mut(part) {
+                    *octet = value as u8;
+                }
                 (part, value, digits) = (part + 1, 0, 0);
             }
             _ => return None,
@@ -355,8 +441,10 @@ fn epoch_seconds(s: &str) -> Option<f64> {
 fn field_spans(line: &str, sep: &str, slots: &[Option<u8>], spans: &mut [Span; COLUMNS.len()]) -> usize {
     *spans = [ABSENT; COLUMNS.len()];
     let mut note = |field: usize, start: usize, end: usize| {
-        if let Some(Some(col)) = slots.get(field) {
-            spans[usize::from(*col)] = (start as u32, end as u32);
+        if let Some(Some(col)) = slots.get(field)
+            && let Some(span) = spans.get_mut(usize::from(*col))
+        {
+            *span = (start as u32, end as u32);
         }
     };
     let mut field = 0;
@@ -397,7 +485,7 @@ struct TsvRow<'a, 'b> {
 
 impl Fields for TsvRow<'_, '_> {
     fn text(&self, col: Col) -> Option<&str> {
-        let (start, end) = self.spans[col as usize];
+        let &(start, end) = self.spans.get(col as usize)?;
         let v = self.line.get(start as usize..end as usize)?;
         // Most values are long or differ from the markers in length: compare
         // lengths first instead of calling memcmp for every field.
@@ -411,12 +499,12 @@ impl Fields for TsvRow<'_, '_> {
 }
 
 fn unescape_separator(s: &str) -> String {
-    match s.trim() {
-        "\\t" => "\t".into(),
-        s if s.starts_with("\\x") => {
-            u8::from_str_radix(&s[2..], 16).map(|b| (b as char).to_string()).unwrap_or_else(|_| s.into())
-        }
-        "" => "\t".into(),
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix("\\x") {
+        return u8::from_str_radix(hex, 16).map(|b| (b as char).to_string()).unwrap_or_else(|_| s.into());
+    }
+    match s {
+        "\\t" | "" => "\t".into(),
         s => s.into(),
     }
 }

@@ -4,17 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use dragnet_core::{Category, Kind, Parsed, Tlp, parse_timestamp};
+use dragnet_core::{Category, Kind, Parsed, Tlp, broken_promise, parse_timestamp};
 use dragnet_ingest::formats::misp;
 
 fn samples() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/misp");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: MISP samples not found at {}", dir.display());
-        None
-    }
+    dragnet_testkit::samples("misp")
 }
 
 fn parse_sample(dir: &Path, name: &str) -> Parsed {
@@ -235,12 +229,15 @@ fn truncated_and_mangled_samples_never_panic() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         let step = (bytes.len() / 200).max(1);
         for cut in (0..bytes.len()).step_by(step) {
-            let _ = misp::parse(&bytes[..cut]);
-            let _ = misp::feed_event_files(&bytes[..cut]);
+            let head = &bytes[..cut];
+            assert_eq!(broken_promise(head, &misp::parse(head)), None, "cut at {cut}");
+            if let Err(e) = misp::feed_event_files(head) {
+                assert!(!e.message.is_empty());
+            }
             let mut mangled = bytes.clone();
             let noise = b"\"{}[],:|\\0\xff";
             mangled[cut] = noise[cut % noise.len()];
-            let _ = misp::parse(&mangled);
+            assert_eq!(broken_promise(&mangled, &misp::parse(&mangled)), None, "mangled at {cut}");
         }
     }
 }

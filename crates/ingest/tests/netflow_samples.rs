@@ -15,11 +15,8 @@ fn exporter(name: &str) -> String {
 
 #[test]
 fn every_fixture_decodes_or_fails_cleanly() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/netflow/logstash-codec-netflow");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipping: {} is not present", dir.display());
-        return;
-    };
+    let Some(dir) = dragnet_testkit::samples("netflow/logstash-codec-netflow") else { return };
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut names: Vec<String> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
     // Templates first, as an exporter sends them before the data.
     names.sort_by_key(|n| (!n.contains("tpl"), n.clone()));
@@ -56,11 +53,8 @@ fn every_fixture_decodes_or_fails_cleanly() {
 /// told, and decoding them gives exactly the flows the raw files give.
 #[test]
 fn captures_written_by_scapy_give_the_same_flows() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/netflow/logstash-codec-netflow");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("skipping: {} is not present", dir.display());
-        return;
-    };
+    let Some(dir) = dragnet_testkit::samples("netflow/logstash-codec-netflow") else { return };
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let python = std::env::var("DRAGNET_PYTHON").unwrap_or_else(|_| "python3".into());
     let has_scapy =
         std::process::Command::new(&python).args(["-c", "import scapy"]).status().is_ok_and(|s| s.success());

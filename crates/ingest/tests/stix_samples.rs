@@ -9,13 +9,7 @@ use dragnet_ingest::formats::stix;
 use serde_json::{Value, json};
 
 fn samples() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} is missing", dir.display());
-        None
-    }
+    dragnet_testkit::samples("")
 }
 
 fn parse(dir: &Path, name: &str) -> Parsed {
@@ -188,7 +182,9 @@ fn mutated_samples_never_panic() {
                         let mut all = markings.clone();
                         all.push(o);
                         let d = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-000000000000", "objects": all});
-                        let _ = stix::parse(d.to_string().as_bytes());
+                        let text = d.to_string();
+                        let parsed = stix::parse(text.as_bytes());
+                        assert_eq!(dragnet_core::broken_promise(text.as_bytes(), &parsed), None, "{text}");
                     }
                 }
             }

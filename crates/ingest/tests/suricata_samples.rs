@@ -1,18 +1,12 @@
 //! The Slips Suricata EVE sample reads completely: 3,512 flows, 745 alerts,
 //! 680 DNS, 56 HTTP and 1 TLS events, as its README states.
 
-use std::path::Path;
-
 use dragnet_ingest::suricata::read_eve;
 
 #[test]
 fn slips_eve_sample_reads_with_the_stated_counts() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples/suricata/test6-malicious.suricata.json");
-    let Ok(raw) = std::fs::read(&path) else {
-        eprintln!("skipping: {} is not present", path.display());
-        return;
-    };
+    let Some(path) = dragnet_testkit::samples("suricata/test6-malicious.suricata.json") else { return };
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let eve = read_eve(&raw).unwrap();
     assert!(eve.rejects.is_empty(), "{:?}", eve.rejects.first());
     assert_eq!(eve.conns.len(), 3512);

@@ -24,11 +24,11 @@ pub fn parse_feodo(input: &[u8]) -> Result<Parsed, FileError> {
 fn feodo_json(input: &[u8]) -> Result<Parsed, FileError> {
     let items = json::array_of_objects(input, "Feodo Tracker JSON")?;
     let mut parsed = Parsed::default();
-    let mut lines = json::LineFinder::new(input);
+    let mut lines = json::MemberLines::new(input, &["ip_address"]);
     for item in items {
         let raw = json::compact(&item);
         let ip = item.get("ip_address").and_then(Value::as_str).unwrap_or_default();
-        let line = lines.next_line_of(ip);
+        let line = lines.line_of_or_last(ip);
         match Observable::guess(ip).ok().filter(|o| matches!(o.kind(), Kind::Ipv4 | Kind::Ipv6)) {
             Some(obs) => {
                 let mut r = Record::new(obs, line, raw);
@@ -147,12 +147,12 @@ pub fn parse_threatfox(input: &[u8]) -> Result<Parsed, FileError> {
         _ => return Err(FileError::new(1, "ThreatFox JSON must be an object of IOC lists or an API response")),
     };
     let mut parsed = Parsed::default();
-    let mut lines = json::LineFinder::new(input);
+    let mut lines = json::MemberLines::new(input, &["ioc_value", "ioc"]);
     for item in items {
         let raw = json::compact(item);
         let s = |k: &str| item.get(k).and_then(Value::as_str);
         let value = s("ioc_value").or(s("ioc")).unwrap_or_default();
-        let line = lines.next_line_of(value);
+        let line = lines.line_of_or_last(value);
         let tags = match item.get("tags") {
             Some(Value::String(t)) => t.split(',').map(str::to_string).collect(),
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
@@ -170,7 +170,7 @@ pub fn parse_threatfox(input: &[u8]) -> Result<Parsed, FileError> {
         };
         match ioc.record(line, &raw) {
             Ok(r) => parsed.records.push(r),
-            Err((field, reason)) => parsed.rejects.push(Reject { line, field, reason, raw }),
+            Err((field, reason)) => parsed.rejects.push(Reject::new(line, field.as_deref(), reason, raw)),
         }
     }
     Ok(parsed)

@@ -1,6 +1,7 @@
 //! Generic delimited files with a column mapping: which column holds the
 //! value and, optionally, its kind, category, times, tags, confidence and TLP.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use dragnet_core::{FileError, Kind, Observable, Parsed, Record, parse_timestamp};
@@ -9,7 +10,8 @@ use crate::table;
 use crate::text::{Header, present};
 
 /// Which column holds what. Columns are header names (case-insensitive) or
-/// 1-based positions.
+/// 1-based positions; a position for the value means the file has no
+/// header row, so every other column must then be a position too.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mapping {
     pub value: String,
@@ -50,7 +52,7 @@ impl FromStr for Mapping {
                 "delimiter" => {
                     m.delimiter = match col.as_deref() {
                         Some("tab" | "\\t") => Some(b'\t'),
-                        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+                        Some(d) if d.len() == 1 => d.bytes().next(),
                         _ => return Err("delimiter must be one character or `tab`".into()),
                     }
                 }
@@ -77,7 +79,7 @@ fn column(header: &Header, spec: &Option<String>) -> Option<usize> {
 }
 
 fn detect_delimiter(input: &[u8]) -> u8 {
-    let first = input.split(|&b| b == b'\n').find(|l| !l.is_empty() && l[0] != b'#').unwrap_or_default();
+    let first = input.split(|&b| b == b'\n').find(|l| l.first().is_some_and(|&b| b != b'#')).unwrap_or_default();
     [b',', b'\t', b';', b'|'].into_iter().max_by_key(|d| first.iter().filter(|b| *b == d).count()).unwrap_or(b',')
 }
 
@@ -127,10 +129,81 @@ impl Columns {
     }
 }
 
+/// The delimiter of a file without a header row whose first column holds
+/// the values (Bambenek's C2 lists: `1.2.3.4,Domain used by x,2024-05-01
+/// 10:00,http://…`), judged from its first data `lines`: each has the
+/// delimiter, and in at least four in five the first field is an observable.
+/// Hosts-file lines (`0.0.0.0<TAB>ads.example`) are plain lists, not this.
+pub fn headerless_delimiter(lines: &[&str]) -> Option<u8> {
+    if lines.is_empty() {
+        return None;
+    }
+    [b',', b';', b'|', b'\t'].into_iter().find(|&d| {
+        let mut good = 0;
+        for line in lines {
+            let Some((first, _)) = line.split_once(char::from(d)) else { return false };
+            let first = first.trim().trim_matches('"');
+            if matches!(first, "0.0.0.0" | "127.0.0.1" | "::" | "::1") {
+                return false;
+            }
+            good += usize::from(Observable::guess(first).is_ok());
+        }
+        good * 5 >= lines.len() * 4
+    })
+}
+
+/// The first data lines of `input` (after `#` comments), as [`detect`](crate::detect) sees them.
+fn first_data_lines(input: &[u8]) -> Vec<&str> {
+    let head = input.get(..crate::SNIFF_BYTES).unwrap_or(input);
+    // A cut through the last line or a character is of no matter: only
+    // whole lines before it are looked at.
+    let head = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(head.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default(),
+    };
+    head.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .take(20)
+        .collect()
+}
+
+/// With no mapping, a headerless file's columns: values in the first, and
+/// the first column whose every sampled field is a timestamp as first seen.
+fn headerless_columns(lines: &[&str], delimiter: u8) -> Mapping {
+    let rows: Vec<Vec<&str>> = lines.iter().map(|l| l.split(char::from(delimiter)).map(str::trim).collect()).collect();
+    let width = rows.iter().map(Vec::len).min().unwrap_or(0);
+    let first_seen = (1..width)
+        .find(|&c| rows.iter().all(|r| r.get(c).and_then(|v| parse_timestamp(v.trim_matches('"'))).is_some()));
+    Mapping {
+        value: "1".into(),
+        first_seen: first_seen.map(|c| (c + 1).to_string()),
+        delimiter: Some(delimiter),
+        ..Mapping::default()
+    }
+}
+
 pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
+    if mapping.value.is_empty() {
+        let lines = first_data_lines(input);
+        let header_names = lines.first().is_some_and(|first| {
+            let d = mapping.delimiter.unwrap_or_else(|| detect_delimiter(input));
+            first
+                .split(char::from(d))
+                .any(|n| VALUE_ALIASES.contains(&n.trim().trim_matches('"').to_ascii_lowercase().as_str()))
+        });
+        let found = headerless_delimiter(&lines).filter(|d| mapping.delimiter.is_none_or(|given| given == *d));
+        if !header_names && let Some(d) = found {
+            let guessed = headerless_columns(&lines, d);
+            return parse_headerless(input, &guessed, false);
+        }
+    }
+    if mapping.value.parse::<usize>().is_ok() {
+        return parse_headerless(input, mapping, true);
+    }
     let delimiter = mapping.delimiter.unwrap_or_else(|| detect_delimiter(input));
     let value_key = mapping.value.to_ascii_lowercase();
-    let by_position = mapping.value.parse::<usize>().is_ok();
+    let by_position = false;
     let keys: Vec<&str> = match (by_position, value_key.is_empty()) {
         (true, _) => Vec::new(),
         (false, true) => VALUE_ALIASES.to_vec(),
@@ -139,7 +212,51 @@ pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
     let mut columns = None;
     table::read(input, delimiter, &keys, |h, f, line, raw| {
         let c = columns.get_or_insert_with(|| Columns::new(h, mapping, &keys));
-        let name = |i: Option<usize>| i.map(|i| h.name(i).to_string());
+        row(h, c, f, line, raw)
+    })
+}
+
+/// A file without a header row: every column of `mapping` is a position.
+/// `strict` as in [`Columns`]: a mapping the user gave is held to, columns
+/// guessed from the content are not.
+fn parse_headerless(input: &[u8], mapping: &Mapping, strict: bool) -> Result<Parsed, FileError> {
+    let named: Vec<&str> = [
+        &mapping.kind,
+        &mapping.category,
+        &mapping.first_seen,
+        &mapping.last_seen,
+        &mapping.tags,
+        &mapping.confidence,
+        &mapping.tlp,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .filter(|c| c.parse::<usize>().is_err())
+    .collect();
+    if let Some(name) = named.first() {
+        return Err(FileError::new(
+            0,
+            format!(
+                "column `{}` is named, but value={} is a position, which means the file has no header row: give every column by position",
+                dragnet_core::record::clip(name),
+                mapping.value
+            ),
+        ));
+    }
+    if mapping.value.parse::<usize>().is_ok_and(|n| n == 0) {
+        return Err(FileError::new(0, "column positions start at 1"));
+    }
+    let delimiter = mapping.delimiter.unwrap_or_else(|| detect_delimiter(input));
+    let h = Header::positional();
+    let mut c = Columns::new(&h, mapping, &[]);
+    c.strict = strict;
+    table::read_headerless(input, delimiter, |h, f, line, raw| row(h, &c, f, line, raw))
+}
+
+fn row(h: &Header, c: &Columns, f: &[Cow<'_, str>], line: u32, raw: &str) -> table::RowResult {
+    {
+        let name = |i: Option<usize>| i.map(|i| h.name(i));
         let value = present(f, c.value).ok_or_else(|| (name(c.value), "empty value".to_string()))?;
         let kind = present(f, c.kind).map(str::parse::<Kind>);
         let obs = match kind {
@@ -166,7 +283,7 @@ pub fn parse(input: &[u8], mapping: &Mapping) -> Result<Parsed, FileError> {
             r.tags = tags.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
         }
         Ok(vec![r])
-    })
+    }
 }
 
 #[cfg(test)]

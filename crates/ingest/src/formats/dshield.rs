@@ -12,11 +12,11 @@ pub fn parse(input: &[u8]) -> Result<Parsed, FileError> {
             return;
         }
         let fields: Vec<&str> = raw.split('\t').map(str::trim).collect();
-        if fields.len() < 3 {
+        let (Some(start), Some(netblock)) = (fields.first(), fields.get(2)) else {
             parsed.rejects.push(Reject::new(number, None, "expected tab-separated start, end and netblock", raw));
             return;
-        }
-        let cidr = format!("{}/{}", fields[0], fields[2]);
+        };
+        let cidr = format!("{start}/{netblock}");
         match Observable::guess(&cidr) {
             Ok(obs) if obs.ip_range().is_some() => {
                 let mut r = Record::new(obs, number, raw);

@@ -197,7 +197,7 @@ const MAX_LINKED_RECORDS: usize = 64;
 /// the attributes of one MISP object (or one `domain|ip`) describe one thing.
 /// A pair already linked (a `domain|ip` inside an object) is not added again.
 fn link_together(out: &mut Parsed, first: usize) {
-    let records = &out.records[first..];
+    let records = out.records.get(first..).unwrap_or_default();
     if records.len() > MAX_LINKED_RECORDS {
         return;
     }
@@ -502,11 +502,11 @@ impl UuidLines {
         const KEY: &[u8] = b"\"uuid\"";
         let mut map = HashMap::new();
         let mut line = 1u32;
-        for i in 0..input.len() {
-            match input[i] {
+        for (i, &b) in input.iter().enumerate() {
+            match b {
                 b'\n' => line += 1,
-                b'"' if input[i..].starts_with(KEY) => {
-                    if let Some(uuid) = string_value_after(&input[i + KEY.len()..]) {
+                b'"' if input.get(i..).is_some_and(|rest| rest.starts_with(KEY)) => {
+                    if let Some(uuid) = input.get(i + KEY.len()..).and_then(string_value_after) {
                         map.entry(uuid.to_string()).or_insert(line);
                     }
                 }
@@ -523,16 +523,13 @@ impl UuidLines {
 
 /// For `  : "value"...`, the value (only simple strings without escapes).
 fn string_value_after(rest: &[u8]) -> Option<&str> {
-    let ws = |b: &u8| b.is_ascii_whitespace();
-    let rest = &rest[rest.iter().take_while(|b| ws(b)).count()..];
-    let rest = rest.strip_prefix(b":")?;
-    let rest = &rest[rest.iter().take_while(|b| ws(b)).count()..];
-    let rest = rest.strip_prefix(b"\"")?;
+    let rest = rest.trim_ascii_start().strip_prefix(b":")?;
+    let rest = rest.trim_ascii_start().strip_prefix(b"\"")?;
     let end = rest.iter().take(100).position(|&b| b == b'"' || b == b'\\' || b == b'\n')?;
-    if rest[end] != b'"' {
+    if rest.get(end) != Some(&b'"') {
         return None;
     }
-    std::str::from_utf8(&rest[..end]).ok()
+    std::str::from_utf8(rest.get(..end)?).ok()
 }
 
 fn key_line(input: &[u8], key: &str) -> u32 {
@@ -890,7 +887,7 @@ mod tests {
             r#"{"Event": {"info": "x", "Attribute": [{"uuid": "\u00e9\"", "type": "domain|ip", "value": "|"}]}}"#,
             "\u{feff}{\"Event\": {\"info\": \"x\", \"Attribute\": []}}",
         ] {
-            let _ = parse(input.as_bytes());
+            assert_eq!(dragnet_core::broken_promise(input.as_bytes(), &parse(input.as_bytes())), None, "{input}");
         }
         let p = parse(r#"{"Event": {"info": "x", "Attribute": [1, {"type": "domain"}]}}"#.as_bytes()).unwrap();
         assert_eq!(p.rejects.len(), 2);

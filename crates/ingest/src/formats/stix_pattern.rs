@@ -154,8 +154,7 @@ fn lex(pattern: &str) -> Result<Vec<Token>, PatternError> {
     let mut out = Vec::new();
     let mut i = 0;
     let err = |offset: usize, message: &str| PatternError { offset, message: message.to_string() };
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(&c) = chars.get(i) {
         let start = i;
         let simple = match c {
             '[' => Some(Tok::LBracket),
@@ -221,10 +220,10 @@ fn lex(pattern: &str) -> Result<Vec<Token>, PatternError> {
             || ((c == '-' || c == '+' || c == '.') && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit() || *d == '.'))
         {
             let mut j = i + 1;
-            while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
+            while chars.get(j).is_some_and(|d| d.is_ascii_digit() || *d == '.') {
                 j += 1;
             }
-            let text: String = chars[i..j].iter().collect();
+            let text: String = chars.get(i..j).unwrap_or_default().iter().collect();
             let lit = if text.contains('.') {
                 if text.parse::<f64>().is_err() {
                     return Err(err(start, "malformed number"));
@@ -239,10 +238,10 @@ fn lex(pattern: &str) -> Result<Vec<Token>, PatternError> {
         }
         if c.is_ascii_alphabetic() || c == '_' {
             let mut j = i + 1;
-            while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_' || chars[j] == '-') {
+            while chars.get(j).is_some_and(|d| d.is_ascii_alphanumeric() || *d == '_' || *d == '-') {
                 j += 1;
             }
-            let word: String = chars[i..j].iter().collect();
+            let word: String = chars.get(i..j).unwrap_or_default().iter().collect();
             let tok = match word.as_str() {
                 "true" => Tok::Lit(Literal::Bool(true)),
                 "false" => Tok::Lit(Literal::Bool(false)),
@@ -262,8 +261,8 @@ fn lex(pattern: &str) -> Result<Vec<Token>, PatternError> {
 fn string_at(chars: &[char], i: usize) -> Result<(String, usize), PatternError> {
     let mut s = String::new();
     let mut j = i + 1;
-    while j < chars.len() {
-        match chars[j] {
+    while let Some(&c) = chars.get(j) {
+        match c {
             '\'' => return Ok((s, j + 1)),
             '\\' => match chars.get(j + 1) {
                 Some(&e @ ('\'' | '\\')) => {
@@ -478,7 +477,8 @@ impl Parser {
         } else {
             let lit = self.literal()?;
             if matches!(op, Op::Like | Op::Matches | Op::IsSubset | Op::IsSuperset) && !matches!(lit, Literal::Str(_)) {
-                return Err(self.err_at(self.tokens[self.pos - 1].offset, "expected a string literal"));
+                let offset = self.pos.checked_sub(1).and_then(|p| self.tokens.get(p)).map_or(0, |t| t.offset);
+                return Err(self.err_at(offset, "expected a string literal"));
             }
             vec![lit]
         };
@@ -653,8 +653,9 @@ mod tests {
                      REPEATS 2 TIMES FOLLOWEDBY [a:b = t'2020-01-01T00:00:00Z'] START t'2020' STOP t'2021'";
         assert!(parse(full).is_err(), "NOT before a path is not STIX");
         for (i, _) in full.char_indices() {
-            let _ = parse(&full[..i]);
-            let _ = parse(&full[i..]);
+            let (head, tail) = full.split_at(i);
+            let _ = parse(head);
+            let _ = parse(tail);
         }
     }
 }
