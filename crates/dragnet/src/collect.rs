@@ -93,6 +93,9 @@ pub fn run(command: &Collect) -> anyhow::Result<ExitCode> {
                 if decoded.without_template > 0 {
                     eprintln!("{peer}: {} data sets wait for their template", decoded.without_template);
                 }
+                if decoded.templates_refused > 0 {
+                    eprintln!("{peer}: {} templates refused, the template cache is full", decoded.templates_refused);
+                }
             }
             Err(e) => eprintln!("{peer}: packet {packets} refused: {e}"),
         }

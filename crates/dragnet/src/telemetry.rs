@@ -154,6 +154,9 @@ pub struct Telemetry {
     pub links: Vec<Link>,
     pub rejected_lines: usize,
     pub files: usize,
+    /// NetFlow v9/IPFIX data sets that arrived before their template (not
+    /// decoded: the exporter had not announced their layout yet).
+    pub without_template: usize,
 }
 
 /// Reads every conn, ssl and http log under `paths`; other logs are skipped,
@@ -171,6 +174,7 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
         links: Vec::new(),
         rejected_lines: 0,
         files: 0,
+        without_template: 0,
     };
     // Packets are decoded in name order with one template cache, so a
     // template file is read before the data files that need it.
@@ -184,6 +188,7 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
         if netflow {
             match decoder.decode("files", &raw) {
                 Ok(packet) => {
+                    t.without_template += packet.without_template;
                     let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                     for (i, flow) in packet.flows.iter().enumerate() {
                         t.conns.push(flow.to_conn(format!("{name}#{i}"), packet.export_time));
@@ -250,6 +255,17 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Teleme
         t.rejected_lines += rejects.len();
         t.files += 1;
     }
+    if t.without_template > 0 {
+        eprintln!(
+            "{} NetFlow/IPFIX data sets came before their exporter's template and were not decoded{}",
+            t.without_template,
+            if decoder.templates_refused() > 0 {
+                format!("; {} templates were refused (the template cache is full)", decoder.templates_refused())
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(t)
 }
 
@@ -269,6 +285,7 @@ fn read_capture(
     for (i, d) in capture.datagrams.iter().enumerate() {
         match decoder.decode(&d.src.to_string(), d.payload) {
             Ok(packet) => {
+                t.without_template += packet.without_template;
                 for (j, flow) in packet.flows.iter().enumerate() {
                     t.conns.push(flow.to_conn(format!("{name}#{i}.{j}"), packet.export_time));
                 }
