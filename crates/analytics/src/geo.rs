@@ -5,6 +5,7 @@
 //! index of [`crate::prefix`]; built once per load.
 //! Unknown stays unknown; nothing is guessed.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use dragnet_core::observable::ip_key;
@@ -166,24 +167,52 @@ fn bounds(network: ipnetwork::IpNetwork) -> (u128, u128) {
     }
 }
 
+/// Disjoint ranges in address order, each address taking the fact of the
+/// first range (in input order) that covers it. Each range costs a search
+/// and one step per earlier range it overlaps.
+fn first_wins(ranges: Vec<Range>) -> Vec<Range> {
+    let mut kept: BTreeMap<u128, Range> = BTreeMap::new();
+    for r in ranges {
+        // The uncovered part starts at `cursor`; `None` once past u128::MAX.
+        let mut cursor = Some(r.lo);
+        if let Some((_, before)) = kept.range(..=r.lo).next_back()
+            && before.hi >= r.lo
+        {
+            cursor = before.hi.checked_add(1);
+        }
+        let mut pieces = Vec::new();
+        if let Some(start) = cursor.filter(|c| *c <= r.hi) {
+            let overlapping: Vec<(u128, u128)> = kept.range(start..=r.hi).map(|(_, k)| (k.lo, k.hi)).collect();
+            let mut at = Some(start);
+            for (lo, hi) in overlapping {
+                if let Some(a) = at.filter(|a| *a < lo) {
+                    pieces.push((a, lo - 1));
+                }
+                at = hi.checked_add(1);
+            }
+            if let Some(a) = at.filter(|a| *a <= r.hi) {
+                pieces.push((a, r.hi));
+            }
+        }
+        for (lo, hi) in pieces {
+            kept.insert(lo, Range { lo, hi, fact: r.fact.clone() });
+        }
+    }
+    kept.into_values().collect()
+}
+
 impl GeoIndex {
     /// Builds the index; later ranges never override earlier overlapping
-    /// ones (the first source wins), so the lookup stays a binary search.
+    /// ones (the first source wins) but fill the addresses no earlier range
+    /// covers, so the table is disjoint and the lookup a binary search.
     pub fn build(facts: impl IntoIterator<Item = (u128, u128, Fact)>) -> GeoIndex {
         let mut index = GeoIndex::default();
         for (lo, hi, fact) in facts {
             let table = if matches!(fact, Fact::Asn { .. }) { &mut index.asn } else { &mut index.country };
-            table.push(Range { lo, hi, fact });
+            table.push(Range { lo: lo.min(hi), hi: hi.max(lo), fact });
         }
         for table in [&mut index.asn, &mut index.country] {
-            table.sort_by_key(|r| (r.lo, std::cmp::Reverse(r.hi)));
-            let mut kept: Vec<Range> = Vec::with_capacity(table.len());
-            for r in table.drain(..) {
-                if kept.last().is_none_or(|last| r.lo > last.hi) {
-                    kept.push(r);
-                }
-            }
-            *table = kept;
+            *table = first_wins(std::mem::take(table));
         }
         index.lookup = Some((serving(&index.asn), serving(&index.country)));
         index

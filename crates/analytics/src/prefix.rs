@@ -63,7 +63,12 @@ fn flatten(mut items: Vec<(u128, u128, u8, u32)>, max: u128) -> Vec<(u128, u32)>
 fn mask(len: u8, bits: u8) -> u128 {
     let len = len.min(bits);
     let all = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
-    if len == 0 { 0 } else { all & !(all >> len) }
+    // A shift by the full width overflows: a host route keeps every bit.
+    match len {
+        0 => 0,
+        128 => all,
+        _ => all & !(all >> len),
+    }
 }
 
 /// Asks Linux to back a large table with huge pages before it is written:

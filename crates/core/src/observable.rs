@@ -192,6 +192,9 @@ impl Observable {
         if v.is_empty() {
             return Err(ObservableError::Empty);
         }
+        if still_defanged(v) {
+            return Err(ObservableError::Unrecognised(format!("{} (defanged twice over)", clip(raw.trim()))));
+        }
         if let Ok(addr) = v.parse::<IpAddr>() {
             // std's IPv4 parser accepts only the canonical dotted form, so the
             // text can be kept as it is instead of formatted again.
@@ -350,14 +353,49 @@ pub fn refang(s: &str) -> std::borrow::Cow<'_, str> {
     if !starts_defanged && !s.contains(['[', '(']) {
         return std::borrow::Cow::Borrowed(s);
     }
-    let mut out =
-        s.replace("[.]", ".").replace("(.)", ".").replace("[dot]", ".").replace("[:]", ":").replace("[@]", "@");
+    let mut out = replace_tokens(s);
     for (from, to) in [("hxxps://", "https://"), ("hxxp://", "http://"), ("fxp://", "ftp://")] {
         if let Some(rest) = strip_prefix_ignore_ascii_case(&out, from) {
             out = format!("{to}{rest}");
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Defanging tokens and what they stand for, matched without regard to ASCII case.
+const DEFANG_TOKENS: [(&str, char); 5] = [("[.]", '.'), ("(.)", '.'), ("[dot]", '.'), ("[:]", ':'), ("[@]", '@')];
+
+/// One left-to-right pass replacing every defanging token: linear, and a
+/// token that replacing makes (`a[[.]]b` → `a[.]b`) is left for
+/// [`still_defanged`] to catch, never replaced again.
+fn replace_tokens(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        let token = DEFANG_TOKENS.iter().find(|(t, _)| strip_prefix_ignore_ascii_case(rest, t).is_some());
+        match token {
+            Some((t, to)) => {
+                out.push(*to);
+                rest = rest.get(t.len()..).unwrap_or_default();
+            }
+            None => {
+                out.push(c);
+                rest = rest.get(c.len_utf8()..).unwrap_or_default();
+            }
+        }
+    }
+    out
+}
+
+/// Whether refanged text still holds a defanging token: nested defanging
+/// (`a[[.]]b`) has no single reading, and keeping it would make a normal
+/// value that refangs into another.
+pub fn still_defanged(s: &str) -> bool {
+    s.contains(['[', '('])
+        && s.char_indices().any(|(i, _)| {
+            let rest = s.get(i..).unwrap_or_default();
+            DEFANG_TOKENS.iter().any(|(t, _)| strip_prefix_ignore_ascii_case(rest, t).is_some())
+        })
 }
 
 /// `s` without `prefix` (an ASCII word), compared without regard to ASCII
@@ -424,6 +462,10 @@ pub fn normalise_domain(value: &str) -> Option<String> {
         return None;
     }
     let ascii = if v.is_ascii() { v.to_ascii_lowercase() } else { idna::domain_to_ascii(v).ok()? };
+    // Punycode can make a short Unicode name too long.
+    if ascii.len() > 253 {
+        return None;
+    }
     let labels: Vec<&str> = ascii.split('.').collect();
     if labels.len() < 2 {
         return None;
@@ -447,6 +489,9 @@ pub fn normalise_domain(value: &str) -> Option<String> {
 fn normalise_url(value: &str) -> Result<String, ObservableError> {
     let refanged = refang(value);
     let because = |why| ObservableError::InvalidBecause { kind: Kind::Url, value: clip(value).into_owned(), why };
+    if still_defanged(&refanged) {
+        return Err(because("defanged twice over"));
+    }
     let mut url = url::Url::parse(&refanged).map_err(|_| because("not a URL"))?;
     if !matches!(
         url.scheme(),
@@ -470,7 +515,7 @@ fn normalise_url(value: &str) -> Result<String, ObservableError> {
 fn normalise_email(value: &str) -> Option<String> {
     let (local, domain) = value.trim().rsplit_once('@')?;
     let local = local.trim_start_matches("mailto:");
-    if local.is_empty() || local.len() > 64 || local.contains(char::is_whitespace) {
+    if local.is_empty() || local.len() > 64 || local.contains(char::is_whitespace) || still_defanged(local) {
         return None;
     }
     Some(format!("{}@{}", local.to_lowercase(), normalise_domain(domain)?))

@@ -64,7 +64,12 @@ pub fn parse_timestamp(s: &str) -> Option<Timestamp> {
             if digits.len() != 4 {
                 return None;
             }
-            sign * (number(digits.get(0..2)?)? * 3600 + number(digits.get(2..4)?)? * 60)
+            let (hours, minutes) = (number(digits.get(0..2)?)?, number(digits.get(2..4)?)?);
+            // RFC 3339: offsets are 00–23 hours and 00–59 minutes.
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            sign * (hours * 3600 + minutes * 60)
         }
     };
     Some(secs - offset)

@@ -124,7 +124,8 @@ pub fn parse_threatfox(input: &[u8]) -> Result<Parsed, FileError> {
                 malware: get(&["malware_printable"]).or(get(&["fk_malware"])),
                 first_seen: get(&["first_seen_utc"]),
                 last_seen: get(&["last_seen_utc"]),
-                confidence: get(&["confidence_level"]).and_then(|c| c.parse().ok()),
+                // A percentage, capped as the JSON form's is: a feed's 200 is not 200 %.
+                confidence: get(&["confidence_level"]).and_then(|c| c.parse::<u8>().ok()).map(|c| c.min(100)),
                 tags: get(&["tags"]).map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default(),
             };
             ioc.record(line, raw).map(|r| vec![r])
