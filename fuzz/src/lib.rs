@@ -12,7 +12,7 @@ use dragnet_analytics::{cluster, geo, warninglist};
 use dragnet_core::score::{self, ScoringConfig};
 use dragnet_core::{Category, Grade, Kind, Observable, Parsed, Relation, format_timestamp, parse_timestamp};
 use dragnet_ingest::formats::{abusech, csv_mapped, dshield, misp, plain, spamhaus, stix};
-use dragnet_ingest::{Format, Mapping, netflow, pcap, suricata, zeek};
+use dragnet_ingest::{Format, Mapping, netflow, pcap, sources_json as sources, suricata, zeek};
 
 /// A target's body: one input, panics on a finding.
 pub type Target = fn(&[u8]);
@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("warninglist", warninglist),
     ("geo", geo),
     ("config", config),
+    ("sources_json", sources_json),
 ];
 
 // ---------------------------------------------------------------------------
@@ -410,4 +411,21 @@ pub fn config(data: &[u8]) {
     }
     let e = score::combine(contributions);
     assert!(e.score <= 100);
+}
+
+/// A folder's `sources.json`: every path it accepts stays inside the folder,
+/// and every feed or sensor it names has a source.
+pub fn sources_json(data: &[u8]) {
+    let Ok(named) = sources::parse(data) else { return };
+    for n in named {
+        let path = std::path::Path::new(&n.path);
+        assert!(
+            !path.is_absolute() && path.components().all(|c| matches!(c, std::path::Component::Normal(_))),
+            "`{}` leaves the folder",
+            n.path
+        );
+        if matches!(n.role, sources::Role::Feed | sources::Role::Telemetry) {
+            assert!(n.source.is_some_and(|s| !s.name.trim().is_empty()), "`{}` has no source", n.path);
+        }
+    }
 }

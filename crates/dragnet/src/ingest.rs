@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use dragnet_core::policy::{BatchLabels, label};
 use dragnet_core::store::{Batch, Source};
 use dragnet_core::{Category, Grade, Link, Reject, Store, Timestamp, Tlp};
+use dragnet_ingest::sources_json::{self, Role};
 use dragnet_ingest::{Format, Mapping};
 use serde::Serialize;
 
@@ -231,36 +232,6 @@ struct Input {
     error: Option<String>,
 }
 
-/// A folder's `sources.json`: relative path (a file or a folder) → whose
-/// it is and what it holds.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Provenance {
-    source: Option<String>,
-    grade: Option<Grade>,
-    tlp: Option<Tlp>,
-    #[serde(default)]
-    role: Role,
-    /// The sensor's internal networks (telemetry).
-    #[serde(default)]
-    internal: Vec<String>,
-}
-
-/// What a path named in `sources.json` holds.
-#[derive(serde::Deserialize, Default, Clone, Copy, PartialEq, Eq, Debug)]
-#[serde(rename_all = "lowercase")]
-enum Role {
-    /// Partner feeds (the default).
-    #[default]
-    Feed,
-    /// MISP warninglists, imported before the feeds.
-    Warninglists,
-    /// IP range files for `geo import`, imported before the feeds.
-    Geo,
-    /// Sensor logs, run through the detectors after the feeds.
-    Telemetry,
-}
-
 struct Entry {
     path: PathBuf,
     source: Option<Source>,
@@ -273,23 +244,12 @@ fn provenance(folder: &Path) -> anyhow::Result<Vec<Entry>> {
     if !path.is_file() {
         return Ok(Vec::new());
     }
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let map: std::collections::BTreeMap<String, Provenance> = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{}:{}:{}: not a map of path to source: {e}", path.display(), e.line(), e.column())
-    })?;
-    map.into_iter()
-        .map(|(rel, p)| {
-            let source = p.source.map(|name| Source {
-                name,
-                grade: p.grade.unwrap_or(Grade::UNGRADED),
-                tlp: p.tlp.unwrap_or(Tlp::Amber),
-            });
-            if source.is_none() && matches!(p.role, Role::Feed | Role::Telemetry) {
-                bail!("{}: `{rel}` needs a `source`", path.display());
-            }
-            Ok(Entry { path: folder.join(rel), source, role: p.role, internal: p.internal })
-        })
-        .collect()
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let named = sources_json::parse(&bytes).map_err(|e| anyhow::anyhow!("{}:{e}", path.display()))?;
+    Ok(named
+        .into_iter()
+        .map(|n| Entry { path: folder.join(n.path), source: n.source, role: n.role, internal: n.internal })
+        .collect())
 }
 
 /// Expands folders: a folder with `manifest.json` is a MISP feed (its event

@@ -17,6 +17,7 @@ mod json;
 mod links;
 pub mod netflow;
 pub mod pcap;
+pub mod sources_json;
 pub mod suricata;
 mod table;
 mod text;
