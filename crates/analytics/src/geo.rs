@@ -168,37 +168,40 @@ fn bounds(network: ipnetwork::IpNetwork) -> (u128, u128) {
 }
 
 /// Disjoint ranges in address order, each address taking the fact of the
-/// first range (in input order) that covers it. Each range costs a search
-/// and one step per earlier range it overlaps.
+/// first range (in input order) that covers it. `covered` keeps the union
+/// of the ranges so far as merged intervals: a new range visits the
+/// intervals it overlaps, keeps the gaps between them, and merges them into
+/// one, so each interval is visited once before it is merged away and the
+/// whole build is O(n log n) whatever the overlaps.
 fn first_wins(ranges: Vec<Range>) -> Vec<Range> {
-    let mut kept: BTreeMap<u128, Range> = BTreeMap::new();
+    let mut kept: Vec<Range> = Vec::with_capacity(ranges.len());
+    let mut covered: BTreeMap<u128, u128> = BTreeMap::new();
     for r in ranges {
-        // The uncovered part starts at `cursor`; `None` once past u128::MAX.
-        let mut cursor = Some(r.lo);
-        if let Some((_, before)) = kept.range(..=r.lo).next_back()
-            && before.hi >= r.lo
+        let (mut lo, mut hi) = (r.lo, r.hi);
+        // Covered intervals touching [lo, hi]: one may start before lo.
+        let mut touching: Vec<(u128, u128)> = Vec::new();
+        if let Some((&a, &b)) = covered.range(..r.lo).next_back()
+            && b >= r.lo
         {
-            cursor = before.hi.checked_add(1);
+            touching.push((a, b));
         }
-        let mut pieces = Vec::new();
-        if let Some(start) = cursor.filter(|c| *c <= r.hi) {
-            let overlapping: Vec<(u128, u128)> = kept.range(start..=r.hi).map(|(_, k)| (k.lo, k.hi)).collect();
-            let mut at = Some(start);
-            for (lo, hi) in overlapping {
-                if let Some(a) = at.filter(|a| *a < lo) {
-                    pieces.push((a, lo - 1));
-                }
-                at = hi.checked_add(1);
+        touching.extend(covered.range(r.lo..=r.hi).map(|(&a, &b)| (a, b)));
+        let mut at = Some(r.lo);
+        for &(a, b) in &touching {
+            if let Some(from) = at.filter(|from| *from < a) {
+                kept.push(Range { lo: from, hi: a - 1, fact: r.fact.clone() });
             }
-            if let Some(a) = at.filter(|a| *a <= r.hi) {
-                pieces.push((a, r.hi));
-            }
+            at = at.max(b.checked_add(1)).filter(|_| b < u128::MAX);
+            covered.remove(&a);
+            (lo, hi) = (lo.min(a), hi.max(b));
         }
-        for (lo, hi) in pieces {
-            kept.insert(lo, Range { lo, hi, fact: r.fact.clone() });
+        if let Some(from) = at.filter(|from| *from <= r.hi) {
+            kept.push(Range { lo: from, hi: r.hi, fact: r.fact.clone() });
         }
+        covered.insert(lo, hi);
     }
-    kept.into_values().collect()
+    kept.sort_by_key(|k| k.lo);
+    kept
 }
 
 impl GeoIndex {

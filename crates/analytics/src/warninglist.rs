@@ -43,7 +43,9 @@ enum Matcher {
         exact: HashSet<String>,
     },
     /// Looked up by the host and each suffix after a dot.
-    Hostname(HashSet<String>),
+    /// The names, and the length of the longest: no longer suffix of a
+    /// value can match, so a huge host costs no more than a short one.
+    Hostname(HashSet<String>, usize),
     String(HashSet<String>),
     Substring(aho_corasick::AhoCorasick),
     Regex(Regexes),
@@ -166,7 +168,9 @@ impl WarningList {
                 Matcher::Cidr { ranges: merged(ranges), exact: list.iter().cloned().collect() }
             }
             ListKind::Hostname => {
-                Matcher::Hostname(list.iter().map(|e| e.trim_start_matches('.').to_string()).collect())
+                let hosts: HashSet<String> = list.iter().map(|e| e.trim_start_matches('.').to_string()).collect();
+                let longest = hosts.iter().map(String::len).max().unwrap_or(0);
+                Matcher::Hostname(hosts, longest)
             }
             ListKind::String => Matcher::String(list.iter().cloned().collect()),
             ListKind::Substring => Matcher::Substring(
@@ -218,13 +222,18 @@ impl WarningList {
         match &self.matcher {
             Matcher::String(set) => set.contains(value),
             Matcher::Substring(parts) => parts.is_match(value),
-            Matcher::Hostname(hosts) => {
+            Matcher::Hostname(hosts, longest) => {
                 // The host itself or any domain it is under: `a.b.c`, `b.c`,
                 // `c` (and the empty name after a trailing dot, as an empty
-                // entry matched that way before).
+                // entry matched that way before), shortest first and only
+                // as long as the longest entry.
                 let host = url_host(value).unwrap_or(value);
-                hosts.contains(host)
-                    || host.match_indices('.').any(|(i, _)| host.get(i + 1..).is_some_and(|s| hosts.contains(s)))
+                let suffixes = host
+                    .rmatch_indices('.')
+                    .map(|(i, _)| host.get(i + 1..).unwrap_or_default())
+                    .chain([host])
+                    .take_while(|s| s.len() <= *longest);
+                suffixes.into_iter().any(|s| hosts.contains(s))
             }
             Matcher::Cidr { ranges, exact } => match value.parse::<IpAddr>() {
                 Ok(ip) => {
@@ -317,6 +326,17 @@ mod tests {
     fn list(kind: &str, entries: &[&str]) -> WarningList {
         let json = serde_json::json!({"name": "t", "type": kind, "version": 1, "description": "", "list": entries});
         WarningList::parse(&json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn a_huge_host_is_matched_by_its_short_suffixes_only() {
+        let hosts = list("hostname", &[".cdn.example", "exact.example"]);
+        // A megabyte of labels: only suffixes as long as the longest entry are looked up.
+        let huge = format!("{}cdn.example", "a.".repeat(500_000));
+        assert!(hosts.matches(&huge));
+        assert!(hosts.matches(&format!("http://{huge}/x")));
+        assert!(!hosts.matches(&format!("{}other.example", "a.".repeat(500_000))));
+        assert!(hosts.matches("exact.example") && !hosts.matches("xexact.example"));
     }
 
     #[test]

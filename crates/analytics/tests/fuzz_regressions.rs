@@ -32,6 +32,7 @@ fn fuzz_regressions_stay_fixed() {
             }
         }
     }
+    assert!(replayed > 0, "fuzz/regressions holds no input: the replay tested nothing");
     assert!(
         failed.is_empty(),
         "{} of {replayed} fuzz regressions fail again:\n  {}",

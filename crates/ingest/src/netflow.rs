@@ -76,13 +76,20 @@ pub struct Limits {
     pub max_exporters: usize,
     /// Templates kept per exporter.
     pub max_templates_per_exporter: usize,
+    /// Template fields kept in all (12 bytes each): what bounds the memory,
+    /// since one template may have up to [`MAX_TEMPLATE_FIELDS`].
+    pub max_fields: usize,
 }
 
+/// Fields one template may have: real ones have a few dozen. More is
+/// refused as malformed, so a data record's decoding stays short.
+pub const MAX_TEMPLATE_FIELDS: usize = 512;
+
 impl Default for Limits {
-    /// Far above real deployments (a router exports a few dozen templates),
-    /// and at most about 1,024 × 256 templates of some hundred bytes each.
+    /// Far above real deployments (a router exports a few dozen templates
+    /// of a few dozen fields); the cache holds at most about 12 MB of fields.
     fn default() -> Self {
-        Limits { max_exporters: 1024, max_templates_per_exporter: 256 }
+        Limits { max_exporters: 1024, max_templates_per_exporter: 256, max_fields: 1 << 20 }
     }
 }
 
@@ -112,6 +119,8 @@ pub struct Decoder {
     templates: HashMap<(String, u32), HashMap<u16, Vec<Field>>>,
     limits: Limits,
     refused: usize,
+    /// Fields held in `templates`, against `limits.max_fields`.
+    fields: usize,
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -152,11 +161,17 @@ impl Decoder {
             self.refused += 1;
             return false;
         }
+        let replaced = self.templates.get(&key).and_then(|t| t.get(&id)).map_or(0, Vec::len);
+        if self.fields - replaced + fields.len() > self.limits.max_fields {
+            self.refused += 1;
+            return false;
+        }
         let templates = self.templates.entry(key).or_default();
         if !templates.contains_key(&id) && templates.len() >= self.limits.max_templates_per_exporter {
             self.refused += 1;
             return false;
         }
+        self.fields = self.fields - replaced + fields.len();
         templates.insert(id, fields);
         true
     }
@@ -164,7 +179,9 @@ impl Decoder {
     fn withdraw(&mut self, exporter: &str, domain: u32, id: u16) {
         let key = (exporter.to_string(), domain);
         if let Some(templates) = self.templates.get_mut(&key) {
-            templates.remove(&id);
+            if let Some(fields) = templates.remove(&id) {
+                self.fields -= fields.len();
+            }
             if templates.is_empty() {
                 self.templates.remove(&key);
             }
@@ -272,6 +289,9 @@ impl Decoder {
                 field_count = usize::from(be16(body, at + 2).ok_or(malformed("field count", at))?);
                 at += if options { 6 } else { 4 };
             }
+            if field_count > MAX_TEMPLATE_FIELDS {
+                return Err(malformed("template with more fields than any exporter sends", at));
+            }
             if field_count == 0 {
                 // A template withdrawal.
                 self.withdraw(exporter, domain, id);
@@ -286,7 +306,12 @@ impl Decoder {
                     enterprise = Some(be32(body, at).ok_or(malformed("enterprise number", at))?);
                     at += 4;
                 }
-                fields.push(Field { id: raw_id & 0x7fff, len, enterprise });
+                // Exporters do send fields of length 0 (Juniper SRX): they
+                // carry nothing, and keeping them would let a template of
+                // thousands of them cost that many steps per byte of data.
+                if len != 0 {
+                    fields.push(Field { id: raw_id & 0x7fff, len, enterprise });
+                }
             }
             count += usize::from(self.store(exporter, domain, id, fields));
         }
@@ -523,7 +548,7 @@ mod tests {
 
     #[test]
     fn the_template_cache_is_bounded_and_keeps_what_it_knows() {
-        let limits = Limits { max_exporters: 2, max_templates_per_exporter: 3 };
+        let limits = Limits { max_exporters: 2, max_templates_per_exporter: 3, max_fields: 1 << 20 };
         let mut d = Decoder::with_limits(limits);
         let t = |id| (2, template(id, &[(8, 4, None)]));
         let out = d.decode("a", &ipfix(&[t(256), t(257), t(258), t(259)])).unwrap();
@@ -540,6 +565,28 @@ mod tests {
             let _ = d.decode(&format!("flood{i}"), &ipfix(&[t(256 + (i % 1000) as u16)]));
         }
         assert!(d.templates.len() <= 2 && d.templates.values().all(|t| t.len() <= 3));
+    }
+
+    #[test]
+    fn templates_that_would_make_decoding_or_the_cache_unbounded_are_refused() {
+        let mut d = Decoder::new();
+        let zero = d.decode("r", &ipfix(&[(2, template(256, &[(8, 4, None), (9, 0, None)]))])).unwrap();
+        assert_eq!(zero.templates, 1);
+        assert_eq!(d.template("r", 1, 256).map(Vec::len), Some(1), "a field of length 0 is not kept");
+        let wide: Vec<(u16, u16, Option<u32>)> =
+            (0..=MAX_TEMPLATE_FIELDS as u16).map(|i| (i % 100 + 1, 1, None)).collect();
+        assert!(d.decode("r", &ipfix(&[(2, template(256, &wide))])).is_err());
+        // The total of fields held is bounded, whatever the exporters.
+        let mut d = Decoder::with_limits(Limits { max_fields: 10, ..Limits::default() });
+        let four = [(8, 4, None), (12, 4, None), (7, 2, None), (11, 2, None)];
+        let out = d.decode("a", &ipfix(&[(2, template(256, &four)), (2, template(257, &four))])).unwrap();
+        assert_eq!((out.templates, out.templates_refused), (2, 0));
+        let out = d.decode("b", &ipfix(&[(2, template(256, &four))])).unwrap();
+        assert_eq!((out.templates, out.templates_refused), (0, 1), "8 + 4 fields > 10");
+        // Replacing a template counts only the difference; withdrawing frees its fields.
+        assert_eq!(d.decode("a", &ipfix(&[(2, template(256, &four[..2]))])).unwrap().templates, 1);
+        assert_eq!(d.decode("b", &ipfix(&[(2, template(256, &four))])).unwrap().templates, 1);
+        assert_eq!(d.fields, 10);
     }
 
     #[test]

@@ -27,10 +27,15 @@ pub fn raw_digest(raw: &str) -> String {
 /// could be made to roll back a partner's file or pre-empt an indicator.
 /// Stored under a unique constraint, so it must never change.
 pub fn observable_digest(observable: &Observable) -> String {
+    digest_of(observable.kind().as_str(), observable.value())
+}
+
+/// [`observable_digest`] of a stored kind and value, as they are.
+pub fn digest_of(kind: &str, value: &str) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(observable.kind().as_str().as_bytes());
+    hasher.update(kind.as_bytes());
     hasher.update([0]);
-    hasher.update(observable.value().as_bytes());
+    hasher.update(value.as_bytes());
     hex(&hasher.finalize())
 }
 

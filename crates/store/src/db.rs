@@ -108,10 +108,15 @@ pub fn transaction<C: Connection, T>(
     let begin = conn.begin_statement();
     conn.batch(begin)?;
     match work(conn) {
-        Ok(v) => {
-            conn.batch("COMMIT")?;
-            Ok(v)
-        }
+        Ok(v) => match conn.batch("COMMIT") {
+            Ok(()) => Ok(v),
+            Err(e) => {
+                // A failed COMMIT can leave the transaction open (SQLite, on
+                // a busy database): close it, or every later BEGIN fails.
+                let _ = conn.batch("ROLLBACK");
+                Err(e)
+            }
+        },
         Err(e) => {
             let _ = conn.batch("ROLLBACK");
             Err(e)
@@ -497,7 +502,10 @@ impl<C: Connection> Store for SqlStore<C> {
         loop {
             attempts += 1;
             match write_batch_once(&mut self.conn, batch) {
-                Err(StoreError::Conflict(_)) if attempts < 5 => continue,
+                Err(StoreError::Conflict(_)) if attempts < 5 => {
+                    // Let the winner finish before trying again.
+                    std::thread::sleep(std::time::Duration::from_millis(20 * attempts));
+                }
                 done => return done,
             }
         }

@@ -37,7 +37,8 @@ impl Location {
             }
             Some(s) if s.starts_with("sqlite:") => Ok(Location::Embedded(PathBuf::from(&s["sqlite:".len()..]))),
             Some(s) => Err(StoreError::Open {
-                location: s.to_string(),
+                // A mistyped scheme may still carry a password.
+                location: redact(s),
                 message: "expected a postgres:// URL or sqlite:DIR".into(),
             }),
         }
@@ -66,16 +67,34 @@ pub fn open_waiting(location: &Location, busy_wait: std::time::Duration) -> Resu
     })
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db?password=x` → `postgres://user:***@host/db?password=***`.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    match rest.split_once('@') {
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let mut out = match before_query.rsplit_once('@') {
         Some((creds, host)) if creds.contains(':') => {
             let user = creds.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}")
         }
-        _ => url.to_string(),
+        _ => format!("{scheme}://{before_query}"),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") => {
+                    format!("{k}=***")
+                }
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
@@ -89,5 +108,12 @@ mod tests {
         let loc = Location::choose(Some("postgres://u:pw@h/db"), Path::new("x")).unwrap();
         assert!(!loc.display().contains("pw"));
         assert!(Location::choose(Some("mysql://x"), Path::new("x")).is_err());
+        assert_eq!(
+            redact("postgres://h/db?user=u&password=pw&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(redact("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+        let typo = Location::choose(Some("postgress://u:pw@h/db"), Path::new("x")).unwrap_err();
+        assert!(!typo.to_string().contains("pw"), "{typo}");
     }
 }

@@ -48,8 +48,10 @@ pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Res
 /// SHA-256 identities (`codec::observable_digest`, `codec::raw_digest`).
 fn fill_digests<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
     for row in conn.query(sql::OLD_OBSERVABLES, &[])? {
-        let observable = codec::observable(at(&row, 1)?.text()?, at(&row, 2)?.text()?)?;
-        let digest = codec::observable_digest(&observable);
+        // The stored text as it is, never parsed again: today's rules may
+        // refuse or rewrite a value an older dragnet stored, and the
+        // migration must neither fail on it nor give it another's digest.
+        let digest = codec::digest_of(at(&row, 1)?.text()?, at(&row, 2)?.text()?);
         conn.exec(sql::SET_OBSERVABLE_DIGEST, &[Param::Text(&digest), Param::Int(at(&row, 0)?.int()?)])?;
     }
     for row in conn.query(sql::OLD_OBSERVATIONS, &[])? {
@@ -86,7 +88,8 @@ mod tests {
         "INSERT INTO sources (id, name, grade, tlp, created) VALUES (1, 'alpha', 'B2', 'amber', 5)",
         "INSERT INTO origins (id, origin) VALUES (1, 'feed.txt')",
         "INSERT INTO observables (id, kind, value) VALUES (-4242, 'ipv4', '198.51.100.7'),
-            (9000000000000000000, 'domain', 'c2.example'), (1, 'ipv4', '192.0.2.1')",
+            (9000000000000000000, 'domain', 'c2.example'), (1, 'ipv4', '192.0.2.1'),
+            (2, 'email', 'a[.]b@x.example'), (3, 'url', 'http://h.example/x[.]y')",
         "INSERT INTO observations (observable_id, source_id, raw_hash, origin_id, line, category, tlp, grade,
             confidence, first_seen, last_seen, tags, raw, ingested_at)
             VALUES (-4242, 1, 77, 1, 3, 4, 2, 22, NULL, 100, 200, '', '198.51.100.7,443', 300),
@@ -122,6 +125,9 @@ mod tests {
         assert_eq!(store.rejects(None, 10).unwrap()[0].reject.raw, "999.1.1.1");
         let stats = store.stats().unwrap();
         assert_eq!((stats.observations, stats.observables, stats.rejects), (3, 2, 1));
+        // Values today's rules would refuse or rewrite keep their text and a digest of it.
+        let kept = store.conn.query("SELECT COUNT(*) FROM observables WHERE value LIKE '%[.]%'", &[]).unwrap();
+        assert_eq!(kept[0][0], Cell::Int(2));
 
         // Re-ingesting what the old store held changes nothing; new values get fresh ids.
         let alpha = store.source("alpha").unwrap().unwrap();

@@ -39,6 +39,8 @@ impl SqlStore<SqliteConnection> {
 
     /// As [`Self::open`], a writer waiting up to `busy_wait` for another.
     pub fn open_waiting(dir: &Path, busy_wait: Duration) -> Result<SqliteStore, StoreError> {
+        // SQLite counts the wait in milliseconds in a C int: a day is plenty.
+        let busy_wait = busy_wait.min(Duration::from_secs(86_400));
         let open_err =
             |message: String| StoreError::Open { location: dir.join(FILE_NAME).display().to_string(), message };
         std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
