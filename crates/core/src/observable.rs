@@ -513,6 +513,11 @@ fn normalise_url(value: &str) -> Result<String, ObservableError> {
     // WHATWG quirks (a `file:` path that starts like a drive letter drops
     // its host) can make a serialised URL read back as another: only a
     // form that reads back as itself is normal.
+    // The URL parser drops tabs and line breaks, which can join a token
+    // (`[.\r]`) that refanging could not see: the normal form must hold none.
+    if still_defanged(&normal) {
+        return Err(because("defanged twice over"));
+    }
     match url::Url::parse(&normal) {
         Ok(again) if again.as_str() == normal && again.host() == url.host() => Ok(normal),
         _ => Err(because("no stable form")),
@@ -556,6 +561,8 @@ mod tests {
         // Found by fuzzing: this `file:` URL serialised into one that reads
         // back without its host.
         assert!(Observable::parse(Kind::Url, "file://evil[.]sha256amp//e://epxxp://\u{fffd}").is_err());
+        // Also found by fuzzing: line breaks the URL parser drops joined a defanging token.
+        assert!(Observable::guess("https:il.e49hxxp://evil[.\r\r]e//evilxa").is_err());
     }
 
     #[test]
