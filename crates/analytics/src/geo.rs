@@ -97,6 +97,11 @@ pub fn parse_ranges(text: &str) -> Result<Vec<(u128, u128, Fact)>, GeoError> {
         if hi < lo {
             return Err(bad("range ends before it starts".into()));
         }
+        // The serving index keeps IPv4 and IPv6 apart: a range from one into
+        // the other (found by fuzzing: `1.0.0.0,1f::,DE`) has no meaning.
+        if address_of(lo).is_ipv4() != address_of(hi).is_ipv4() {
+            return Err(bad("range starts in IPv4 and ends in IPv6".into()));
+        }
         let fact = match fields.as_slice() {
             [_, _, asn, org] => Fact::Asn {
                 asn: asn.trim_start_matches("AS").parse().map_err(|_| bad(format!("`{asn}` is not an AS number")))?,
@@ -288,6 +293,7 @@ mod tests {
         assert_eq!(index.enrich("1.0.1.7".parse().unwrap()), Enrichment::default(), "unknown stays unknown");
         assert_eq!(index.enrich("2001:db8::5".parse().unwrap()).country.as_deref(), Some("ZZ"));
         assert_eq!(index.len(), (2, 2));
+        assert!(parse_ranges("1.0.0.0,1f::,DE\n").is_err(), "a range may not cross address families");
         let again = GeoIndex::build(parse_ranges(&index.to_lines()).unwrap());
         assert_eq!(again.enrich("1.0.0.7".parse().unwrap()), e);
     }
