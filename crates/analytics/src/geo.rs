@@ -53,6 +53,9 @@ pub struct GeoIndex {
 }
 
 /// An index key back as an address: IPv4-mapped keys are IPv4.
+/// The keys of IPv4 addresses: `::ffff:0.0.0.0` to `::ffff:255.255.255.255`.
+const MAPPED_V4: (u128, u128) = (0xffff << 32, (0xffff << 32) | 0xffff_ffff);
+
 fn address_of(k: u128) -> IpAddr {
     let v6 = std::net::Ipv6Addr::from(k);
     v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
@@ -217,7 +220,16 @@ impl GeoIndex {
         let mut index = GeoIndex::default();
         for (lo, hi, fact) in facts {
             let table = if matches!(fact, Fact::Asn { .. }) { &mut index.asn } else { &mut index.country };
-            table.push(Range { lo: lo.min(hi), hi: hi.max(lo), fact });
+            let (lo, hi) = (lo.min(hi), hi.max(lo));
+            // IPv4 addresses are keyed inside ::ffff:0:0/96; an IPv6 range
+            // spanning that block (`::,2001:db8::`) says nothing of IPv4 and
+            // must not hide the IPv4 ranges (found by fuzzing).
+            if lo < MAPPED_V4.0 && hi > MAPPED_V4.1 {
+                table.push(Range { lo, hi: MAPPED_V4.0 - 1, fact: fact.clone() });
+                table.push(Range { lo: MAPPED_V4.1 + 1, hi, fact });
+            } else {
+                table.push(Range { lo, hi, fact });
+            }
         }
         for table in [&mut index.asn, &mut index.country] {
             *table = first_wins(std::mem::take(table));
@@ -294,6 +306,10 @@ mod tests {
         assert_eq!(index.enrich("2001:db8::5".parse().unwrap()).country.as_deref(), Some("ZZ"));
         assert_eq!(index.len(), (2, 2));
         assert!(parse_ranges("1.0.0.0,1f::,DE\n").is_err(), "a range may not cross address families");
+        let wide = parse_ranges("::,2001:db8::ffff,AS64417,Doc\n16773216,16777481,1,int\n").unwrap();
+        let mixed = GeoIndex::build(wide);
+        assert_eq!(mixed.enrich("0.255.240.96".parse().unwrap()).asn, Some(1), "an IPv6 range hides no IPv4 one");
+        assert_eq!(mixed.enrich("2001:db8::1".parse().unwrap()).asn, Some(64417));
         let again = GeoIndex::build(parse_ranges(&index.to_lines()).unwrap());
         assert_eq!(again.enrich("1.0.0.7".parse().unwrap()), e);
     }
