@@ -257,8 +257,21 @@ fn write_observables<C: Connection>(
             Param::Text(k.observable.value()),
         ]);
     }
-    let new = conn.exec(&Insert::Observables.sql(chunk.len()), &params)?;
-    let ids = ids_of(conn, chunk)?;
+    // New rows come back with their ids; only those that existed are looked
+    // up (and checked against their digest), so a fresh store pays no query.
+    let mut ids = HashMap::with_capacity(chunk.len());
+    for row in conn.query(&Insert::Observables.sql(chunk.len()), &params)? {
+        ids.insert(at(&row, 1)?.text()?.to_string(), at(&row, 0)?.int()?);
+    }
+    let new = ids.len() as u64;
+    if ids.len() < chunk.len() {
+        let known: Vec<Keyed<'_>> = chunk
+            .iter()
+            .filter(|k| !ids.contains_key(&k.digest))
+            .map(|k| Keyed { digest: k.digest.clone(), observable: k.observable })
+            .collect();
+        ids.extend(ids_of(conn, &known)?);
+    }
     if ids.len() < chunk.len() {
         return Err(StoreError::Backend("an observable vanished while it was written".into()));
     }

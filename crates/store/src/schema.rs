@@ -218,7 +218,7 @@ pub mod sql {
         "INSERT INTO origins (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING RETURNING id";
     pub const ORIGIN_ID: &str = "SELECT id FROM origins WHERE origin = $1";
     pub const INSERT_OBSERVABLES_HEAD: &str = "INSERT INTO observables (digest, kind, value) VALUES ";
-    pub const INSERT_OBSERVABLES_TAIL: &str = "ON CONFLICT (digest) DO NOTHING";
+    pub const INSERT_OBSERVABLES_TAIL: &str = "ON CONFLICT (digest) DO NOTHING RETURNING id, digest";
     pub const OBSERVABLES_BY_DIGEST: &str = "SELECT id, digest, kind, value FROM observables WHERE digest IN";
     pub const INSERT_OBSERVATIONS_HEAD: &str = "INSERT INTO observations (observable_id, source_id, origin_id, line, category, tlp, grade, confidence, first_seen, last_seen, tags, raw, raw_digest, ingested_at) VALUES ";
     pub const INSERT_OBSERVATIONS_TAIL: &str = "ON CONFLICT (observable_id, source_id, raw_digest) DO NOTHING";
