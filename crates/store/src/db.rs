@@ -225,7 +225,7 @@ impl<'a> Keyed<'a> {
 
 /// The ids of stored observables by digest, checking that each stored row
 /// holds the value its digest names.
-fn ids_of<C: Connection>(conn: &mut C, chunk: &[Keyed<'_>]) -> Result<HashMap<String, i64>, StoreError> {
+fn ids_of<C: Connection>(conn: &mut C, chunk: &[&Keyed<'_>]) -> Result<HashMap<String, i64>, StoreError> {
     let digests: Vec<Param<'_>> = chunk.iter().map(|k| Param::Text(&k.digest)).collect();
     let mut ids = HashMap::with_capacity(chunk.len());
     for row in conn.query(&in_list(sql::OBSERVABLES_BY_DIGEST, digests.len()), &digests)? {
@@ -265,11 +265,7 @@ fn write_observables<C: Connection>(
     }
     let new = ids.len() as u64;
     if ids.len() < chunk.len() {
-        let known: Vec<Keyed<'_>> = chunk
-            .iter()
-            .filter(|k| !ids.contains_key(&k.digest))
-            .map(|k| Keyed { digest: k.digest.clone(), observable: k.observable })
-            .collect();
+        let known: Vec<&Keyed<'_>> = chunk.iter().filter(|k| !ids.contains_key(&k.digest)).collect();
         ids.extend(ids_of(conn, &known)?);
     }
     if ids.len() < chunk.len() {

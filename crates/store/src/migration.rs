@@ -47,46 +47,44 @@ pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Res
 /// Replaces the `old:N` placeholders the digest migration leaves with the
 /// SHA-256 identities (`codec::observable_digest`, `codec::raw_digest`).
 fn fill_digests<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
-    // In pages: a row's placeholder goes once it is replaced, so each query
-    // returns the next page, and memory stays bounded whatever the store.
-    let page = |c: &mut C, query: &str| c.query(&format!("{query} LIMIT {DIGEST_PAGE}"), &[]);
+    // The stored text as it is, never parsed again: today's rules may refuse
+    // or rewrite a value an older dragnet stored, and the migration must
+    // neither fail on it nor give it another's digest.
+    in_pages(conn, sql::OLD_OBSERVABLES, |conn, row| {
+        let digest = codec::digest_of(at(row, 1)?.text()?, at(row, 2)?.text()?);
+        conn.exec(sql::SET_OBSERVABLE_DIGEST, &[Param::Text(&digest), Param::Int(at(row, 0)?.int()?)])
+    })?;
+    in_pages(conn, sql::OLD_OBSERVATIONS, |conn, row| {
+        let digest = codec::raw_digest(at(row, 3)?.text()?);
+        let (observable, source) = (at(row, 0)?.int()?, at(row, 1)?.int()?);
+        let params =
+            [Param::Text(&digest), Param::Int(observable), Param::Int(source), Param::Text(at(row, 2)?.text()?)];
+        conn.exec(sql::SET_OBSERVATION_DIGEST, &params)
+    })?;
+    in_pages(conn, sql::OLD_REJECTS, |conn, row| {
+        let digest = codec::raw_digest(at(row, 1)?.text()?);
+        conn.exec(sql::SET_REJECT_DIGEST, &[Param::Text(&digest), Param::Int(at(row, 0)?.int()?)])
+    })
+}
+
+/// Runs `replace` on every row `query` finds, a page at a time: `replace`
+/// takes each row out of what `query` matches, so each query returns the
+/// next page, and memory stays bounded whatever the store.
+fn in_pages<C: Connection>(
+    conn: &mut C,
+    query: &str,
+    mut replace: impl FnMut(&mut C, &[Cell]) -> Result<u64, StoreError>,
+) -> Result<(), StoreError> {
+    let paged = format!("{query} LIMIT {DIGEST_PAGE}");
     loop {
-        let rows = page(conn, sql::OLD_OBSERVABLES)?;
+        let rows = conn.query(&paged, &[])?;
         for row in &rows {
-            // The stored text as it is, never parsed again: today's rules may
-            // refuse or rewrite a value an older dragnet stored, and the
-            // migration must neither fail on it nor give it another's digest.
-            let digest = codec::digest_of(at(row, 1)?.text()?, at(row, 2)?.text()?);
-            conn.exec(sql::SET_OBSERVABLE_DIGEST, &[Param::Text(&digest), Param::Int(at(row, 0)?.int()?)])?;
+            replace(conn, row)?;
         }
         if rows.len() < DIGEST_PAGE {
-            break;
+            return Ok(());
         }
     }
-    loop {
-        let rows = page(conn, sql::OLD_OBSERVATIONS)?;
-        for row in &rows {
-            let digest = codec::raw_digest(at(row, 3)?.text()?);
-            let key = [at(row, 0)?.int()?, at(row, 1)?.int()?];
-            let params =
-                [Param::Text(&digest), Param::Int(key[0]), Param::Int(key[1]), Param::Text(at(row, 2)?.text()?)];
-            conn.exec(sql::SET_OBSERVATION_DIGEST, &params)?;
-        }
-        if rows.len() < DIGEST_PAGE {
-            break;
-        }
-    }
-    loop {
-        let rows = page(conn, sql::OLD_REJECTS)?;
-        for row in &rows {
-            let digest = codec::raw_digest(at(row, 1)?.text()?);
-            conn.exec(sql::SET_REJECT_DIGEST, &[Param::Text(&digest), Param::Int(at(row, 0)?.int()?)])?;
-        }
-        if rows.len() < DIGEST_PAGE {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// Rows read at once while the digest migration runs (two in tests, so
