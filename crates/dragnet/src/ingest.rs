@@ -149,11 +149,7 @@ impl Job<'_> {
         let (format, detected, parsed) = match read {
             Ok(read) => read,
             Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let what = crate::panic_message(panic.as_ref());
                 return FileReport {
                     path: origin.to_string(),
                     error: Some(format!(

@@ -115,18 +115,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// The text a panic was raised with (`panic!` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .unwrap_or_default()
+}
+
 /// `dragnet … | head` closes stdout early; like other command-line tools,
 /// end quietly (status 141, as for SIGPIPE) instead of reporting a panic.
 fn quiet_on_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if message.contains("Broken pipe") {
+        if panic_message(info.payload()).contains("Broken pipe") {
             std::process::exit(141);
         }
         default(info);
