@@ -247,7 +247,7 @@ fn ids_of<C: Connection>(conn: &mut C, chunk: &[&Keyed<'_>]) -> Result<HashMap<S
 /// were new and every one's id.
 fn write_observables<C: Connection>(
     conn: &mut C,
-    chunk: &[Keyed<'_>],
+    chunk: &[&Keyed<'_>],
 ) -> Result<(u64, HashMap<String, i64>), StoreError> {
     let mut params = Vec::with_capacity(chunk.len() * 3);
     for k in chunk {
@@ -265,7 +265,7 @@ fn write_observables<C: Connection>(
     }
     let new = ids.len() as u64;
     if ids.len() < chunk.len() {
-        let known: Vec<&Keyed<'_>> = chunk.iter().filter(|k| !ids.contains_key(&k.digest)).collect();
+        let known: Vec<&Keyed<'_>> = chunk.iter().copied().filter(|k| !ids.contains_key(&k.digest)).collect();
         ids.extend(ids_of(conn, &known)?);
     }
     if ids.len() < chunk.len() {
@@ -275,27 +275,31 @@ fn write_observables<C: Connection>(
 }
 
 /// Writes `observables` (any order, repeats allowed) in digest order, chunk
-/// by chunk, and returns how many were new and every one's id.
+/// by chunk, and returns how many were new and each one's id, in the order
+/// given (each digest is computed once).
 fn write_all_observables<'a, C: Connection>(
     conn: &mut C,
     observables: impl Iterator<Item = &'a Observable>,
-) -> Result<(u64, HashMap<String, i64>), StoreError> {
-    let mut keyed: Vec<Keyed<'_>> = observables.map(Keyed::new).collect();
-    keyed.sort_unstable_by(|a, b| a.digest.cmp(&b.digest));
-    keyed.dedup_by(|a, b| a.digest == b.digest);
-    let (mut new, mut ids) = (0, HashMap::with_capacity(keyed.len()));
-    for chunk in keyed.chunks(CHUNK) {
+) -> Result<(u64, Vec<i64>), StoreError> {
+    let keyed: Vec<Keyed<'_>> = observables.map(Keyed::new).collect();
+    let mut unique: Vec<&Keyed<'_>> = keyed.iter().collect();
+    unique.sort_unstable_by(|a, b| a.digest.cmp(&b.digest));
+    unique.dedup_by(|a, b| a.digest == b.digest);
+    let (mut new, mut ids) = (0, HashMap::with_capacity(unique.len()));
+    for chunk in unique.chunks(CHUNK) {
         let (n, chunk_ids) = write_observables(conn, chunk)?;
         new += n;
         ids.extend(chunk_ids);
     }
-    Ok((new, ids))
-}
-
-fn id_in(ids: &HashMap<String, i64>, observable: &Observable) -> Result<i64, StoreError> {
-    ids.get(&codec::observable_digest(observable))
-        .copied()
-        .ok_or_else(|| StoreError::Backend(format!("no id for {}", observable.value())))
+    let in_order = keyed
+        .iter()
+        .map(|k| {
+            ids.get(&k.digest)
+                .copied()
+                .ok_or_else(|| StoreError::Backend(format!("no id for {}", k.observable.value())))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((new, in_order))
 }
 
 fn write_observations<C: Connection>(
@@ -359,10 +363,12 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
         return Ok(0);
     }
     let (_, ids) = write_all_observables(conn, batch.links.iter().flat_map(|l| [&l.from, &l.to]))?;
+    // Two ids a link, in the order given: chunks of exactly two.
+    let ends = ids.chunks_exact(2).map(|pair| (pair[0], pair[1]));
     // One row per (from, to), times merged: a multi-row upsert may not
     // touch a row twice.
     let mut rows: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
-    for link in batch.links {
+    for (link, ends) in batch.links.iter().zip(ends) {
         // `Link::new` only makes related pairs; a hand-built one may not be.
         let Some(relation) = Relation::between(link.from.kind(), link.to.kind()) else {
             return Err(StoreError::Backend(format!(
@@ -375,8 +381,7 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
         };
         let first = link.first_seen.or(link.last_seen).unwrap_or(batch.ingested_at);
         let last = link.last_seen.unwrap_or(first).max(first);
-        let key = (id_in(&ids, &link.from)?, id_in(&ids, &link.to)?);
-        let row = rows.entry(key).or_insert((codec::relation_code(relation), first, last));
+        let row = rows.entry(ends).or_insert((codec::relation_code(relation), first, last));
         (row.1, row.2) = (row.1.min(first), row.2.max(last));
     }
     let before = count_with(conn, sql::COUNT_LINKS_OF, source)?;
@@ -454,10 +459,7 @@ fn write_batch_once<C: Connection>(conn: &mut C, batch: &Batch<'_>) -> Result<Ba
         out.new_observables = new;
         // Writing in id order turns random B-tree inserts into appends:
         // several times faster for large batches, same result.
-        let mut order: Vec<(i64, &Observation)> = Vec::with_capacity(batch.observations.len());
-        for o in batch.observations {
-            order.push((id_in(&ids, &o.observable)?, o));
-        }
+        let mut order: Vec<(i64, &Observation)> = ids.into_iter().zip(batch.observations).collect();
         order.sort_by_key(|(id, _)| *id);
         for chunk in order.chunks(CHUNK) {
             out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
@@ -629,13 +631,12 @@ impl<C: Connection> Store for SqlStore<C> {
         transaction(&mut self.conn, |conn| {
             conn.exec(sql::CLEAR_SERVER_ASSIGNMENTS, &[])?;
             let (_, ids) = write_all_observables(conn, assignments.iter().map(|(o, _)| o))?;
-            for chunk in assignments.chunks(CHUNK) {
-                let mut rows = Vec::with_capacity(chunk.len());
-                for (observable, server) in chunk {
-                    rows.push((id_in(&ids, observable)?, server.as_str()));
-                }
-                let params: Vec<Param<'_>> =
-                    rows.iter().flat_map(|(id, server)| [Param::Int(*id), Param::Text(server)]).collect();
+            for (chunk, chunk_ids) in assignments.chunks(CHUNK).zip(ids.chunks(CHUNK)) {
+                let params: Vec<Param<'_>> = chunk
+                    .iter()
+                    .zip(chunk_ids)
+                    .flat_map(|((_, server), id)| [Param::Int(*id), Param::Text(server)])
+                    .collect();
                 conn.exec(&Insert::ServerMembers.sql(chunk.len()), &params)?;
             }
             Ok(())
