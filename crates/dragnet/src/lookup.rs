@@ -2,10 +2,9 @@
 
 use std::process::ExitCode;
 
-use dragnet_analytics::warninglist::{self, WarningList};
-use dragnet_core::policy::{Answer, answer};
-use dragnet_core::score::explain;
-use dragnet_core::{Observable, Store};
+use dragnet_core::Store;
+use dragnet_core::policy::Answer;
+use dragnet_engine::lookup::{Context, explain_value, look_up};
 use serde::Serialize;
 
 use crate::output::print_json;
@@ -41,38 +40,9 @@ enum Line {
     Unreadable(Unreadable),
 }
 
-/// What a lookup consults besides the store.
-pub struct Context {
-    pub lists: Vec<WarningList>,
-    pub geo: dragnet_analytics::geo::GeoIndex,
-}
-
-pub fn look_up(
-    store: &mut dyn Store,
-    ctx: &Context,
-    raw: &str,
-    at: Option<i64>,
-) -> anyhow::Result<Result<Answer, String>> {
-    let now = at.unwrap_or_else(crate::ingest::now);
-    match Observable::guess(raw) {
-        Ok(obs) => {
-            let mut a = answer(&obs, &store.lookup(&obs)?, &crate::config::scoring(), now);
-            a.warninglists = warninglist::hits(&ctx.lists, &obs).into_iter().map(str::to_string).collect();
-            if let Ok(ip) = obs.value().parse::<std::net::IpAddr>() {
-                let e = ctx.geo.enrich(ip);
-                (a.asn, a.as_org, a.country) = (e.asn, e.as_org, e.country);
-            }
-            let host = if obs.kind() == dragnet_core::Kind::Domain { Some(obs.clone()) } else { obs.url_host() };
-            a.registrable_domain =
-                host.and_then(|h| dragnet_analytics::dns::registrable_domain(h.value()).map(str::to_string));
-            Ok(Ok(a))
-        }
-        Err(e) => Ok(Err(e.to_string())),
-    }
-}
-
 pub fn run(store: &mut dyn Store, data: &std::path::Path, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
-    let ctx = Context { lists: crate::warninglists::in_force(store)?, geo: crate::geo::load(data)? };
+    let ctx = Context::load(store, data)?;
+    crate::warninglists::print_unusable(&ctx.unusable);
     let mut lines = Vec::new();
     let mut unreadable = 0;
     for raw in &args.values {
@@ -158,31 +128,13 @@ pub struct ExplainArgs {
     at: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct Explained {
-    value: String,
-    kind: String,
-    warninglists: Vec<String>,
-    #[serde(flatten)]
-    explanation: dragnet_core::score::Explanation,
-}
-
 /// `dragnet explain`: every observation's part in a value's score.
 pub fn explain_values(store: &mut dyn Store, args: &ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let cfg = crate::config::scoring();
-    let now = args.at.unwrap_or_else(crate::ingest::now);
-    let lists = crate::warninglists::in_force(store)?;
+    let lists = dragnet_engine::warninglists::in_force(store)?;
+    crate::warninglists::print_unusable(&lists.unusable);
     let mut out = Vec::new();
     for raw in &args.values {
-        let obs = Observable::guess(raw).map_err(|e| anyhow::anyhow!("{raw}: {e}"))?;
-        let e = explain(&cfg, &store.lookup(&obs)?, now);
-        let warninglists = warninglist::hits(&lists, &obs).into_iter().map(str::to_string).collect();
-        out.push(Explained {
-            value: obs.value().to_string(),
-            kind: obs.kind().to_string(),
-            warninglists,
-            explanation: e,
-        });
+        out.push(explain_value(store, &lists.lists, raw, args.at)?);
     }
     if json {
         print_json(&out)?;

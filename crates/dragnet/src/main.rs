@@ -1,8 +1,6 @@
-//! The `dragnet` command: the one place where parsers, stores and outputs
-//! are wired together.
+//! The `dragnet` command: arguments in, the engine's use cases called,
+//! their reports printed as text or JSON. No use case lives here.
 
-mod alloc;
-mod bench;
 mod collect;
 mod config;
 mod demo;
@@ -14,13 +12,10 @@ mod output;
 mod servers;
 mod simulate;
 mod telemetry;
-mod walk;
 mod warninglists;
 
 use std::path::PathBuf;
 
-#[global_allocator]
-static ALLOCATOR: alloc::Counting = alloc::Counting;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -99,8 +94,6 @@ enum Command {
     Simulate(simulate::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
-    /// Measure parse and durable-ingest rates on generated feeds.
-    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -115,21 +108,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// The text a panic was raised with (`panic!` gives a `&str` or a `String`).
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| payload.downcast_ref::<&str>().copied())
-        .unwrap_or_default()
-}
-
 /// `dragnet … | head` closes stdout early; like other command-line tools,
 /// end quietly (status 141, as for SIGPIPE) instead of reporting a panic.
 fn quiet_on_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if panic_message(info.payload()).contains("Broken pipe") {
+        if dragnet_engine::panic_message(info.payload()).contains("Broken pipe") {
             std::process::exit(141);
         }
         default(info);
@@ -137,7 +121,7 @@ fn quiet_on_closed_pipe() {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    config::init(cli.config.as_deref(), &cli.data)?;
+    dragnet_engine::config::init(cli.config.as_deref(), &cli.data)?;
     let location = Location::choose(cli.store.as_deref(), &cli.data)?;
     let busy = std::time::Duration::from_secs(cli.busy_timeout);
     let open = || {
@@ -158,7 +142,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats => output::stats(&mut *open()?, cli.json),
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
         Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
-        Command::Bench(args) => bench::run(&args, cli.json),
         Command::Collect(c) => collect::run(&c),
         Command::Simulate(args) => simulate::run(&args, cli.json),
         Command::Beacons(args) => telemetry::beacons(&args, cli.json),

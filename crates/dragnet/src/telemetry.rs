@@ -1,26 +1,12 @@
-//! Telemetry commands: `dragnet beacons` prints RITA-compatible beacon
-//! scores; `dragnet telemetry` runs every detector over a partner's Zeek logs
-//! (plain or gzip, TSV or JSON, files or folders) and stores the findings.
+//! `dragnet beacons` prints RITA-compatible beacon scores; `dragnet
+//! telemetry` runs every detector over a partner's logs and stores the
+//! findings. The work is the engine's; this is arguments and printing.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use dragnet_analytics::beacon::{Config, analyze};
-use dragnet_analytics::dns::{DnsConfig, nxdomain_bursts, tunnels};
-use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
-use dragnet_analytics::scan::{ScanConfig, scans};
-use dragnet_core::policy::BatchLabels;
-use dragnet_core::store::Source;
-use dragnet_core::{Category, Grade, Link, Observable, Record, Store, Tlp, format_timestamp};
-use dragnet_ingest::Mapping;
-
-use crate::ingest::{FileReport, Job};
-use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
-use dragnet_ingest::{netflow, suricata, zeek};
-use serde::Serialize;
+use dragnet_core::{Grade, Store, Tlp};
+use dragnet_engine::telemetry::{self as engine, BeaconScoring, Notes, TelemetryReport};
 
 use crate::output::print_json;
 
@@ -44,25 +30,13 @@ pub struct Sensor {
 }
 
 impl Sensor {
-    fn filter(&self) -> anyhow::Result<Filter> {
-        let internal: Vec<String> = if self.internal.is_empty() {
-            DEFAULT_INTERNAL.iter().map(|s| s.to_string()).collect()
-        } else {
-            self.internal.clone()
-        };
-        let mut filter = Filter::with_internal(&internal).map_err(|e| anyhow::anyhow!("--internal: {e}"))?;
-        filter.keep_external_to_internal = self.inbound;
-        Ok(filter)
-    }
-
-    fn read(&self, netflow: bool) -> anyhow::Result<Telemetry> {
-        let t = read_telemetry(&self.paths, self.netflow || netflow)?;
-        if t.conns.is_empty() && t.names.is_empty() && t.dns.is_empty() && t.alerts.is_empty() {
-            anyhow::bail!(
-                "no Suricata EVE events and no Zeek conn, dns, ssl or http log with data under the given paths"
-            );
+    fn engine(&self) -> engine::Sensor {
+        engine::Sensor {
+            paths: self.paths.clone(),
+            internal: self.internal.clone(),
+            inbound: self.inbound,
+            netflow: self.netflow,
         }
-        Ok(t)
     }
 }
 
@@ -70,55 +44,40 @@ impl Sensor {
 #[derive(clap::Args, Clone)]
 pub struct Scoring {
     /// A pair needs at least this many distinct connection times (RITA: 4).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = BeaconScoring::default().unique_connections)]
     unique_connections: usize,
     /// Histogram: a bucket within this fraction of the mode counts as modal (RITA: 0.05).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = BeaconScoring::default().histogram_mode_sensitivity)]
     histogram_mode_sensitivity: f64,
     /// Histogram: outliers removed before the bimodal test (RITA: 1).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = BeaconScoring::default().histogram_bimodal_outliers)]
     histogram_bimodal_outliers: usize,
     /// Histogram: hours a pair must be seen in for the bimodal test (RITA: 11).
-    #[arg(long, default_value_t = 11)]
+    #[arg(long, default_value_t = BeaconScoring::default().histogram_bimodal_min_hours)]
     histogram_bimodal_min_hours: usize,
     /// Duration: hours a pair must be seen in to get a duration score (RITA: 6).
-    #[arg(long, default_value_t = 6)]
+    #[arg(long, default_value_t = BeaconScoring::default().duration_min_hours)]
     duration_min_hours: usize,
     /// Duration: hours seen that give full consistency (RITA: 12).
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = BeaconScoring::default().duration_ideal_hours)]
     duration_ideal_hours: usize,
     /// Weights of the timestamp, data-size, duration and histogram subscores,
     /// comma-separated, summing to 1 (RITA: 0.25 each).
-    #[arg(long, value_delimiter = ',', default_values_t = [0.25, 0.25, 0.25, 0.25])]
+    #[arg(long, value_delimiter = ',', default_values_t = BeaconScoring::default().weights)]
     weights: Vec<f64>,
 }
 
 impl Scoring {
-    fn config(&self) -> anyhow::Result<Config> {
-        let weights: [f64; 4] =
-            self.weights.as_slice().try_into().map_err(|_| anyhow::anyhow!("--weights needs four numbers"))?;
-        anyhow::ensure!(
-            weights.iter().all(|w| (0.0..=1.0).contains(w)) && (weights.iter().sum::<f64>() - 1.0).abs() < 1e-9,
-            "--weights must be four numbers in 0–1 that sum to 1, got {}",
-            self.weights.iter().map(f64::to_string).collect::<Vec<_>>().join(",")
-        );
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&self.histogram_mode_sensitivity),
-            "--histogram-mode-sensitivity must be in 0–1"
-        );
-        anyhow::ensure!(self.unique_connections >= 1, "--unique-connections must be at least 1");
-        // RITA replaces a value below 6 by its default; say so instead of doing it silently.
-        anyhow::ensure!(self.histogram_bimodal_min_hours >= 6, "--histogram-bimodal-min-hours must be at least 6");
-        Ok(Config {
-            unique_connection_threshold: self.unique_connections,
+    fn engine(&self) -> BeaconScoring {
+        BeaconScoring {
+            unique_connections: self.unique_connections,
             histogram_mode_sensitivity: self.histogram_mode_sensitivity,
-            histogram_bimodal_outlier_removal: self.histogram_bimodal_outliers,
-            histogram_bimodal_min_hours_seen: self.histogram_bimodal_min_hours,
-            duration_min_hours_seen: self.duration_min_hours,
-            duration_consistency_ideal_hours_seen: self.duration_ideal_hours,
-            weights,
-            ..Config::default()
-        })
+            histogram_bimodal_outliers: self.histogram_bimodal_outliers,
+            histogram_bimodal_min_hours: self.histogram_bimodal_min_hours,
+            duration_min_hours: self.duration_min_hours,
+            duration_ideal_hours: self.duration_ideal_hours,
+            weights: self.weights.clone(),
+        }
     }
 }
 
@@ -133,194 +92,19 @@ pub struct BeaconArgs {
     limit: usize,
 }
 
-#[derive(Serialize)]
-struct Output {
-    window_start: Option<String>,
-    window_end: Option<String>,
-    connections: usize,
-    rejected_lines: usize,
-    files: usize,
-    beacons: Vec<dragnet_analytics::beacon::Beacon>,
-}
-
-/// What the Zeek logs under some paths hold, for the detectors.
-pub struct Telemetry {
-    pub conns: Vec<Conn>,
-    pub names: Vec<NamedConn>,
-    pub dns: Vec<DnsQuery>,
-    pub alerts: Vec<Alert>,
-    /// Names, addresses and certificates seen together (SNI, DNS answers,
-    /// server certificates, JA3S), stored for clustering.
-    pub links: Vec<Link>,
-    pub rejected_lines: usize,
-    pub files: usize,
-    /// NetFlow v9/IPFIX data sets that arrived before their template (not
-    /// decoded: the exporter had not announced their layout yet).
-    pub without_template: usize,
-}
-
-/// Reads every conn, ssl and http log under `paths`; other logs are skipped,
-/// files that are not Zeek logs are reported and skipped.
-pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> anyhow::Result<Telemetry> {
-    let mut files = Vec::new();
-    for p in paths {
-        crate::walk::files_under(p, &mut files)?;
+/// Lines and files that could not be used, on standard error.
+pub fn print_notes(notes: &Notes) {
+    for n in &notes.kept {
+        eprintln!("{n}");
     }
-    let mut t = Telemetry {
-        conns: Vec::new(),
-        names: Vec::new(),
-        dns: Vec::new(),
-        alerts: Vec::new(),
-        links: Vec::new(),
-        rejected_lines: 0,
-        files: 0,
-        without_template: 0,
-    };
-    // Packets are decoded in name order with one template cache, so a
-    // template file is read before the data files that need it.
-    let mut decoder = netflow::Decoder::new();
-    for f in files {
-        let raw = std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?;
-        if dragnet_ingest::pcap::is_capture(&raw) {
-            read_capture(&f, &raw, &mut decoder, &mut t)?;
-            continue;
-        }
-        if netflow {
-            match decoder.decode("files", &raw) {
-                Ok(packet) => {
-                    t.without_template += packet.without_template;
-                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    for (i, flow) in packet.flows.iter().enumerate() {
-                        t.conns.push(flow.to_conn(format!("{name}#{i}"), packet.export_time));
-                    }
-                    t.files += 1;
-                }
-                Err(e) => {
-                    eprintln!("{}: {e}", f.display());
-                    t.rejected_lines += 1;
-                }
-            }
-            continue;
-        }
-        let bytes = zeek::decompress(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?;
-        let located = |e: dragnet_core::FileError| anyhow::anyhow!("{}:{e}", f.display());
-        if suricata::is_eve(&bytes) {
-            let eve = suricata::read_eve(&bytes).map_err(located)?;
-            for r in &eve.rejects {
-                eprintln!("{}:{}: {}", f.display(), r.line, r.reason);
-            }
-            t.rejected_lines += eve.rejects.len();
-            t.files += 1;
-            t.conns.extend(eve.conns);
-            t.names.extend(eve.names);
-            t.dns.extend(eve.dns);
-            t.alerts.extend(eve.alerts);
-            t.links.extend(eve.links);
-            continue;
-        }
-        let rejects = match zeek::log_path(&bytes).as_deref() {
-            Some("conn") => {
-                let log = zeek::read_conn(&bytes).map_err(located)?;
-                t.conns.extend(log.conns);
-                log.rejects
-            }
-            Some(path @ ("ssl" | "http")) => {
-                let (names, rejects) = zeek::read_names(&bytes).map_err(located)?;
-                t.names.extend(names);
-                if path == "ssl" {
-                    t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
-                }
-                rejects
-            }
-            Some("dns") => {
-                let (queries, rejects) = zeek::read_dns(&bytes).map_err(located)?;
-                t.dns.extend(queries);
-                t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
-                rejects
-            }
-            Some("x509") => {
-                let (links, rejects) = zeek::read_links(&bytes).map_err(located)?;
-                t.links.extend(links);
-                rejects
-            }
-            Some(_) => continue,
-            None => {
-                eprintln!("{}: not Suricata EVE nor a Zeek conn, dns, http or ssl log, skipped", f.display());
-                continue;
-            }
-        };
-        for r in &rejects {
-            eprintln!("{}:{}: {}", f.display(), r.line, r.reason);
-        }
-        t.rejected_lines += rejects.len();
-        t.files += 1;
+    if notes.dropped > 0 {
+        eprintln!("… and {} more like these", notes.dropped);
     }
-    if t.without_template > 0 {
-        eprintln!(
-            "{} NetFlow/IPFIX data sets came before their exporter's template and were not decoded{}",
-            t.without_template,
-            if decoder.templates_refused() > 0 {
-                format!("; {} templates were refused (the template cache is full)", decoder.templates_refused())
-            } else {
-                String::new()
-            }
-        );
-    }
-    Ok(t)
-}
-
-/// A capture file of export packets: each UDP datagram is decoded with the
-/// templates of its exporter (source address); datagrams that are not
-/// NetFlow/IPFIX are counted and reported once.
-fn read_capture(
-    path: &std::path::Path,
-    raw: &[u8],
-    decoder: &mut netflow::Decoder,
-    t: &mut Telemetry,
-) -> anyhow::Result<()> {
-    let capture = dragnet_ingest::pcap::read(raw).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut refused = 0;
-    let mut first_error = None;
-    for (i, d) in capture.datagrams.iter().enumerate() {
-        match decoder.decode(&d.src.to_string(), d.payload) {
-            Ok(packet) => {
-                t.without_template += packet.without_template;
-                for (j, flow) in packet.flows.iter().enumerate() {
-                    t.conns.push(flow.to_conn(format!("{name}#{i}.{j}"), packet.export_time));
-                }
-            }
-            Err(e) => {
-                refused += 1;
-                first_error.get_or_insert_with(|| format!("datagram {} from {}: {e}", i + 1, d.src));
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        eprintln!("{}: {refused} datagrams were not NetFlow/IPFIX, the first: {e}", path.display());
-    }
-    t.rejected_lines += refused;
-    t.files += 1;
-    Ok(())
 }
 
 pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let t = args.sensor.read(false)?;
-    let report = analyze(&t.conns, &t.names, &args.sensor.filter()?, &args.scoring.config()?);
-    let window = report.window;
-    let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
-    beacons.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)));
-    if args.limit > 0 {
-        beacons.truncate(args.limit);
-    }
-    let out = Output {
-        window_start: window.map(|w| format_timestamp(w.min)),
-        window_end: window.map(|w| format_timestamp(w.max)),
-        connections: t.conns.len(),
-        rejected_lines: t.rejected_lines,
-        files: t.files,
-        beacons,
-    };
+    let out = engine::beacons(&args.sensor.engine(), &args.scoring.engine(), args.limit)?;
+    print_notes(&out.notes);
     if json {
         print_json(&out)?;
         return Ok(ExitCode::SUCCESS);
@@ -342,6 +126,10 @@ pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn defaults() -> engine::Request {
+    engine::Request::new(String::new())
+}
+
 #[derive(clap::Args)]
 pub struct TelemetryArgs {
     #[command(flatten)]
@@ -356,22 +144,22 @@ pub struct TelemetryArgs {
     #[arg(long, default_value = "auto")]
     format: String,
     /// Store beacons scoring at least this (RITA's "low" threshold is 0.7).
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = defaults().beacon_threshold)]
     beacon_threshold: f64,
     /// A pair with at least this many connections in the window is a strobe (RITA: 86400).
-    #[arg(long, default_value_t = 86_400)]
+    #[arg(long, default_value_t = defaults().strobe_threshold)]
     strobe_threshold: usize,
     /// A pair whose connections add up to this many seconds is a long connection (RITA: 3600).
-    #[arg(long, default_value_t = 3600.0)]
+    #[arg(long, default_value_t = defaults().long_connection_seconds)]
     long_connection_seconds: f64,
     /// A scan needs more than this many ports or hosts in a window (Slips: 5).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = defaults().scan_threshold)]
     scan_threshold: usize,
     /// Unique names under one registrable domain that make a DNS tunnel (RITA: 100).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = defaults().dns_tunnel_names)]
     dns_tunnel_names: usize,
     /// NXDOMAIN answers per host per hour that make a burst (Slips: 10).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = defaults().nxdomain_threshold)]
     nxdomain_threshold: usize,
     /// Admiralty grade for these findings; also the default of a new source.
     #[arg(long)]
@@ -381,120 +169,34 @@ pub struct TelemetryArgs {
     tlp: Option<Tlp>,
 }
 
-#[derive(Serialize)]
-pub struct TelemetryReport {
-    pub source: String,
-    pub connections: usize,
-    pub dns_queries: usize,
-    pub rejected_lines: usize,
-    pub files: usize,
-    pub beacons: usize,
-    pub scans: usize,
-    pub strobes: usize,
-    pub long_connections: usize,
-    pub dns_tunnels: usize,
-    pub nxdomain_bursts: usize,
-    pub alerts: usize,
-    pub sightings: usize,
-    pub accepted: u64,
-    pub new: u64,
-    pub new_observables: u64,
-    pub links: u64,
-    pub new_links: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// Contacts with values other sources already reported: every external
-/// address connected to, server name and DNS name asked for is looked up,
-/// and each one found becomes a sighting of the stored value by this sensor.
-fn sightings(store: &mut dyn Store, t: &Telemetry, filter: &Filter, me: &str) -> anyhow::Result<Vec<Record>> {
-    #[derive(Default)]
-    struct Seen {
-        contacts: usize,
-        hosts: BTreeSet<IpAddr>,
-        first: i64,
-        last: i64,
+impl TelemetryArgs {
+    fn request(&self) -> anyhow::Result<engine::Request> {
+        Ok(engine::Request {
+            sensor: self.sensor.engine(),
+            scoring: self.scoring.engine(),
+            source: self.source.clone(),
+            format: self.format.parse()?,
+            beacon_threshold: self.beacon_threshold,
+            strobe_threshold: self.strobe_threshold,
+            long_connection_seconds: self.long_connection_seconds,
+            scan_threshold: self.scan_threshold,
+            dns_tunnel_names: self.dns_tunnel_names,
+            nxdomain_threshold: self.nxdomain_threshold,
+            grade: self.grade,
+            tlp: self.tlp,
+        })
     }
-    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
-    let mut note = |value: String, src: IpAddr, ts: f64| {
-        let t = ts.trunc() as i64;
-        let s = seen.entry(value).or_insert_with(|| Seen { first: t, last: t, ..Default::default() });
-        s.contacts += 1;
-        s.hosts.insert(src);
-        s.first = s.first.min(t);
-        s.last = s.last.max(t);
-    };
-    for c in &t.conns {
-        if filter.internal.contains(c.src) && !filter.internal.contains(c.dst) && !filter.never.contains(c.dst) {
-            note(c.dst.to_string(), c.src, c.ts);
-        }
-    }
-    for n in &t.names {
-        note(n.name.clone(), n.src, n.ts);
-    }
-    for q in &t.dns {
-        note(q.query.clone(), q.src, q.ts);
-    }
-    let mut out = Vec::new();
-    for (value, s) in seen {
-        let Ok(observable) = Observable::guess(&value) else { continue };
-        let hits: Vec<_> = store.lookup(&observable)?.into_iter().filter(|h| h.source != me).collect();
-        let Some(first_hit) = hits.first() else { continue };
-        let known_sources: BTreeSet<&str> = hits.iter().map(|h| h.source.as_str()).collect();
-        let category = first_hit.observation.category;
-        let evidence = serde_json::json!({
-            "detector": "sighting", "value": value, "matched": first_hit.matched.value(), "via": first_hit.via,
-            "known_sources": known_sources, "contacts": s.contacts,
-            "hosts": s.hosts.iter().take(5).collect::<Vec<_>>(),
-        });
-        let tags = vec!["sighting".to_string()];
-        out.extend(finding(&value, category, s.first, s.last, tags, evidence));
-    }
-    Ok(out)
-}
-
-/// The category of an IDS alert, from its rule's classtype text.
-fn alert_category(classtype: &str) -> Category {
-    let c = classtype.to_ascii_lowercase();
-    if c.contains("trojan") || c.contains("command and control") {
-        Category::BotnetC2
-    } else if c.contains("scan") || c.contains("brute") || c.contains("attempted") {
-        Category::Scanning
-    } else if c.contains("phishing") || c.contains("social engineering") {
-        Category::Phishing
-    } else {
-        Category::Other
-    }
-}
-
-/// A finding as a record: the suspicious server (or scanner) with the
-/// detector's evidence as its raw text.
-fn finding(
-    value: &str,
-    category: Category,
-    first: i64,
-    last: i64,
-    tags: Vec<String>,
-    evidence: serde_json::Value,
-) -> Option<Record> {
-    let observable = Observable::guess(value).ok()?;
-    let mut r = Record::new(observable, 0, evidence.to_string());
-    r.category = Some(category);
-    r.first_seen = Some(first);
-    r.last_seen = Some(last);
-    r.tags = tags;
-    Some(r)
 }
 
 pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let out = detect(store, args)?;
+    let out = engine::detect(store, &args.request()?)?;
+    print_notes(&out.notes);
     if json {
         print_json(&out)?;
     } else {
         print_report(&out, args.beacon_threshold);
     }
-    if let Some(notice) = crate::warninglists::none_loaded(store)? {
+    if let Some(notice) = dragnet_engine::warninglists::none_loaded(store)? {
         eprintln!("note: {notice}");
     }
     if let Some(e) = &out.error {
@@ -504,23 +206,7 @@ pub fn run(store: &mut dyn Store, args: &TelemetryArgs, json: bool) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-/// The arguments of `dragnet telemetry PATH --source NAME --internal NETS`
-/// with every other setting at its default.
-pub fn default_args(path: &std::path::Path, source: &Source, internal: &[String]) -> anyhow::Result<TelemetryArgs> {
-    #[derive(clap::Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        args: TelemetryArgs,
-    }
-    let mut argv = vec!["telemetry".to_string(), path.display().to_string(), "--source".into(), source.name.clone()];
-    argv.extend(["--grade".into(), source.grade.to_string(), "--tlp".into(), source.tlp.as_str().to_string()]);
-    if !internal.is_empty() {
-        argv.extend(["--internal".to_string(), internal.join(",")]);
-    }
-    Ok(<Wrapper as clap::Parser>::try_parse_from(argv)?.args)
-}
-
-pub fn print_report(out: &TelemetryReport, beacon_threshold: f64) {
+fn print_report(out: &TelemetryReport, beacon_threshold: f64) {
     println!(
         "{}: {} connections, {} DNS queries from {} files → {} beacons ≥ {}, {} scans, {} strobes, \
          {} long connections, {} DNS tunnels, {} NXDOMAIN bursts, {} IDS alerts, {} sightings of known-bad values; {} findings stored ({} new), {} links ({} new)",
@@ -542,133 +228,4 @@ pub fn print_report(out: &TelemetryReport, beacon_threshold: f64) {
         out.links,
         out.new_links
     );
-}
-
-/// Runs the detectors and stores their findings and the links seen.
-pub fn detect(store: &mut dyn Store, args: &TelemetryArgs) -> anyhow::Result<TelemetryReport> {
-    if !matches!(args.format.as_str(), "auto" | "zeek" | "suricata" | "netflow") {
-        anyhow::bail!("--format {}: expected auto, zeek, suricata or netflow", args.format);
-    }
-    let filter = args.sensor.filter()?;
-    let t = args.sensor.read(args.format == "netflow")?;
-    let beacon_cfg = Config {
-        strobe_threshold: args.strobe_threshold,
-        long_connection_seconds: args.long_connection_seconds,
-        ..args.scoring.config()?
-    };
-    let report = analyze(&t.conns, &t.names, &filter, &beacon_cfg);
-    let found_scans = scans(&t.conns, &filter, &ScanConfig { threshold: args.scan_threshold, ..ScanConfig::default() });
-    let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));
-    let mut records = Vec::new();
-    let strong = report.ip.iter().chain(&report.fqdn).filter(|b| b.score >= args.beacon_threshold);
-    let mut beacon_count = 0;
-    for b in strong {
-        let evidence = serde_json::json!({
-            "detector": "beacon", "src": b.src, "dst": b.dst, "count": b.count, "score": b.score,
-            "ts_score": b.ts_score, "ds_score": b.ds_score, "dur_score": b.dur_score, "hist_score": b.hist_score,
-            "total_bytes": b.total_bytes, "window": window, "sample_uids": b.sample_uids,
-        });
-        let tags = vec!["beacon".to_string()];
-        if let Some(mut r) = finding(&b.dst, Category::BotnetC2, b.first_seen, b.last_seen, tags, evidence) {
-            r.confidence = Some((b.score * 100.0).round() as u8);
-            records.push(r);
-            beacon_count += 1;
-        }
-    }
-    let pairs = [("strobe", &report.strobes), ("long-connection", &report.long_connections)];
-    for (detector, list) in pairs {
-        for p in list.iter() {
-            let evidence = serde_json::json!({
-                "detector": detector, "src": p.src, "dst": p.dst, "count": p.count,
-                "total_duration": p.total_duration, "total_bytes": p.total_bytes, "window": window,
-                "sample_uids": p.sample_uids,
-            });
-            let tags = vec![detector.to_string()];
-            records.extend(finding(&p.dst.to_string(), Category::Other, p.first_seen, p.last_seen, tags, evidence));
-        }
-    }
-    let dns_cfg = DnsConfig {
-        tunnel_unique_names: args.dns_tunnel_names,
-        nxdomain_threshold: args.nxdomain_threshold,
-        ..DnsConfig::default()
-    };
-    let found_tunnels = tunnels(&t.dns, &filter, &dns_cfg);
-    for d in &found_tunnels {
-        let evidence = serde_json::json!({
-            "detector": "dns-tunnel", "domain": d.domain, "unique_names": d.unique_names, "queries": d.queries,
-            "sources": d.sources, "sample_names": d.sample_names,
-        });
-        let tags = vec!["dns-tunnel".to_string()];
-        records.extend(finding(&d.domain, Category::BotnetC2, d.first_seen, d.last_seen, tags, evidence));
-    }
-    let bursts = nxdomain_bursts(&t.dns, &filter, &dns_cfg);
-    for b in &bursts {
-        let evidence = serde_json::json!({
-            "detector": "nxdomain-burst", "src": b.src, "nxdomains": b.nxdomains, "windows": b.windows,
-            "sample_names": b.sample_names,
-        });
-        let tags = vec!["nxdomain-burst".to_string()];
-        records.extend(finding(&b.src.to_string(), Category::Other, b.first_seen, b.last_seen, tags, evidence));
-    }
-    for a in &t.alerts {
-        // The suspect is the side outside the sensor's networks.
-        let suspect = if filter.internal.contains(a.src) { a.dst } else { a.src };
-        let evidence = serde_json::json!({
-            "detector": "ids-alert", "signature": a.signature, "category": a.category, "severity": a.severity,
-            "src": a.src, "src_port": a.src_port, "dst": a.dst, "dst_port": a.dst_port, "flow_id": a.flow_id,
-        });
-        let tags = vec!["ids-alert".to_string(), a.signature.clone()];
-        let t = a.ts.trunc() as i64;
-        if let Some(mut r) = finding(&suspect.to_string(), alert_category(&a.category), t, t, tags, evidence) {
-            r.confidence = Some([80, 60, 40, 20][usize::from(a.severity.clamp(1, 4) - 1)]);
-            records.push(r);
-        }
-    }
-    for s in &found_scans {
-        let evidence = serde_json::json!({
-            "detector": "scan", "kind": s.kind, "src": s.src, "dst": s.dst, "port": s.port,
-            "targets": s.targets, "attempts": s.attempts, "windows": s.windows, "sample_uids": s.sample_uids,
-        });
-        let tags = vec!["scan".to_string(), format!("{:?}-scan", s.kind).to_lowercase()];
-        records.extend(finding(&s.src.to_string(), Category::Scanning, s.first_seen, s.last_seen, tags, evidence));
-    }
-    let sighted = sightings(store, &t, &filter, &args.source)?;
-    let sighting_count = sighted.len();
-    records.extend(sighted);
-    let wanted = Source {
-        name: args.source.trim().to_string(),
-        grade: args.grade.unwrap_or(Grade::UNGRADED),
-        tlp: args.tlp.unwrap_or(Tlp::Amber),
-    };
-    let source = crate::ingest::stored_or(store, &wanted)?;
-    let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: None };
-    let mapping = Mapping::default();
-    let job = Job { source, labels, format: None, mapping: &mapping, keep_rejects: false };
-    let origin = args.sensor.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
-    let mut file = FileReport { path: origin.clone(), accepted: records.len() as u64, ..Default::default() };
-    if !records.is_empty() || !t.links.is_empty() {
-        job.write(store, &format!("telemetry:{origin}"), records, &[], &t.links, &mut file);
-    }
-    let out = TelemetryReport {
-        source: wanted.name,
-        connections: t.conns.len(),
-        dns_queries: t.dns.len(),
-        rejected_lines: t.rejected_lines,
-        files: t.files,
-        beacons: beacon_count,
-        scans: found_scans.len(),
-        strobes: report.strobes.len(),
-        long_connections: report.long_connections.len(),
-        dns_tunnels: found_tunnels.len(),
-        nxdomain_bursts: bursts.len(),
-        alerts: t.alerts.len(),
-        sightings: sighting_count,
-        accepted: file.accepted,
-        new: file.new,
-        new_observables: file.new_observables,
-        links: file.links,
-        new_links: file.new_links,
-        error: file.error.clone(),
-    };
-    Ok(out)
 }

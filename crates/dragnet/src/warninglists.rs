@@ -4,12 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use dragnet_analytics::warninglist::{WarningList, built_in};
 use dragnet_core::Store;
-use serde::Serialize;
+use dragnet_engine::warninglists::{import, list};
 
-use crate::ingest::now;
 use crate::output::print_json;
 
 #[derive(clap::Subcommand)]
@@ -23,78 +20,18 @@ pub enum Command {
     List,
 }
 
-#[derive(Serialize)]
-struct Listed {
-    name: String,
-    kind: String,
-    entries: usize,
-    version: u64,
-    origin: &'static str,
-}
-
-/// Built-in lists and every stored one that parses (a damaged stored list is
-/// reported and left out, never silently matched).
-pub fn in_force(store: &mut dyn Store) -> anyhow::Result<Vec<WarningList>> {
-    let mut lists = built_in();
-    for (name, body) in store.warninglists()? {
-        match WarningList::parse(&body) {
-            Ok(l) => lists.push(l),
-            Err(e) => eprintln!("warning: stored warninglist `{name}` is unusable: {e}"),
-        }
+/// Stored lists that could not be used, as warnings on standard error.
+pub fn print_unusable(unusable: &[String]) {
+    for u in unusable {
+        eprintln!("warning: {u}");
     }
-    Ok(lists)
-}
-
-/// What to tell the user when no warninglist of MISP's is loaded: only the
-/// built-in special-use ranges hold values back then, so public resolvers,
-/// CDNs and cloud ranges can become findings.
-pub fn none_loaded(store: &mut dyn Store) -> anyhow::Result<Option<&'static str>> {
-    Ok(store.warninglists()?.is_empty().then_some(
-        "no warninglists are loaded: only special-use ranges are held back, so public resolvers, CDNs and \
-         cloud ranges can be reported as malicious; run scripts/fetch-warninglists or `dragnet warninglist import DIR`",
-    ))
-}
-
-/// Imports every list file under `paths`; returns what was imported and
-/// what failed (file and error), as JSON objects.
-pub fn import(
-    store: &mut dyn Store,
-    paths: &[std::path::PathBuf],
-) -> anyhow::Result<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
-    let mut files = Vec::new();
-    for p in paths {
-        crate::walk::files_under(p, &mut files)?;
-    }
-    let (mut imported, mut failed) = (Vec::new(), Vec::new());
-    for f in files {
-        let text = std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?;
-        match WarningList::parse(&text) {
-            Ok(list) => {
-                store.put_warninglist(&list.name, &text, now())?;
-                imported.push(
-                    serde_json::json!({"name": list.name, "entries": list.entries, "file": f.display().to_string()}),
-                );
-            }
-            Err(e) => failed.push(serde_json::json!({"file": f.display().to_string(), "error": e.to_string()})),
-        }
-    }
-    Ok((imported, failed))
 }
 
 pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         Command::List => {
-            let stored: Vec<String> = store.warninglists()?.into_iter().map(|(n, _)| n).collect();
-            let listed: Vec<Listed> = in_force(store)?
-                .into_iter()
-                .map(|l| Listed {
-                    origin: if stored.contains(&l.name) { "imported" } else { "built-in" },
-                    kind: format!("{:?}", l.kind).to_lowercase(),
-                    name: l.name,
-                    entries: l.entries,
-                    version: l.version,
-                })
-                .collect();
+            let (listed, unusable) = list(store)?;
+            print_unusable(&unusable);
             if json {
                 print_json(&listed)?;
             } else {
@@ -105,22 +42,18 @@ pub fn run(store: &mut dyn Store, command: &Command, json: bool) -> anyhow::Resu
             Ok(ExitCode::SUCCESS)
         }
         Command::Import { paths } => {
-            let (imported, failed) = import(store, paths)?;
+            let out = import(store, paths)?;
             if json {
-                print_json(&serde_json::json!({"imported": imported, "failed": failed}))?;
+                print_json(&out)?;
             } else {
-                for i in &imported {
-                    println!("imported {} ({} entries)", i["name"].as_str().unwrap_or_default(), i["entries"]);
+                for i in &out.imported {
+                    println!("imported {} ({} entries)", i.name, i.entries);
                 }
-                for f in &failed {
-                    eprintln!(
-                        "{}: {}",
-                        f["file"].as_str().unwrap_or_default(),
-                        f["error"].as_str().unwrap_or_default()
-                    );
+                for f in &out.failed {
+                    eprintln!("{}: {}", f.file, f.error);
                 }
             }
-            if imported.is_empty() {
+            if out.imported.is_empty() {
                 eprintln!("error: no warninglist imported");
                 return Ok(ExitCode::FAILURE);
             }

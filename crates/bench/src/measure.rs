@@ -1,4 +1,4 @@
-//! `dragnet bench`: generates a Feodo-Tracker-style CSV feed and a STIX 2.1
+//! `dragnet-bench`: generates a Feodo-Tracker-style CSV feed and a STIX 2.1
 //! bundle of indicators, then measures single-threaded parse rate and durable
 //! ingest rate into a fresh embedded store. Figures go to docs/benchmarks.md;
 //! `scripts/bench-ingest` runs this beside IntelMQ on the same files.
@@ -15,7 +15,10 @@ use dragnet_ingest::{Format, Mapping};
 use dragnet_store::SqliteStore;
 use serde::Serialize;
 
-use crate::output::print_json;
+fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
 
 #[derive(clap::Args)]
 pub struct Args {

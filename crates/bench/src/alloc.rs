@@ -1,5 +1,5 @@
 //! The system allocator with a running count of live heap bytes and their
-//! peak, so `dragnet bench` can report memory per connection and per pair
+//! peak, so `dragnet-bench` can report memory per connection and per pair
 //! from the allocations themselves rather than from process RSS.
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -1,14 +1,14 @@
-//! Listing the files under command-line paths, the same way for every command.
+//! Listing the files under given paths, the same way for every use case.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::{Error, Result};
 
 /// `path` itself if it is a file; every file below it, recursively and in
 /// name order, if it is a folder (hidden entries skipped). A path that
 /// cannot be read is an error naming it.
-pub fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+pub fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(Error::io("read", path))?;
     if !meta.is_dir() {
         out.push(path.to_path_buf());
         return Ok(());
@@ -20,9 +20,9 @@ pub fn files_under(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// A folder's entries in name order, hidden ones skipped.
-pub fn entries(folder: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn entries(folder: &Path) -> Result<Vec<PathBuf>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(folder)
-        .with_context(|| format!("cannot list {}", folder.display()))?
+        .map_err(Error::io("list", folder))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
         .collect();

@@ -1,0 +1,75 @@
+//! Looking values up: each value normalised, answered from the store,
+//! scored, checked against the warninglists and enriched.
+
+use dragnet_analytics::warninglist::{self, WarningList};
+use dragnet_core::policy::{Answer, answer};
+use dragnet_core::score::{Explanation, explain};
+use dragnet_core::{Observable, Store};
+use serde::Serialize;
+
+use crate::Result;
+
+/// What a lookup consults besides the store.
+pub struct Context {
+    pub lists: Vec<WarningList>,
+    pub geo: dragnet_analytics::geo::GeoIndex,
+    /// Stored warninglists that could not be used (reported, never matched).
+    pub unusable: Vec<String>,
+}
+
+impl Context {
+    /// The warninglists in force and the data directory's enrichment data.
+    pub fn load(store: &mut dyn Store, data: &std::path::Path) -> Result<Context> {
+        let lists = crate::warninglists::in_force(store)?;
+        Ok(Context { lists: lists.lists, geo: crate::geo::load(data)?, unusable: lists.unusable })
+    }
+}
+
+/// The answer for one value; `Err` with the reason when the value cannot be
+/// understood (not an IP, domain, URL, hash, e-mail address or ASN).
+pub fn look_up(
+    store: &mut dyn Store,
+    ctx: &Context,
+    raw: &str,
+    at: Option<i64>,
+) -> Result<std::result::Result<Answer, String>> {
+    let now = at.unwrap_or_else(crate::now);
+    match Observable::guess(raw) {
+        Ok(obs) => {
+            let mut a = answer(&obs, &store.lookup(&obs)?, &crate::config::scoring(), now);
+            enrich(&mut a, &obs, ctx);
+            Ok(Ok(a))
+        }
+        Err(e) => Ok(Err(e.to_string())),
+    }
+}
+
+/// Fills in what the answer's caller knows besides the store: warninglists,
+/// AS and country of an IP, the registrable domain of a host.
+pub fn enrich(a: &mut Answer, obs: &Observable, ctx: &Context) {
+    a.warninglists = warninglist::hits(&ctx.lists, obs).into_iter().map(str::to_string).collect();
+    if let Ok(ip) = obs.value().parse::<std::net::IpAddr>() {
+        let e = ctx.geo.enrich(ip);
+        (a.asn, a.as_org, a.country) = (e.asn, e.as_org, e.country);
+    }
+    let host = if obs.kind() == dragnet_core::Kind::Domain { Some(obs.clone()) } else { obs.url_host() };
+    a.registrable_domain = host.and_then(|h| dragnet_analytics::dns::registrable_domain(h.value()).map(str::to_string));
+}
+
+/// Every observation's part in one value's score.
+#[derive(Debug, Serialize)]
+pub struct Explained {
+    pub value: String,
+    pub kind: String,
+    pub warninglists: Vec<String>,
+    #[serde(flatten)]
+    pub explanation: Explanation,
+}
+
+pub fn explain_value(store: &mut dyn Store, lists: &[WarningList], raw: &str, at: Option<i64>) -> Result<Explained> {
+    let now = at.unwrap_or_else(crate::now);
+    let obs = Observable::guess(raw).map_err(|e| crate::Error::invalid(format!("{raw}: {e}")))?;
+    let explanation = explain(&crate::config::scoring(), &store.lookup(&obs)?, now);
+    let warninglists = warninglist::hits(lists, &obs).into_iter().map(str::to_string).collect();
+    Ok(Explained { value: obs.value().to_string(), kind: obs.kind().to_string(), warninglists, explanation })
+}
