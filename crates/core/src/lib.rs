@@ -9,6 +9,7 @@
 #![deny(clippy::string_slice)]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
+pub mod access;
 pub mod model;
 pub mod observable;
 pub mod policy;

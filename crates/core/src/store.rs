@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::access::{Org, Role, Sharing};
 use crate::model::{Category, Grade, Tlp};
 use crate::observable::{Kind, Observable};
 use crate::record::{Link, Reject, Relation};
@@ -162,8 +163,37 @@ pub enum StoreError {
     Busy(String),
     #[error("a concurrent write conflicted with this one, and retrying did not help ({0}); nothing was written")]
     Conflict(String),
+    #[error("{0} already exists")]
+    Exists(String),
+    #[error("{0}")]
+    NotFound(String),
     #[error("database error: {0}")]
     Backend(String),
+}
+
+/// An API token as stored: never its secret, only the secret's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub org: String,
+    pub role: Role,
+    /// The secret's first characters, to tell tokens apart in listings.
+    pub label: String,
+    pub created: Timestamp,
+    pub expires: Option<Timestamp>,
+    pub revoked: Option<Timestamp>,
+}
+
+/// A token to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    pub org: &'a str,
+    pub role: Role,
+    /// SHA-256 of the secret, hex.
+    pub digest: &'a str,
+    pub label: &'a str,
+    pub created: Timestamp,
+    pub expires: Option<Timestamp>,
 }
 
 /// A durable home for sources, observations and rejects. Both backends pass
@@ -205,4 +235,30 @@ pub trait Store {
 
     /// Replaces the server assignments, atomically.
     fn put_server_assignments(&mut self, assignments: &[(Observable, String)]) -> Result<(), StoreError>;
+
+    /// Adds an organisation; one of the same name is [`StoreError::Exists`].
+    fn add_org(&mut self, org: &Org, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Every organisation, by name.
+    fn orgs(&mut self) -> Result<Vec<Org>, StoreError>;
+
+    /// Stores a token of an existing organisation; returns its id.
+    fn add_token(&mut self, token: &NewToken<'_>) -> Result<i64, StoreError>;
+
+    /// Every token, oldest first.
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// The token whose secret has this SHA-256 (hex), revoked or not.
+    fn token_by_digest(&mut self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Revokes a token; false when there is no such token or it was revoked before.
+    fn revoke_token(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+
+    /// Each source's sharing limits, by source name (the default for a
+    /// source nobody set them on).
+    fn sharing(&mut self) -> Result<BTreeMap<String, Sharing>, StoreError>;
+
+    /// Sets a source's owner and recipients, creating the source with
+    /// `source`'s defaults if it is new.
+    fn set_sharing(&mut self, source: &Source, sharing: &Sharing, now: Timestamp) -> Result<(), StoreError>;
 }

@@ -4,11 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use dragnet_core::access::{Org, Sharing};
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
+use dragnet_core::store::{NewToken, TokenRecord};
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
+use crate::access;
 use crate::codec;
 use crate::schema::sql;
 
@@ -131,7 +134,7 @@ pub struct SqlStore<C> {
 
 /// The source's id, creating the source with its defaults if it is new
 /// (inside the caller's transaction).
-fn source_id<C: Connection>(conn: &mut C, source: &Source, now: Timestamp) -> Result<i64, StoreError> {
+pub(crate) fn source_id<C: Connection>(conn: &mut C, source: &Source, now: Timestamp) -> Result<i64, StoreError> {
     let grade = source.grade.to_string();
     conn.exec(
         sql::INSERT_SOURCE,
@@ -641,6 +644,38 @@ impl<C: Connection> Store for SqlStore<C> {
             }
             Ok(())
         })
+    }
+
+    fn add_org(&mut self, org: &Org, now: Timestamp) -> Result<(), StoreError> {
+        access::add_org(&mut self.conn, org, now)
+    }
+
+    fn orgs(&mut self) -> Result<Vec<Org>, StoreError> {
+        access::orgs(&mut self.conn)
+    }
+
+    fn add_token(&mut self, token: &NewToken<'_>) -> Result<i64, StoreError> {
+        access::add_token(&mut self.conn, token)
+    }
+
+    fn tokens(&mut self) -> Result<Vec<TokenRecord>, StoreError> {
+        access::tokens(&mut self.conn)
+    }
+
+    fn token_by_digest(&mut self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+        access::token_by_digest(&mut self.conn, digest)
+    }
+
+    fn revoke_token(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+        access::revoke_token(&mut self.conn, id, now)
+    }
+
+    fn sharing(&mut self) -> Result<BTreeMap<String, Sharing>, StoreError> {
+        access::sharing(&mut self.conn)
+    }
+
+    fn set_sharing(&mut self, source: &Source, sharing: &Sharing, now: Timestamp) -> Result<(), StoreError> {
+        access::set_sharing(&mut self.conn, source, sharing, now)
     }
 
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {

@@ -3,6 +3,7 @@
 //! Dragnet processes). Both use the same SQL text and pass the same
 //! conformance suite.
 
+mod access;
 mod codec;
 mod db;
 mod migration;

@@ -178,6 +178,31 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE server_members_v5 RENAME TO server_members;
     CREATE INDEX links_by_source ON links (source_id);",
     ),
+    (
+        6,
+        "CREATE TABLE orgs (
+        id {serial},
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        countries TEXT NOT NULL,
+        asns TEXT NOT NULL,
+        prefixes TEXT NOT NULL,
+        clients TEXT NOT NULL,
+        created BIGINT NOT NULL
+    );
+    CREATE TABLE tokens (
+        id {serial},
+        org_id BIGINT NOT NULL REFERENCES orgs(id),
+        role TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        expires BIGINT,
+        revoked BIGINT
+    );
+    ALTER TABLE sources ADD COLUMN owner TEXT;
+    ALTER TABLE sources ADD COLUMN recipients TEXT;",
+    ),
 ];
 
 /// The first schema version whose identities are digests; migrating to it
@@ -269,6 +294,20 @@ pub mod sql {
     // An upsert, so two clusterings racing on a shared store never fail on the key.
     pub const INSERT_SERVER_MEMBERS_TAIL: &str =
         "ON CONFLICT (observable_id) DO UPDATE SET server_id = excluded.server_id";
+    pub const INSERT_ORG: &str = "INSERT INTO orgs (name, kind, countries, asns, prefixes, clients, created)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING";
+    pub const ORGS: &str = "SELECT name, kind, countries, asns, prefixes, clients FROM orgs ORDER BY name";
+    pub const ORG_ID: &str = "SELECT id FROM orgs WHERE name = $1";
+    // SQLite numbers `$N` parameters by first appearance: keep them in order.
+    pub const INSERT_TOKEN: &str = "INSERT INTO tokens (org_id, role, digest, label, created, expires)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    pub const TOKENS: &str = "SELECT t.id, o.name, t.role, t.label, t.created, t.expires, t.revoked
+        FROM tokens t JOIN orgs o ON o.id = t.org_id";
+    pub const TOKENS_ORDER: &str = "ORDER BY t.id";
+    pub const TOKEN_BY_DIGEST: &str = "WHERE t.digest = $1";
+    pub const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL";
+    pub const SHARING: &str = "SELECT name, owner, recipients FROM sources ORDER BY name";
+    pub const SET_SHARING: &str = "UPDATE sources SET owner = $1, recipients = $2 WHERE name = $3";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id
         WHERE ($1 = '' OR s.name = $1) ORDER BY r.id DESC LIMIT $2";

@@ -53,6 +53,65 @@ fn suite(store: &mut dyn Store) {
     links_widen_their_times_and_are_idempotent(store);
     facts_are_read_back_by_kind(store);
     server_assignments_are_replaced_whole(store);
+    organisations_tokens_and_sharing(store);
+}
+
+fn organisations_tokens_and_sharing(store: &mut dyn Store) {
+    use dragnet_core::access::{Org, OrgKind, Recipient, Role, Sharing};
+    use dragnet_core::store::NewToken;
+    let agency = Org {
+        name: "police-ee".into(),
+        kind: OrgKind::Agency,
+        countries: vec!["EE".into(), "LV".into()],
+        asns: vec![3249, 64500],
+        prefixes: vec!["192.0.2.0/24".into(), "2001:db8::/32".into()],
+        clients: vec![],
+    };
+    let partner = Org {
+        name: "isp-1".into(),
+        kind: OrgKind::Partner,
+        countries: vec![],
+        asns: vec![],
+        prefixes: vec![],
+        clients: vec!["police-ee".into()],
+    };
+    store.add_org(&agency, 1).unwrap();
+    store.add_org(&partner, 1).unwrap();
+    assert!(matches!(store.add_org(&agency, 2), Err(StoreError::Exists(_))));
+    assert_eq!(store.orgs().unwrap(), vec![partner.clone(), agency.clone()]);
+
+    let token = NewToken {
+        org: "police-ee",
+        role: Role::Reader,
+        digest: "ab12",
+        label: "dgt_ab",
+        created: 5,
+        expires: Some(99),
+    };
+    let id = store.add_token(&token).unwrap();
+    let unknown = NewToken { org: "nobody", ..token };
+    assert!(matches!(store.add_token(&unknown), Err(StoreError::NotFound(_))));
+    let found = store.token_by_digest("ab12").unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.org.as_str(), found.role, found.expires, found.revoked),
+        (id, "police-ee", Role::Reader, Some(99), None)
+    );
+    assert!(store.token_by_digest("cd34").unwrap().is_none());
+    assert!(store.revoke_token(id, 7).unwrap());
+    assert!(!store.revoke_token(id, 8).unwrap(), "revoking twice changes nothing");
+    assert_eq!(store.tokens().unwrap()[0].revoked, Some(7));
+
+    // A source nobody set limits on is the coordinators'; limits set on a
+    // new source create it.
+    assert_eq!(store.sharing().unwrap()["alpha"], Sharing::default());
+    let shared = Sharing {
+        owner: Some("isp-1".into()),
+        recipients: vec![Recipient::Kind(OrgKind::Coordinator), Recipient::Org("police-ee".into())],
+    };
+    let fresh = source("isp-1-feed");
+    store.set_sharing(&fresh, &shared, 9).unwrap();
+    assert_eq!(store.sharing().unwrap()["isp-1-feed"], shared);
+    assert_eq!(store.source("isp-1-feed").unwrap(), Some(fresh));
 }
 
 const CERT: &str = "cert:3f7a2b9c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";

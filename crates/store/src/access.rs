@@ -1,0 +1,145 @@
+//! Organisations, tokens and sources' sharing limits. Lists are stored as
+//! comma-joined text: names, country codes, ASNs and CIDRs hold no comma
+//! (the engine checks names before they get here).
+
+use std::collections::BTreeMap;
+
+use dragnet_core::access::{Org, Sharing};
+use dragnet_core::store::{NewToken, Source, TokenRecord};
+use dragnet_core::{StoreError, Timestamp};
+
+use crate::db::{Cell, Connection, Param, at, source_id, transaction};
+use crate::schema::sql;
+
+fn joined<T: ToString>(items: &[T]) -> String {
+    items.iter().map(T::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn split<T: std::str::FromStr>(cell: &Cell, what: &'static str) -> Result<Vec<T>, StoreError> {
+    let text = cell.text()?;
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().map_err(|_| StoreError::Corrupt { what, value: s.to_string() }))
+        .collect()
+}
+
+fn label<T: std::str::FromStr>(cell: &Cell, what: &'static str) -> Result<T, StoreError> {
+    let text = cell.text()?;
+    text.parse().map_err(|_| StoreError::Corrupt { what, value: text.to_string() })
+}
+
+pub fn add_org<C: Connection>(conn: &mut C, org: &Org, now: Timestamp) -> Result<(), StoreError> {
+    let (countries, asns, prefixes, clients) =
+        (joined(&org.countries), joined(&org.asns), joined(&org.prefixes), joined(&org.clients));
+    let added = conn.exec(
+        sql::INSERT_ORG,
+        &[
+            Param::Text(&org.name),
+            Param::Text(org.kind.as_str()),
+            Param::Text(&countries),
+            Param::Text(&asns),
+            Param::Text(&prefixes),
+            Param::Text(&clients),
+            Param::Int(now),
+        ],
+    )?;
+    if added == 0 {
+        return Err(StoreError::Exists(format!("organisation `{}`", org.name)));
+    }
+    Ok(())
+}
+
+pub fn orgs<C: Connection>(conn: &mut C) -> Result<Vec<Org>, StoreError> {
+    conn.query(sql::ORGS, &[])?
+        .iter()
+        .map(|r| {
+            Ok(Org {
+                name: at(r, 0)?.text()?.to_string(),
+                kind: label(at(r, 1)?, "organisation kind")?,
+                countries: split(at(r, 2)?, "country")?,
+                asns: split(at(r, 3)?, "ASN")?,
+                prefixes: split(at(r, 4)?, "prefix")?,
+                clients: split(at(r, 5)?, "client")?,
+            })
+        })
+        .collect()
+}
+
+pub fn add_token<C: Connection>(conn: &mut C, t: &NewToken<'_>) -> Result<i64, StoreError> {
+    let expires = t.expires.map_or(Param::Null, Param::Int);
+    let Some(org) = conn.query(sql::ORG_ID, &[Param::Text(t.org)])?.first().map(|r| at(r, 0)?.int()).transpose()?
+    else {
+        return Err(StoreError::NotFound(format!("no organisation `{}`", t.org)));
+    };
+    let rows = conn.query(
+        sql::INSERT_TOKEN,
+        &[
+            Param::Int(org),
+            Param::Text(t.role.as_str()),
+            Param::Text(t.digest),
+            Param::Text(t.label),
+            Param::Int(t.created),
+            expires,
+        ],
+    )?;
+    match rows.first() {
+        Some(row) => at(row, 0)?.int(),
+        None => Err(StoreError::Backend("a token insert returned no id".into())),
+    }
+}
+
+fn token_from(r: &[Cell]) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: at(r, 0)?.int()?,
+        org: at(r, 1)?.text()?.to_string(),
+        role: label(at(r, 2)?, "role")?,
+        label: at(r, 3)?.text()?.to_string(),
+        created: at(r, 4)?.int()?,
+        expires: at(r, 5)?.opt_int()?,
+        revoked: at(r, 6)?.opt_int()?,
+    })
+}
+
+pub fn tokens<C: Connection>(conn: &mut C) -> Result<Vec<TokenRecord>, StoreError> {
+    let query = format!("{} {}", sql::TOKENS, sql::TOKENS_ORDER);
+    conn.query(&query, &[])?.iter().map(|r| token_from(r)).collect()
+}
+
+pub fn token_by_digest<C: Connection>(conn: &mut C, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+    let query = format!("{} {}", sql::TOKENS, sql::TOKEN_BY_DIGEST);
+    conn.query(&query, &[Param::Text(digest)])?.first().map(|r| token_from(r)).transpose()
+}
+
+pub fn revoke_token<C: Connection>(conn: &mut C, id: i64, now: Timestamp) -> Result<bool, StoreError> {
+    Ok(conn.exec(sql::REVOKE_TOKEN, &[Param::Int(now), Param::Int(id)])? > 0)
+}
+
+pub fn sharing<C: Connection>(conn: &mut C) -> Result<BTreeMap<String, Sharing>, StoreError> {
+    conn.query(sql::SHARING, &[])?
+        .iter()
+        .map(|r| {
+            let name = at(r, 0)?.text()?.to_string();
+            let owner = at(r, 1)?.opt_text()?;
+            let sharing = match at(r, 2)? {
+                Cell::Null => Sharing { owner, ..Sharing::default() },
+                cell => Sharing { owner, recipients: split(cell, "recipient")? },
+            };
+            Ok((name, sharing))
+        })
+        .collect()
+}
+
+pub fn set_sharing<C: Connection>(
+    conn: &mut C,
+    source: &Source,
+    sharing: &Sharing,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let recipients = joined(&sharing.recipients);
+    let owner = sharing.owner.as_deref().map_or(Param::Null, Param::Text);
+    transaction(conn, |conn| {
+        source_id(conn, source, now)?;
+        conn.exec(sql::SET_SHARING, &[owner, Param::Text(&recipients), Param::Text(&source.name)])?;
+        Ok(())
+    })
+}
