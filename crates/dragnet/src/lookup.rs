@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use dragnet_core::Store;
 use dragnet_core::policy::Answer;
+use dragnet_engine::access::Scope;
 use dragnet_engine::lookup::{Context, explain_value, look_up};
 use serde::Serialize;
 
@@ -18,6 +19,17 @@ pub struct Args {
     /// Score as of this time (RFC 3339 or a date) instead of now.
     #[arg(long, value_parser = parse_at)]
     at: Option<i64>,
+    /// Answer as this organisation would be answered (only what it may see).
+    #[arg(long = "as", value_name = "ORG")]
+    viewer: Option<String>,
+}
+
+/// The scope of `--as ORG`, else the operator's.
+pub fn scope(store: &mut dyn Store, viewer: Option<&str>) -> anyhow::Result<Scope> {
+    Ok(match viewer {
+        Some(org) => Scope::of_org(store, org)?,
+        None => Scope::operator(),
+    })
 }
 
 pub fn parse_at(s: &str) -> Result<i64, String> {
@@ -43,10 +55,11 @@ enum Line {
 pub fn run(store: &mut dyn Store, data: &std::path::Path, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     let ctx = Context::load(store, data)?;
     crate::warninglists::print_unusable(&ctx.unusable);
+    let scope = scope(store, args.viewer.as_deref())?;
     let mut lines = Vec::new();
     let mut unreadable = 0;
     for raw in &args.values {
-        lines.push(match look_up(store, &ctx, raw, args.at)? {
+        lines.push(match look_up(store, &ctx, &scope, raw, args.at)? {
             Ok(a) => Line::Answer(Box::new(a)),
             Err(error) => {
                 unreadable += 1;
@@ -126,15 +139,24 @@ pub struct ExplainArgs {
     /// Score as of this time (RFC 3339 or a date) instead of now.
     #[arg(long, value_parser = parse_at)]
     at: Option<i64>,
+    /// Explain as this organisation would see it (only what it may see).
+    #[arg(long = "as", value_name = "ORG")]
+    viewer: Option<String>,
 }
 
 /// `dragnet explain`: every observation's part in a value's score.
-pub fn explain_values(store: &mut dyn Store, args: &ExplainArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let lists = dragnet_engine::warninglists::in_force(store)?;
-    crate::warninglists::print_unusable(&lists.unusable);
+pub fn explain_values(
+    store: &mut dyn Store,
+    data: &std::path::Path,
+    args: &ExplainArgs,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let ctx = Context::load(store, data)?;
+    crate::warninglists::print_unusable(&ctx.unusable);
+    let scope = scope(store, args.viewer.as_deref())?;
     let mut out = Vec::new();
     for raw in &args.values {
-        out.push(explain_value(store, &lists.lists, raw, args.at)?);
+        out.push(explain_value(store, &ctx, &scope, raw, args.at)?);
     }
     if json {
         print_json(&out)?;

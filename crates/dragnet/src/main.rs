@@ -1,6 +1,7 @@
 //! The `dragnet` command: arguments in, the engine's use cases called,
 //! their reports printed as text or JSON. No use case lives here.
 
+mod access;
 mod collect;
 mod config;
 mod demo;
@@ -92,6 +93,14 @@ enum Command {
     /// Write a synthetic operation (partners' feeds, sensor logs with planted
     /// beacons, truth.json) to a folder; deterministic for a seed.
     Simulate(simulate::Args),
+    /// Organisations: coordinators, partners, agencies (with their jurisdiction), the public.
+    #[command(subcommand)]
+    Org(access::OrgCommand),
+    /// API tokens of organisations, each with a role.
+    #[command(subcommand)]
+    Token(access::TokenCommand),
+    /// Set whose source this is and who receives its data (TLP recipients).
+    Share(access::ShareArgs),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
 }
@@ -132,7 +141,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(args) => ingest::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
-        Command::Explain(args) => lookup::explain_values(&mut *open()?, &args, cli.json),
+        Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
+        Command::Org(c) => access::org(&mut *open()?, c, cli.json),
+        Command::Token(c) => access::token(&mut *open()?, c, cli.json),
+        Command::Share(args) => access::share(&mut *open()?, &args, cli.json),
         Command::Warninglist(c) => warninglists::run(&mut *open()?, &c, cli.json),
         Command::Servers(args) => servers::list(&mut *open()?, &cli.data, &args, cli.json),
         Command::Server(args) => servers::show(&mut *open()?, &cli.data, &args, cli.json),

@@ -23,6 +23,9 @@ pub struct ListArgs {
     /// Score as of this time (RFC 3339 or a date) instead of now.
     #[arg(long, value_parser = crate::lookup::parse_at)]
     at: Option<i64>,
+    /// Show what this organisation would be shown (only what it may see).
+    #[arg(long = "as", value_name = "ORG")]
+    viewer: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -32,6 +35,9 @@ pub struct ShowArgs {
     /// Score as of this time (RFC 3339 or a date) instead of now.
     #[arg(long, value_parser = crate::lookup::parse_at)]
     at: Option<i64>,
+    /// Show what this organisation would be shown (only what it may see).
+    #[arg(long = "as", value_name = "ORG")]
+    viewer: Option<String>,
 }
 
 fn context(store: &mut dyn Store, data: &std::path::Path) -> anyhow::Result<Context> {
@@ -45,7 +51,8 @@ pub fn list(store: &mut dyn Store, data: &std::path::Path, args: &ListArgs, json
     if let Some(notice) = dragnet_engine::warninglists::none_loaded(store)? {
         eprintln!("note: {notice}");
     }
-    let all = compute(store, &ctx, args.at.unwrap_or_else(dragnet_engine::now), false)?;
+    let scope = crate::lookup::scope(store, args.viewer.as_deref())?;
+    let all = compute(store, &ctx, &scope, args.at.unwrap_or_else(dragnet_engine::now), false)?;
     let country = args.country.as_deref().map(str::to_ascii_uppercase);
     let mut shown: Vec<&ServerView> = all
         .views
@@ -97,7 +104,8 @@ pub fn list(store: &mut dyn Store, data: &std::path::Path, args: &ListArgs, json
 
 pub fn show(store: &mut dyn Store, data: &std::path::Path, args: &ShowArgs, json: bool) -> anyhow::Result<ExitCode> {
     let ctx = context(store, data)?;
-    let all = compute(store, &ctx, args.at.unwrap_or_else(dragnet_engine::now), true)?;
+    let scope = crate::lookup::scope(store, args.viewer.as_deref())?;
+    let all = compute(store, &ctx, &scope, args.at.unwrap_or_else(dragnet_engine::now), true)?;
     let Some(v) = find(&all, &args.id) else {
         eprintln!("error: no server `{}`; `dragnet servers` lists them", args.id);
         return Ok(ExitCode::from(2));

@@ -9,6 +9,7 @@ use dragnet_core::{Store, Tlp};
 use dragnet_ingest::Mapping;
 use serde::Serialize;
 
+use crate::access::Scope;
 use crate::ingest::{FileReport, Report, submit};
 use crate::lookup::{Context, look_up};
 use crate::{Error, Result};
@@ -88,7 +89,7 @@ pub fn run(store: &mut dyn Store, location: &str, on_feed: &mut dyn FnMut(&str, 
     let ctx = Context { lists: lists.lists, geo: GeoIndex::default(), unusable: lists.unusable };
     let mut lookups = Vec::new();
     for value in LOOKUPS {
-        lookups.push(look_up(store, &ctx, value, Some(DEMO_NOW))?.map_err(Error::Invalid)?);
+        lookups.push(look_up(store, &ctx, &Scope::operator(), value, Some(DEMO_NOW))?.map_err(Error::Invalid)?);
     }
     Ok(DemoReport { store: location.to_string(), ingests, lookups })
 }

@@ -17,6 +17,9 @@ pub enum Error {
     /// The named thing does not exist, or the caller may not know it does.
     #[error("{0}")]
     NotFound(String),
+    /// The caller could not be identified (no token, or an unusable one).
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),

@@ -143,7 +143,7 @@ pub fn evaluate(store: &mut dyn Store, data: &Path, args: &Request<'_>) -> Resul
     }
     let planted: HashSet<String> = truth.false_positives.iter().map(|f| normal(&f.value)).collect();
     let ctx = crate::lookup::Context::load(store, data)?;
-    let all = crate::servers::compute(store, &ctx, at, true)?;
+    let all = crate::servers::compute(store, &ctx, &crate::access::Scope::operator(), at, true)?;
     let (mut scoring_only, mut with_lists) = (Detection::default(), Detection::default());
     let mut flagged: HashSet<String> = HashSet::new();
     let mut reported: HashSet<String> = HashSet::new();

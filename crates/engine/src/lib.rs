@@ -5,6 +5,7 @@
 //! HTTP; every function takes a [`Store`](dragnet_core::Store) and returns
 //! a report that the edges render.
 
+pub mod access;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -4,10 +4,12 @@
 use dragnet_analytics::warninglist::{self, WarningList};
 use dragnet_core::policy::{Answer, answer};
 use dragnet_core::score::{Explanation, explain};
+use dragnet_core::store::Hit;
 use dragnet_core::{Observable, Store};
 use serde::Serialize;
 
 use crate::Result;
+use crate::access::Scope;
 
 /// What a lookup consults besides the store.
 pub struct Context {
@@ -25,23 +27,37 @@ impl Context {
     }
 }
 
-/// The answer for one value; `Err` with the reason when the value cannot be
-/// understood (not an IP, domain, URL, hash, e-mail address or ASN).
+/// The answer for one value, from the observations `scope` may see; `Err`
+/// with the reason when the value cannot be understood (not an IP, domain,
+/// URL, hash, e-mail address or ASN).
 pub fn look_up(
     store: &mut dyn Store,
     ctx: &Context,
+    scope: &Scope,
     raw: &str,
     at: Option<i64>,
 ) -> Result<std::result::Result<Answer, String>> {
     let now = at.unwrap_or_else(crate::now);
     match Observable::guess(raw) {
         Ok(obs) => {
-            let mut a = answer(&obs, &store.lookup(&obs)?, &crate::config::scoring(), now);
+            let hits = visible_hits(store, ctx, scope, &obs)?;
+            let mut a = answer(&obs, &hits, &crate::config::scoring(), now);
             enrich(&mut a, &obs, ctx);
             Ok(Ok(a))
         }
         Err(e) => Ok(Err(e.to_string())),
     }
+}
+
+/// The stored observations of `obs` that `scope` may see; none of a
+/// warninglisted value unless `scope` is the operator's.
+pub fn visible_hits(store: &mut dyn Store, ctx: &Context, scope: &Scope, obs: &Observable) -> Result<Vec<Hit>> {
+    if !scope.sees_warninglisted() && !warninglist::hits(&ctx.lists, obs).is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut hits = store.lookup(obs)?;
+    hits.retain(|h| scope.allows(&h.source, h.observation.tlp));
+    Ok(hits)
 }
 
 /// Fills in what the answer's caller knows besides the store: warninglists,
@@ -66,10 +82,16 @@ pub struct Explained {
     pub explanation: Explanation,
 }
 
-pub fn explain_value(store: &mut dyn Store, lists: &[WarningList], raw: &str, at: Option<i64>) -> Result<Explained> {
+pub fn explain_value(
+    store: &mut dyn Store,
+    ctx: &Context,
+    scope: &Scope,
+    raw: &str,
+    at: Option<i64>,
+) -> Result<Explained> {
     let now = at.unwrap_or_else(crate::now);
     let obs = Observable::guess(raw).map_err(|e| crate::Error::invalid(format!("{raw}: {e}")))?;
-    let explanation = explain(&crate::config::scoring(), &store.lookup(&obs)?, now);
-    let warninglists = warninglist::hits(lists, &obs).into_iter().map(str::to_string).collect();
+    let explanation = explain(&crate::config::scoring(), &visible_hits(store, ctx, scope, &obs)?, now);
+    let warninglists = warninglist::hits(&ctx.lists, &obs).into_iter().map(str::to_string).collect();
     Ok(Explained { value: obs.value().to_string(), kind: obs.kind().to_string(), warninglists, explanation })
 }

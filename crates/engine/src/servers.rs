@@ -12,6 +12,7 @@ use dragnet_core::{Category, Kind, Observable, Store, Tlp, format_timestamp};
 use serde::Serialize;
 
 use crate::Result;
+use crate::access::Scope;
 use crate::lookup::Context;
 
 /// The kinds a server is made of.
@@ -75,8 +76,11 @@ pub struct Servers {
 }
 
 /// Clusters the whole store, keeping server ids stable through the stored
-/// assignments (rewritten only when they changed).
-pub fn compute(store: &mut dyn Store, ctx: &Context, now: i64, detail: bool) -> Result<Servers> {
+/// assignments (rewritten only when they changed), and shows `scope` each
+/// server as far as it may see it: the observations it may not see are left
+/// out (and with them the members only they reported, and the server if no
+/// member is left), so scores, times and evidence come from what it sees.
+pub fn compute(store: &mut dyn Store, ctx: &Context, scope: &Scope, now: i64, detail: bool) -> Result<Servers> {
     let facts = store.facts(&MEMBER_KINDS)?;
     let mut by_observable: BTreeMap<&Observable, Vec<&Fact>> = BTreeMap::new();
     for f in &facts {
@@ -127,16 +131,29 @@ pub fn compute(store: &mut dyn Store, ctx: &Context, now: i64, detail: bool) -> 
     if assignments != before {
         store.put_server_assignments(&assignments)?;
     }
-    let views = clustering
+    let mut views: Vec<ServerView> = clustering
         .servers
         .iter()
-        .map(|s| {
-            let facts: Vec<(&Observable, &[&Fact])> =
-                s.members.iter().map(|&m| (&members[m], member_facts[m])).collect();
-            view(s, &facts, ctx, &scoring, now, detail, &link_sources)
+        .filter_map(|s| {
+            let visible: Vec<(&Observable, Vec<&Fact>)> = s
+                .members
+                .iter()
+                .map(|&m| {
+                    let seen = member_facts[m].iter().copied().filter(|f| scope.allows(&f.source, f.observation.tlp));
+                    (&members[m], seen.collect::<Vec<_>>())
+                })
+                .filter(|(_, facts)| !facts.is_empty())
+                .collect();
+            if visible.is_empty() {
+                return None;
+            }
+            let facts: Vec<(&Observable, &[&Fact])> = visible.iter().map(|(o, f)| (*o, f.as_slice())).collect();
+            Some(view(s, &facts, ctx, &scoring, now, detail, &link_sources, scope))
         })
-        .collect::<Vec<_>>();
-    let mut views = views;
+        .collect();
+    if !scope.sees_warninglisted() {
+        warninglisted.clear();
+    }
     views.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
     Ok(Servers { views, clustering, warninglisted, clustering_ms })
 }
@@ -149,6 +166,7 @@ fn view(
     now: i64,
     detail: bool,
     link_sources: &BTreeMap<(Observable, Observable), BTreeSet<String>>,
+    scope: &Scope,
 ) -> ServerView {
     let mut v = ServerView {
         id: server.id.clone(),
@@ -225,7 +243,28 @@ fn view(
     if detail {
         v.evidence = server.evidence.iter().map(|e| evidence(e, link_sources)).collect();
     }
+    if !scope.sees_warninglisted() {
+        leave_out_unseen_evidence(&mut v);
+    }
     v
+}
+
+/// Keeps the evidence whose both ends the caller sees, as reported by the
+/// sources it sees, and the artifacts that evidence names: a link through a
+/// hidden member, or reported only by a hidden source, is left out.
+fn leave_out_unseen_evidence(v: &mut ServerView) {
+    let seen_sources: BTreeSet<String> = v.sources.iter().cloned().collect();
+    let artifact_values: Vec<&str> =
+        v.artifacts.iter().filter_map(|a| a.split_once(':').map(|(_, value)| value)).collect();
+    let seen: BTreeSet<String> = v.ips.iter().chain(&v.domains).chain(&v.urls).cloned().collect();
+    let visible = |value: &str| seen.contains(value) || artifact_values.contains(&value);
+    v.evidence.retain_mut(|e| {
+        let reported = e.sources.is_empty();
+        e.sources.retain(|s| seen_sources.contains(s));
+        visible(&e.from) && visible(&e.to) && (reported || !e.sources.is_empty())
+    });
+    let named: BTreeSet<&str> = v.evidence.iter().flat_map(|e| [e.from.as_str(), e.to.as_str()]).collect();
+    v.artifacts.retain(|a| a.split_once(':').is_some_and(|(_, value)| named.contains(value)));
 }
 
 fn evidence(e: &Evidence, link_sources: &BTreeMap<(Observable, Observable), BTreeSet<String>>) -> EvidenceView {
