@@ -148,7 +148,11 @@ pub fn compute(store: &mut dyn Store, ctx: &Context, scope: &Scope, now: i64, de
                 return None;
             }
             let facts: Vec<(&Observable, &[&Fact])> = visible.iter().map(|(o, f)| (*o, f.as_slice())).collect();
-            Some(view(s, &facts, ctx, &scoring, now, detail, &link_sources, scope))
+            let mut v = view(s, &facts, ctx, &scoring, now, detail, &link_sources);
+            if !scope.sees_warninglisted() {
+                leave_out_unseen_evidence(&mut v);
+            }
+            Some(v)
         })
         .collect();
     if !scope.sees_warninglisted() {
@@ -166,7 +170,6 @@ fn view(
     now: i64,
     detail: bool,
     link_sources: &BTreeMap<(Observable, Observable), BTreeSet<String>>,
-    scope: &Scope,
 ) -> ServerView {
     let mut v = ServerView {
         id: server.id.clone(),
@@ -242,9 +245,6 @@ fn view(
     }
     if detail {
         v.evidence = server.evidence.iter().map(|e| evidence(e, link_sources)).collect();
-    }
-    if !scope.sees_warninglisted() {
-        leave_out_unseen_evidence(&mut v);
     }
     v
 }
