@@ -20,11 +20,15 @@ const KINDS: [OrgKind; 4] = [OrgKind::Coordinator, OrgKind::Partner, OrgKind::Ag
 const TLPS: [Tlp; 5] = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict, Tlp::Red];
 const VALUES: [&str; 5] = ["45.1.1.1", "45.1.1.2", "evil-domain.net", "45.1.0.0/16", "www.evil-domain.net"];
 
+/// A source's owner (an organisation's index) and recipients (an
+/// organisation's index, or every organisation of a kind).
+type SourceSharing = (Option<usize>, Vec<Result<usize, OrgKind>>);
+
 #[derive(Debug, Clone)]
 struct World {
     orgs: Vec<Org>,
     /// Per source: owner (org index), recipients (org index or kind).
-    sources: Vec<(Option<usize>, Vec<Result<usize, OrgKind>>)>,
+    sources: Vec<SourceSharing>,
     /// (source, value, tlp)
     observations: Vec<(usize, usize, Tlp)>,
     /// (source, from value, to value)
