@@ -81,6 +81,7 @@ impl Role {
 }
 
 /// A member of the community (or the public), with an agency's jurisdiction.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Org {
     pub name: String,
@@ -138,6 +139,19 @@ impl Serialize for Recipient {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Recipient {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        crate::model::string_schema(
+            None,
+            Some("^(kind:(coordinator|partner|agency|public)|[a-z0-9][a-z0-9._-]{0,63})$"),
+        )
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Recipient {}
+
 impl<'de> Deserialize<'de> for Recipient {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
@@ -145,6 +159,7 @@ impl<'de> Deserialize<'de> for Recipient {
 }
 
 /// A source's sharing limits: whose data it is, and to whom it was given.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sharing {
     /// The partner whose source this is; it always sees its own data.

@@ -38,7 +38,29 @@ macro_rules! string_enum {
                 s.parse().map_err(serde::de::Error::custom)
             }
         }
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                crate::model::string_schema(Some(&[$($text),+]), None)
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
+}
+
+/// The OpenAPI schema of a value serialised as a string: one of `values`,
+/// or matching `pattern`.
+#[cfg(feature = "openapi")]
+pub(crate) fn string_schema(
+    values: Option<&[&str]>,
+    pattern: Option<&str>,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(values.map(|v| v.to_vec()))
+        .pattern(pattern)
+        .into()
 }
 pub(crate) use string_enum;
 
@@ -245,6 +267,16 @@ impl Serialize for Grade {
         s.collect_str(self)
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Grade {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        string_schema(None, Some("^[A-F][1-6]$"))
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Grade {}
 
 impl<'de> Deserialize<'de> for Grade {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

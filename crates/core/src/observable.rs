@@ -11,6 +11,7 @@ use crate::record::clip;
 
 /// What kind of value an observable is. The string forms are stable: they are
 /// stored, exported and accepted on the command line.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {

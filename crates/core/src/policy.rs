@@ -52,6 +52,7 @@ pub fn label(record: Record, source: &Source, batch: &BatchLabels, ingested_at: 
 }
 
 /// The answer to looking one value up, merged over every hit.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Answer {
     pub value: String,
@@ -82,6 +83,7 @@ pub struct Answer {
     pub matches: Vec<AnswerMatch>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct AnswerMatch {
     pub value: String,

@@ -136,6 +136,7 @@ impl Relation {
 }
 
 /// A piece of input that did not become a record, and why.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reject {
     pub line: u32,

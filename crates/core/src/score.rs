@@ -47,6 +47,7 @@ impl Default for ScoringConfig {
 }
 
 /// One observation's part in a score.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contribution {
     pub source: String,
@@ -68,6 +69,7 @@ pub struct Contribution {
 }
 
 /// A score with every contribution behind it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     pub score: u8,

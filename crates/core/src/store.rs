@@ -12,6 +12,7 @@ use crate::record::{Link, Reject, Relation};
 use crate::time::Timestamp;
 
 /// A named partner feed with the grade and TLP its reports get by default.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Source {
     pub name: String,
@@ -20,6 +21,7 @@ pub struct Source {
 }
 
 /// A source as the store knows it, with its activity.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceInfo {
     #[serde(flatten)]
@@ -95,6 +97,7 @@ pub struct BatchOutcome {
 }
 
 /// How a stored observation matched a looked-up value.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Via {
@@ -126,6 +129,7 @@ pub struct Hit {
 }
 
 /// A rejected piece of input as stored, with its origin.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredReject {
     pub source: String,
@@ -135,6 +139,7 @@ pub struct StoredReject {
 }
 
 /// Counts over the whole store.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub observables: u64,
@@ -172,6 +177,7 @@ pub enum StoreError {
 }
 
 /// An API token as stored: never its secret, only the secret's SHA-256.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {
     pub id: i64,

@@ -10,6 +10,7 @@ mod geo;
 mod ingest;
 mod lookup;
 mod output;
+mod serve;
 mod servers;
 mod simulate;
 mod telemetry;
@@ -101,6 +102,8 @@ enum Command {
     Token(access::TokenCommand),
     /// Set whose source this is and who receives its data (TLP recipients).
     Share(access::ShareArgs),
+    /// Serve the REST API (OpenAPI at /api/v1/openapi.json) until SIGTERM.
+    Serve(serve::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
     Demo,
 }
@@ -142,6 +145,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
+        Command::Serve(args) => serve::run(location.clone(), &cli.data, busy, &args),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),
         Command::Token(c) => access::token(&mut *open()?, c, cli.json),
         Command::Share(args) => access::share(&mut *open()?, &args, cli.json),

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::{Error, Result};
 
 /// What one input contributed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct FileReport {
     pub path: String,
@@ -45,14 +46,30 @@ impl FileReport {
 }
 
 /// A step a folder's `sources.json` asked for besides reading feeds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "step", rename_all = "lowercase")]
 pub enum Step {
-    Warninglists { path: PathBuf, imported: usize, failed: Vec<crate::warninglists::FailedFile> },
-    Geo { path: Vec<PathBuf>, asn_ranges: usize, country_ranges: usize },
-    Telemetry { path: PathBuf, report: Box<crate::telemetry::TelemetryReport> },
+    Warninglists {
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        path: PathBuf,
+        imported: usize,
+        failed: Vec<crate::warninglists::FailedFile>,
+    },
+    Geo {
+        #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+        path: Vec<PathBuf>,
+        asn_ranges: usize,
+        country_ranges: usize,
+    },
+    Telemetry {
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        path: PathBuf,
+        report: Box<crate::telemetry::TelemetryReport>,
+    },
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub source: String,

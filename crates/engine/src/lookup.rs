@@ -73,6 +73,7 @@ pub fn enrich(a: &mut Answer, obs: &Observable, ctx: &Context) {
 }
 
 /// Every observation's part in one value's score.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Serialize)]
 pub struct Explained {
     pub value: String,

@@ -19,6 +19,7 @@ use crate::lookup::Context;
 const MEMBER_KINDS: [Kind; 4] = [Kind::Ipv4, Kind::Ipv6, Kind::Domain, Kind::Url];
 
 /// One member observable with what the store knows of it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Member {
     pub value: String,
@@ -34,6 +35,7 @@ pub struct Member {
     pub as_org: Option<String>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerView {
     pub id: String,
@@ -57,6 +59,7 @@ pub struct ServerView {
     pub evidence: Vec<EvidenceView>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceView {
     pub from: String,

@@ -423,6 +423,7 @@ fn read_capture(path: &Path, raw: &[u8], decoder: &mut netflow::Decoder, t: &mut
     Ok(())
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct TelemetryReport {
     pub source: String,

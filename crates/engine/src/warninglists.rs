@@ -48,6 +48,7 @@ pub struct ImportedList {
     pub file: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct FailedFile {
     pub file: String,

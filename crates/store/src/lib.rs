@@ -55,13 +55,13 @@ impl Location {
 }
 
 /// Opens (and migrates) the store.
-pub fn open(location: &Location) -> Result<Box<dyn Store>, StoreError> {
+pub fn open(location: &Location) -> Result<Box<dyn Store + Send>, StoreError> {
     open_waiting(location, sqlite::BUSY_WAIT)
 }
 
 /// As [`open`]; on the embedded store a writer waits up to `busy_wait` for
 /// another process's write transaction (PostgreSQL locks rows, not the store).
-pub fn open_waiting(location: &Location, busy_wait: std::time::Duration) -> Result<Box<dyn Store>, StoreError> {
+pub fn open_waiting(location: &Location, busy_wait: std::time::Duration) -> Result<Box<dyn Store + Send>, StoreError> {
     Ok(match location {
         Location::Embedded(dir) => Box::new(SqliteStore::open_waiting(dir, busy_wait)?),
         Location::Postgres(url) => Box::new(PgStore::connect(url)?),

@@ -1,0 +1,89 @@
+//! `dragnet serve`: the engine's use cases over HTTP. Routes only translate:
+//! a request becomes an engine call under the caller's [`Scope`], the
+//! result becomes JSON. Store work runs on tokio's blocking pool (the
+//! stores are synchronous); see ARCHITECTURE.md for why.
+//!
+//! [`Scope`]: dragnet_engine::access::Scope
+
+mod error;
+mod limit;
+mod metrics;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use dragnet_store::Location;
+use tower_http::timeout::TimeoutLayer;
+
+pub use error::ApiError;
+pub use state::App;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub location: Location,
+    /// The data directory (enrichment data, the embedded store).
+    pub data: PathBuf,
+    /// How long a writer waits for another writer on the embedded store.
+    pub busy_timeout: Duration,
+    /// Largest request body (a submitted feed file).
+    pub max_body: usize,
+    /// Requests a second each token may make, sustained; bursts of twice that.
+    pub rate: u32,
+    /// Longest a request may take.
+    pub timeout: Duration,
+}
+
+/// The whole application: every route, with its limits and metrics.
+pub fn app(state: App) -> Router {
+    let timeout = state.config.timeout;
+    let max_body = state.config.max_body;
+    let (router, api) = routes::api().split_for_parts();
+    let spec = Arc::new(api.to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+    router
+        .merge(routes::unlisted(spec))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .with_state(state)
+}
+
+/// The OpenAPI document, as served at `/api/v1/openapi.json`.
+pub fn openapi_json() -> String {
+    routes::api().into_openapi().to_pretty_json().unwrap_or_default()
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(config: Config) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let state = App::start(config).map_err(std::io::Error::other)?;
+    tracing::info!(listen = %listener.local_addr()?, "serving");
+    let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = interrupt => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

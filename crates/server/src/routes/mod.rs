@@ -1,0 +1,111 @@
+//! Every route. Documented routes live in [`api`], each declared once with
+//! `#[utoipa::path]` and registered through `routes!`, so the OpenAPI
+//! document is generated from the router itself and cannot drift from it.
+//! To add a route: write the handler in the module of its resource,
+//! annotate it, and add one `.routes(routes!(…))` line below.
+
+mod directory;
+mod lookup;
+mod servers;
+mod submissions;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use dragnet_core::access::Role;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::{Access, App, Credential};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Dragnet",
+        description = "Coordinated takedowns of malicious infrastructure: lookups, servers, sources and \
+                       submissions, each answered as far as the caller's organisation may see (TLP 2.0).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerScheme),
+    security(("bearer" = [])),
+    tags(
+        (name = "lookup", description = "Values and what partners said about them"),
+        (name = "servers", description = "Observables joined into servers"),
+        (name = "directory", description = "Organisations, sources, counts"),
+        (name = "submissions", description = "Partners' data in"),
+        (name = "public", description = "TLP:CLEAR data, no token needed")
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.components.get_or_insert_with(Default::default).add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("dgt_…").build()),
+        );
+    }
+}
+
+/// The documented API under `/api/v1`.
+pub fn api() -> OpenApiRouter<App> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(lookup::one))
+        .routes(routes!(lookup::many))
+        .routes(routes!(lookup::explain))
+        .routes(routes!(lookup::public_one))
+        .routes(routes!(servers::list))
+        .routes(routes!(servers::one))
+        .routes(routes!(directory::organisations))
+        .routes(routes!(directory::sources))
+        .routes(routes!(directory::stats))
+        .routes(routes!(submissions::submit));
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
+}
+
+/// Health, readiness, metrics and the document itself: not API resources.
+pub fn unlisted(spec: Arc<String>) -> Router<App> {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let spec = spec.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], spec.as_str().to_string()) }
+            }),
+        )
+}
+
+async fn ready(State(app): State<App>) -> Result<&'static str, ApiError> {
+    app.ready().await?;
+    Ok("ready\n")
+}
+
+/// Prometheus metrics; an admin token is needed (they show traffic).
+async fn metrics(State(app): State<App>, credential: Credential) -> Result<impl IntoResponse, ApiError> {
+    app.call(credential, Access::Token(Role::Admin), |_, _, _| Ok(())).await?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()))
+}
+
+/// `at` query parameter: a time to score as of.
+fn parse_at(at: Option<&str>) -> Result<Option<i64>, ApiError> {
+    at.map(|s| {
+        dragnet_core::parse_timestamp(s).ok_or_else(|| {
+            ApiError::Engine(dragnet_engine::Error::invalid(format!(
+                "at: `{s}` is not a time; use RFC 3339 or YYYY-MM-DD"
+            )))
+        })
+    })
+    .transpose()
+}
