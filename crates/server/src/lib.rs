@@ -64,7 +64,12 @@ pub fn openapi_json() -> String {
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(config: Config) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let state = App::start(config).map_err(std::io::Error::other)?;
+    // The store's drivers block (PostgreSQL's runs its own runtime): open it
+    // where blocking is allowed, as every request's store work is.
+    let state = tokio::task::spawn_blocking(move || App::start(config))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
     tracing::info!(listen = %listener.local_addr()?, "serving");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;

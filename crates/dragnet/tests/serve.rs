@@ -1,0 +1,251 @@
+//! `dragnet serve` end to end: a real server process on loopback over a
+//! real store. Every route of its own OpenAPI document is walked without a
+//! token, with an expired and a revoked token, and with a token of an
+//! organisation that may not see the data: none of them ever gets it.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Server, dragnet};
+use serde_json::Value;
+
+/// An AMBER+STRICT report by partner-a: only it and the coordinators may see it.
+const SECRET: &str = "45.9.9.9";
+const SECRET_SOURCE: &str = "partner-a";
+/// A TLP:CLEAR report anyone may see.
+const OPEN: &str = "45.8.8.8";
+
+fn ok(data: &Path, args: &[&str]) -> String {
+    let run = dragnet(data, args);
+    assert_eq!(run.code, 0, "dragnet {args:?}: {}{}", run.stdout, run.stderr);
+    run.stdout.trim().to_string()
+}
+
+struct World {
+    data: tempfile::TempDir,
+    coordinator: String,
+    police: String,
+    outsider: String,
+    submitter: String,
+    expired: String,
+    revoked: String,
+}
+
+fn world() -> World {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    std::fs::write(d.join("secret.txt"), format!("{SECRET}\nc2.secret-marker.net\n")).unwrap();
+    std::fs::write(d.join("open.txt"), format!("{OPEN}\n")).unwrap();
+    ok(d, &["org", "add", "coord", "--kind", "coordinator"]);
+    ok(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "EE"]);
+    ok(d, &["org", "add", "outsider", "--kind", "partner"]);
+    ok(d, &["org", "add", SECRET_SOURCE, "--kind", "partner"]);
+    let secret = d.join("secret.txt");
+    ok(
+        d,
+        &[
+            "ingest",
+            secret.to_str().unwrap(),
+            "--source",
+            SECRET_SOURCE,
+            "--tlp",
+            "amber+strict",
+            "--category",
+            "botnet-c2",
+        ],
+    );
+    ok(d, &["share", SECRET_SOURCE, "--owner", SECRET_SOURCE, "--with", "kind:coordinator"]);
+    let open = d.join("open.txt");
+    ok(d, &["ingest", open.to_str().unwrap(), "--source", "open-feed", "--tlp", "clear", "--category", "scanning"]);
+    let token = |org: &str, role: &str| ok(d, &["token", "create", "--org", org, "--role", role]);
+    let soon = dragnet_core::format_timestamp(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1,
+    );
+    let expired = ok(d, &["token", "create", "--org", "coord", "--role", "admin", "--expires", &soon]);
+    let revoked = token("coord", "admin");
+    let listed = dragnet(d, &["--json", "token", "list"]).json();
+    let id = listed.as_array().unwrap().last().unwrap()["id"].to_string();
+    ok(d, &["token", "revoke", &id]);
+    let world = World {
+        coordinator: token("coord", "admin"),
+        police: token("police-ee", "reader"),
+        outsider: token("outsider", "analyst"),
+        submitter: token(SECRET_SOURCE, "submitter"),
+        expired,
+        revoked,
+        data,
+    };
+    // Let the expired token's second pass.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    world
+}
+
+/// Each documented route as (method, concrete path, body).
+fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>)> {
+    let mut out = Vec::new();
+    for (path, methods) in spec["paths"].as_object().unwrap() {
+        for method in methods.as_object().unwrap().keys() {
+            let concrete = path.replace("{value}", SECRET).replace("{id}", server_id);
+            let (concrete, body) = match (method.as_str(), path.as_str()) {
+                ("post", "/api/v1/lookup") => (concrete, Some(format!(r#"{{"values": ["{SECRET}"]}}"#).into_bytes())),
+                ("post", "/api/v1/submissions") => {
+                    (format!("{concrete}?source={SECRET_SOURCE}"), Some(b"45.7.7.7\n".to_vec()))
+                }
+                _ => (concrete, None),
+            };
+            out.push((method.to_uppercase(), concrete, body));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_route_serves_data_to_a_caller_who_may_not_see_it() {
+    let w = world();
+    let server = Server::start(w.data.path(), &[], &["--rate", "1000"]);
+    let spec = server.get("/api/v1/openapi.json", None).json();
+    assert_eq!(spec["openapi"], "3.1.0");
+    let seen = server.get(&format!("/api/v1/servers/{SECRET}"), Some(&w.coordinator));
+    assert_eq!(seen.status, 200, "{}", seen.body);
+    let server_id = seen.json()["id"].as_str().unwrap().to_string();
+    let routes = routes(&spec, &server_id);
+    assert!(routes.len() >= 10, "{routes:?}");
+    for (method, path, body) in &routes {
+        let public = path.starts_with("/api/v1/public/");
+        for (who, token) in [("no token", None), ("expired", Some(&w.expired)), ("revoked", Some(&w.revoked))] {
+            let r = server.request(method, path, token.map(String::as_str), body.as_deref());
+            if public {
+                assert_eq!(r.status, 200, "{who} {method} {path}: {}", r.body);
+                assert_eq!(r.json()["found"], false, "{who} {method} {path}: {}", r.body);
+            } else {
+                assert_eq!(r.status, 401, "{who} {method} {path}: {}", r.body);
+                assert_eq!(r.json()["code"], "unauthenticated");
+                assert_eq!(r.header("www-authenticate"), Some("Bearer"));
+            }
+            assert!(!r.body.contains(SECRET_SOURCE), "{who} {method} {path} leaked: {}", r.body);
+        }
+        // An organisation the data was not shared with: refused, not found,
+        // or answered without it.
+        let r = server.request(method, path, Some(&w.outsider), body.as_deref());
+        assert!([200, 403, 404].contains(&r.status), "outsider {method} {path}: {} {}", r.status, r.body);
+        assert!(!r.body.contains("secret-marker"), "outsider {method} {path} leaked: {}", r.body);
+        // A refusal may echo what was asked; an answer must hold nothing of it.
+        if r.status == 200 {
+            assert!(!r.body.contains(SECRET_SOURCE), "outsider {method} {path} leaked: {}", r.body);
+        }
+    }
+    // The control: the coordinator does see it, so the walk above could fail.
+    let r = server.get(&format!("/api/v1/lookup/{SECRET}"), Some(&w.coordinator));
+    assert_eq!(
+        (r.status, r.json()["found"].clone(), r.json()["sources"][0].clone()),
+        (200, Value::Bool(true), Value::from(SECRET_SOURCE))
+    );
+    let r = server.get(&format!("/api/v1/lookup/{SECRET}"), Some(&w.police));
+    assert_eq!(r.json()["found"], false, "AMBER+STRICT not shared with the agency: {}", r.body);
+    // CLEAR is for everyone, also on the public path.
+    let r = server.get(&format!("/api/v1/public/lookup/{OPEN}"), None);
+    assert_eq!((r.status, r.json()["found"].clone()), (200, Value::Bool(true)));
+    let r = server.get(&format!("/api/v1/lookup/{OPEN}"), Some(&w.outsider));
+    assert_eq!(r.json()["sources"], serde_json::json!(["open-feed"]));
+    assert_eq!(server.get("/api/v1/stats", Some(&w.outsider)).status, 403);
+    assert_eq!(server.terminate().code(), Some(0), "SIGTERM ends the server cleanly");
+}
+
+#[test]
+fn submissions_write_only_to_the_callers_own_sources() {
+    let w = world();
+    let server = Server::start(w.data.path(), &[], &["--rate", "1000", "--max-body", "100000"]);
+    let post = |path: &str, token: &str, body: &[u8]| server.request("POST", path, Some(token), Some(body));
+    let r = post(&format!("/api/v1/submissions?source={SECRET_SOURCE}"), &w.submitter, b"45.7.7.7\nnot a value\n");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let report = r.json();
+    assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(report["files"][0]["rejects"][0]["line"], 2);
+    // Another organisation's source, or an unowned one, is refused.
+    assert_eq!(post("/api/v1/submissions?source=open-feed", &w.submitter, b"45.6.6.6\n").status, 403);
+    assert_eq!(post(&format!("/api/v1/submissions?source={SECRET_SOURCE}"), &w.outsider, b"45.6.6.6\n").status, 403);
+    // A reader may not write at all.
+    assert_eq!(post("/api/v1/submissions?source=police-feed", &w.police, b"45.6.6.6\n").status, 403);
+    // A new source becomes the submitter's own, shared with coordinators only.
+    let r = post("/api/v1/submissions?source=partner-a-extra", &w.submitter, b"45.5.5.5\n");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sharing = dragnet(w.data.path(), &["--json", "share", "partner-a-extra", "--owner", SECRET_SOURCE]).json();
+    assert_eq!(sharing["sharing"]["owner"], SECRET_SOURCE);
+    // Nothing usable: 422 and nothing written; too large: 413.
+    let r = post(&format!("/api/v1/submissions?source={SECRET_SOURCE}"), &w.submitter, b"no values here\n");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let big = vec![b'#'; 200_000];
+    assert_eq!(post(&format!("/api/v1/submissions?source={SECRET_SOURCE}"), &w.submitter, &big).status, 413);
+    // What was submitted is found like an ingested file.
+    let r = server.get("/api/v1/lookup/45.7.7.7", Some(&w.coordinator));
+    assert_eq!(r.json()["sources"], serde_json::json!([SECRET_SOURCE]));
+    let r = server.request(
+        "POST",
+        "/api/v1/lookup",
+        Some(&w.coordinator),
+        Some(br#"{"values": ["45.7.7.7", "nonsense value"]}"#),
+    );
+    let lines = r.json();
+    assert_eq!((lines[0]["found"].clone(), lines[1]["error"].is_string()), (Value::Bool(true), true), "{lines}");
+}
+
+#[test]
+fn each_token_is_rate_limited_with_retry_after() {
+    let w = world();
+    let server = Server::start(w.data.path(), &[], &["--rate", "5"]);
+    let statuses: Vec<_> = (0..30).map(|_| server.get("/api/v1/sources", Some(&w.police))).collect();
+    let refused = statuses.iter().find(|r| r.status == 429).expect("a burst beyond twice the rate is refused");
+    assert_eq!(refused.json()["code"], "rate_limited");
+    assert!(refused.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n >= 1)));
+    // Another token has its own bucket.
+    assert_eq!(server.get("/api/v1/sources", Some(&w.coordinator)).status, 200);
+}
+
+#[test]
+fn two_servers_share_one_postgresql_store() {
+    let url = dragnet_testkit::postgres_url();
+    let Some(mut admin) = dragnet_testkit::postgres_admin() else { return };
+    let schema = dragnet_testkit::unique_name("serve");
+    admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+    let store = format!("{url}?options=-c%20search_path%3D{schema}");
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let with_store = |args: &[&str]| {
+        let mut full = vec!["--store", store.as_str()];
+        full.extend_from_slice(args);
+        ok(d, &full)
+    };
+    with_store(&["org", "add", "coord", "--kind", "coordinator"]);
+    with_store(&["org", "add", "isp", "--kind", "partner"]);
+    let coordinator = with_store(&["token", "create", "--org", "coord", "--role", "admin"]);
+    let submitter = with_store(&["token", "create", "--org", "isp", "--role", "submitter"]);
+    let one = Server::start(d, &["--store", &store], &[]);
+    let two = Server::start(d, &["--store", &store], &[]);
+    let values: Vec<String> = (1..=40).map(|i| format!("45.3.{}.{}", i / 10, i)).collect();
+    // Both write concurrently, then each reads what the other wrote.
+    std::thread::scope(|s| {
+        for (n, server) in [&one, &two].into_iter().enumerate() {
+            let (values, submitter) = (&values, &submitter);
+            s.spawn(move || {
+                for chunk in values.chunks(4).skip(n).step_by(2) {
+                    let body = chunk.join("\n");
+                    let r = server.request(
+                        "POST",
+                        "/api/v1/submissions?source=isp-feed",
+                        Some(submitter),
+                        Some(body.as_bytes()),
+                    );
+                    assert_eq!(r.status, 200, "{}", r.body);
+                }
+            });
+        }
+    });
+    for (i, v) in values.iter().enumerate() {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let r = server.get(&format!("/api/v1/lookup/{v}"), Some(&coordinator));
+        assert_eq!(r.json()["found"], true, "{v} via server {}: {}", i % 2 + 1, r.body);
+    }
+    drop((one, two));
+    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+}
