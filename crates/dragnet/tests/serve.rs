@@ -249,3 +249,28 @@ fn two_servers_share_one_postgresql_store() {
     drop((one, two));
     admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
 }
+
+/// schemathesis (from PyPI; `scripts/test` installs it) generates requests
+/// from the OpenAPI document: no answer may be a 5xx, an undocumented
+/// status or content type, or a body that breaks its own schema.
+#[test]
+fn schemathesis_finds_no_server_error_and_no_schema_break() {
+    let Some(schemathesis) = dragnet_testkit::oracle("schemathesis") else { return };
+    let w = world();
+    ok(w.data.path(), &["demo"]);
+    let server = Server::start(w.data.path(), &[], &["--rate", "100000"]);
+    let url = format!("http://127.0.0.1:{}/api/v1/openapi.json", server.port);
+    let seed = std::env::var("DRAGNET_SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".into());
+    let out = std::process::Command::new(schemathesis)
+        .args(["run", &url, "--header", &format!("Authorization: Bearer {}", w.coordinator)])
+        .args([
+            "--checks",
+            "not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance",
+        ])
+        .args(["--max-examples", "50", "--seed", &seed])
+        .output()
+        .expect("run schemathesis");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "schemathesis found failures:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains("passed"), "{report}");
+}

@@ -13,7 +13,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// Stable: `invalid`, `unauthenticated`, `forbidden`, `not_found`,
-    /// `rate_limited`, `busy`, `too_large`, `internal`.
+    /// `exists`, `rate_limited`, `busy`, `too_large`,
+    /// `unsupported_media_type`, `timeout`, `internal`.
     pub code: &'static str,
     pub message: String,
 }
@@ -23,6 +24,8 @@ pub enum ApiError {
     Engine(Error),
     /// Too many requests: retry after this many seconds.
     RateLimited(u64),
+    /// The request could not be read (a bad query, path or body).
+    Rejected(StatusCode, String),
     /// The work could not run (a panic or a cancelled task).
     Internal(String),
 }
@@ -57,6 +60,13 @@ impl ApiError {
                 Error::Store(_) | Error::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Rejected(status, _) => match *status {
+                StatusCode::PAYLOAD_TOO_LARGE => (*status, "too_large"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => (*status, "unsupported_media_type"),
+                StatusCode::NOT_FOUND => (*status, "not_found"),
+                s if s.is_client_error() => (s, "invalid"),
+                _ => (StatusCode::BAD_REQUEST, "invalid"),
+            },
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -77,6 +87,7 @@ impl IntoResponse for ApiError {
             }
             ApiError::Engine(e) => e.to_string(),
             ApiError::RateLimited(after) => format!("too many requests: retry in {after} s"),
+            ApiError::Rejected(_, why) => why.clone(),
         };
         let mut response = (status, Json(ErrorBody { code, message })).into_response();
         let headers = response.headers_mut();

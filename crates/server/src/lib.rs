@@ -6,6 +6,7 @@
 //! [`Scope`]: dragnet_engine::access::Scope
 
 mod error;
+mod extract;
 mod limit;
 mod metrics;
 mod routes;

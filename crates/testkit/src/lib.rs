@@ -4,6 +4,8 @@
 //!
 //! - `../shared/samples` (third-party samples, never copied into the
 //!   repository): skip with `DRAGNET_SKIP_SAMPLES=1`.
+//! - Third-party oracles on the PATH (schemathesis…, installed by
+//!   `scripts/test`): skip with `DRAGNET_SKIP_ORACLES=1`.
 //! - PostgreSQL at `DRAGNET_TEST_PG` (default
 //!   `postgres://postgres@127.0.0.1:5432/test`, started by `.ci/run`): skip
 //!   with `DRAGNET_SKIP_PG=1`.
@@ -56,4 +58,27 @@ pub fn postgres_admin() -> Option<postgres::Client> {
 pub fn unique_name(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
     format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// The path of a third-party program the tests compare against, or `None`
+/// (with a note) when it is missing and `DRAGNET_SKIP_ORACLES` is set.
+///
+/// # Panics
+/// When it is missing and skipping was not asked for.
+pub fn oracle(program: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
+    match found {
+        Some(path) => Some(path),
+        None if std::env::var_os("DRAGNET_SKIP_ORACLES").is_some() => {
+            eprintln!("skipping: {program} is not on the PATH (DRAGNET_SKIP_ORACLES set)");
+            None
+        }
+        None => {
+            panic!("{program} is not on the PATH: run scripts/test (it installs it), or set DRAGNET_SKIP_ORACLES=1")
+        }
+    }
 }

@@ -1,26 +1,20 @@
 //! `/lookup` and `/explain`: what the caller may see about values.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use dragnet_core::access::Role;
 use dragnet_core::policy::Answer;
 use dragnet_engine::lookup::{Explained, explain_value, look_up};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
-use super::parse_at;
+use super::{At, parse_at};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json as Body, Path, Query};
 use crate::state::{Access, App, Credential};
 
 /// Most values one POST may look up.
 const MAX_VALUES: usize = 1000;
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct At {
-    /// Score as of this time (RFC 3339 or YYYY-MM-DD) instead of now.
-    at: Option<String>,
-}
 
 /// A value that could not be understood, in place of its answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,14 +91,17 @@ pub async fn public_one(
 #[utoipa::path(post, path = "/lookup", tag = "lookup", request_body = Values,
     responses(
         (status = 200, description = "One line per value, in order", body = Vec<Line>),
-        (status = 400, description = "Too many values, or a bad time", body = ErrorBody),
+        (status = 400, description = "Too many values, a bad time, or not JSON", body = ErrorBody),
         (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 413, description = "Larger than the server accepts", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json", body = ErrorBody),
+        (status = 422, description = "JSON, but not the documented shape", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     ))]
 pub async fn many(
     State(app): State<App>,
     credential: Credential,
-    Json(body): Json<Values>,
+    Body(body): Body<Values>,
 ) -> Result<Json<Vec<Line>>, ApiError> {
     if body.values.len() > MAX_VALUES {
         return Err(ApiError::Engine(dragnet_engine::Error::invalid(format!(

@@ -76,6 +76,9 @@ pub fn api() -> OpenApiRouter<App> {
 pub fn unlisted(spec: Arc<String>) -> Router<App> {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async {
+            ApiError::Engine(dragnet_engine::Error::NotFound("no such route; /api/v1/openapi.json lists them".into()))
+        })
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route(
@@ -98,14 +101,22 @@ async fn metrics(State(app): State<App>, credential: Credential) -> Result<impl 
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()))
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct At {
+    /// Score as of this time (RFC 3339 or YYYY-MM-DD) instead of now.
+    at: Option<String>,
+}
+
 /// `at` query parameter: a time to score as of.
 fn parse_at(at: Option<&str>) -> Result<Option<i64>, ApiError> {
-    at.map(|s| {
-        dragnet_core::parse_timestamp(s).ok_or_else(|| {
-            ApiError::Engine(dragnet_engine::Error::invalid(format!(
-                "at: `{s}` is not a time; use RFC 3339 or YYYY-MM-DD"
-            )))
+    at.filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            dragnet_core::parse_timestamp(s).ok_or_else(|| {
+                ApiError::Engine(dragnet_engine::Error::invalid(format!(
+                    "at: `{s}` is not a time; use RFC 3339 or YYYY-MM-DD"
+                )))
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }

@@ -1,7 +1,7 @@
 //! `/servers`: observables joined into servers, as far as the caller may see.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use dragnet_core::access::Role;
 use dragnet_engine::servers::{ServerView, compute, find};
 use serde::Deserialize;
@@ -9,12 +9,14 @@ use utoipa::IntoParams;
 
 use super::parse_at;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
 use crate::state::{Access, App, Credential};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Filter {
     /// Only servers scoring at least this (0–100).
+    #[param(maximum = 100)]
     min_score: Option<u8>,
     /// Only servers with an address in this country (ISO 3166 code).
     country: Option<String>,
@@ -57,10 +59,10 @@ pub async fn list(
 
 /// One server with its members, artifacts and evidence.
 #[utoipa::path(get, path = "/servers/{id}", tag = "servers",
-    params(("id" = String, Path, description = "A server id (`srv-…`), or any IP, domain or URL of it"),
-           ("at" = Option<String>, Query, description = "Score as of this time")),
+    params(("id" = String, Path, description = "A server id (`srv-…`), or any IP, domain or URL of it"), super::At),
     responses(
         (status = 200, description = "The server as far as the caller may see it", body = ServerView),
+        (status = 400, description = "A bad time", body = ErrorBody),
         (status = 401, description = "No usable token", body = ErrorBody),
         (status = 404, description = "No such server, or none the caller may see", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
@@ -69,9 +71,9 @@ pub async fn one(
     State(app): State<App>,
     credential: Credential,
     Path(id): Path<String>,
-    Query(f): Query<Filter>,
+    Query(q): Query<super::At>,
 ) -> Result<Json<ServerView>, ApiError> {
-    let at = parse_at(f.at.as_deref())?;
+    let at = parse_at(q.at.as_deref())?;
     app.call(credential, Access::Token(Role::Reader), move |store, ctx, scope| {
         let all = compute(store, ctx, scope, at.unwrap_or_else(dragnet_engine::now), true)?;
         find(&all, &id)

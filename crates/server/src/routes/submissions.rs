@@ -3,8 +3,7 @@
 //! ingest` ingests a file, and answered with the same report.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use dragnet_core::access::{Recipient, Role, Sharing};
 use dragnet_core::policy::BatchLabels;
@@ -17,6 +16,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Bytes, Query};
 use crate::state::{Access, App, Credential};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -57,7 +57,7 @@ where
         (status = 400, description = "A bad parameter", body = ErrorBody),
         (status = 401, description = "No usable token", body = ErrorBody),
         (status = 403, description = "Not the caller's source, or a reader's token", body = ErrorBody),
-        (status = 413, description = "Larger than the server accepts"),
+        (status = 413, description = "Larger than the server accepts", body = ErrorBody),
         (status = 422, description = "Nothing usable in it; nothing was written", body = Report),
         (status = 429, description = "Too many requests", body = ErrorBody),
         (status = 503, description = "The store is busy; nothing was written", body = Report),
@@ -66,7 +66,7 @@ pub async fn submit(
     State(app): State<App>,
     credential: Credential,
     Query(q): Query<Submission>,
-    body: Bytes,
+    Bytes(body): Bytes,
 ) -> Result<(StatusCode, Json<Report>), ApiError> {
     let name = q.source.trim().to_string();
     dragnet_engine::access::check_name(&name)?;
