@@ -190,6 +190,38 @@ pub struct TokenRecord {
     pub revoked: Option<Timestamp>,
 }
 
+/// A coordinator's routing of a server by hand: added to an agency's
+/// package, or kept out of it, with the reason.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Routing {
+    pub server: String,
+    pub org: String,
+    /// True: route it there; false: keep it out, whatever the jurisdiction says.
+    pub add: bool,
+    pub reason: String,
+    /// Who decided (an organisation, or `operator` on the command line).
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// A package as stored: what one agency was given, version by version.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageRecord {
+    pub id: i64,
+    pub org: String,
+    /// 1 for an agency's first package, then one more each rebuild.
+    pub version: i64,
+    pub created: Timestamp,
+    /// The strictest marking among what it holds.
+    pub tlp: Option<Tlp>,
+    pub servers: u64,
+    /// The package itself, JSON (left empty in listings).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub body: String,
+}
+
 /// A token to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewToken<'a> {
@@ -267,4 +299,20 @@ pub trait Store {
     /// Sets a source's owner and recipients, creating the source with
     /// `source`'s defaults if it is new.
     fn set_sharing(&mut self, source: &Source, sharing: &Sharing, now: Timestamp) -> Result<(), StoreError>;
+
+    /// Records a routing by hand; the latest for a server and organisation wins.
+    fn add_routing(&mut self, routing: &Routing) -> Result<(), StoreError>;
+
+    /// Every routing by hand, oldest first.
+    fn routings(&mut self) -> Result<Vec<Routing>, StoreError>;
+
+    /// Stores a package as the next version of its organisation's; the
+    /// record's `id` and `version` are ignored and the stored ones returned.
+    fn add_package(&mut self, package: &PackageRecord) -> Result<(i64, i64), StoreError>;
+
+    /// Packages, newest first, without their bodies; of one organisation if given.
+    fn packages(&mut self, org: Option<&str>) -> Result<Vec<PackageRecord>, StoreError>;
+
+    /// One package with its body.
+    fn package(&mut self, id: i64) -> Result<Option<PackageRecord>, StoreError>;
 }

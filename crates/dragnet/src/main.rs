@@ -10,6 +10,7 @@ mod geo;
 mod ingest;
 mod lookup;
 mod output;
+mod packages;
 mod serve;
 mod servers;
 mod simulate;
@@ -102,6 +103,12 @@ enum Command {
     Token(access::TokenCommand),
     /// Set whose source this is and who receives its data (TLP recipients).
     Share(access::ShareArgs),
+    /// Route servers to agencies by hand, or list what is routed to one.
+    #[command(subcommand)]
+    Route(packages::RouteCommand),
+    /// Agencies' packages: what each must act on, version by version.
+    #[command(subcommand)]
+    Package(packages::PackageCommand),
     /// Serve the REST API (OpenAPI at /api/v1/openapi.json) until SIGTERM.
     Serve(serve::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
@@ -146,6 +153,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
         Command::Serve(args) => serve::run(location.clone(), &cli.data, busy, &args),
+        Command::Route(c) => packages::route(&mut *open()?, &cli.data, c, cli.json),
+        Command::Package(c) => packages::package(&mut *open()?, &cli.data, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),
         Command::Token(c) => access::token(&mut *open()?, c, cli.json),
         Command::Share(args) => access::share(&mut *open()?, &args, cli.json),

@@ -673,3 +673,68 @@ fn geo_import_enriches_lookups_and_is_all_or_nothing() {
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("cut.mmdb"), "{}", refused.stderr);
 }
+
+#[test]
+fn packages_follow_jurisdiction_and_routing_by_hand_and_show_changes() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let run = |args: &[&str]| {
+        let r = dragnet(d, args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    };
+    std::fs::write(d.join("ranges.csv"), "45.10.0.0,45.10.255.255,EE\n45.20.0.0,45.20.255.255,LV\n").unwrap();
+    run(&["geo", "import", d.join("ranges.csv").to_str().unwrap()]);
+    std::fs::write(d.join("feed.txt"), "45.10.1.1\n45.20.1.1\n45.30.1.1\n").unwrap();
+    run(&[
+        "ingest",
+        d.join("feed.txt").to_str().unwrap(),
+        "--source",
+        "feed",
+        "--tlp",
+        "green",
+        "--category",
+        "botnet-c2",
+    ]);
+    run(&["org", "add", "police-ee", "--kind", "agency", "--country", "ee"]);
+    run(&["org", "add", "police-xx", "--kind", "agency", "--prefix", "45.30.0.0/16"]);
+    let v1 = run(&["--json", "package", "build", "--for", "police-ee"]).json();
+    let ips = |p: &Value| -> Vec<String> {
+        p["package"]["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["server"]["ips"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert_eq!(ips(&v1), vec!["45.10.1.1"], "by country: {v1}");
+    assert_eq!(v1["package"]["servers"][0]["why"][0], "45.10.1.1 is in EE");
+    assert_eq!(v1["package"]["tlp"], "green");
+    let xx = run(&["--json", "package", "build", "--for", "police-xx"]).json();
+    assert_eq!(ips(&xx), vec!["45.30.1.1"], "by prefix: {xx}");
+    // By hand: the LV server added, the EE one kept out, each with its reason.
+    let lv = run(&["--json", "server", "45.20.1.1"]).json()["id"].as_str().unwrap().to_string();
+    let ee = run(&["--json", "server", "45.10.1.1"]).json()["id"].as_str().unwrap().to_string();
+    run(&["route", "add", &lv, "--to", "police-ee", "--reason", "hosting company based in Tallinn"]);
+    run(&["route", "remove", &ee, "--to", "police-ee", "--reason", "a sinkhole"]);
+    assert_ne!(
+        dragnet(d, &["route", "add", &lv, "--to", "police-ee", "--reason", " "]).code,
+        0,
+        "a reason is required"
+    );
+    assert_ne!(dragnet(d, &["package", "build", "--for", "feed-org"]).code, 0, "no such agency");
+    let v2 = run(&["--json", "package", "build", "--for", "police-ee"]).json();
+    assert_eq!(ips(&v2), vec!["45.20.1.1"], "{v2}");
+    let changes = &v2["package"]["changes"];
+    assert_eq!(
+        (changes["previous_version"].clone(), changes["added"].clone(), changes["removed"].clone()),
+        (Value::from(1), serde_json::json!([lv]), serde_json::json!([ee]))
+    );
+    let listed = run(&["--json", "package", "list", "--for", "police-ee"]).json();
+    assert_eq!(
+        listed.as_array().unwrap().iter().map(|p| p["version"].as_i64().unwrap()).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    let shown = run(&["--json", "package", "show", &v1["id"].to_string()]).json();
+    assert_eq!(shown["version"], 1);
+}

@@ -38,7 +38,7 @@ fn world() -> World {
     std::fs::write(d.join("secret.txt"), format!("{SECRET}\nc2.secret-marker.net\n")).unwrap();
     std::fs::write(d.join("open.txt"), format!("{OPEN}\n")).unwrap();
     ok(d, &["org", "add", "coord", "--kind", "coordinator"]);
-    ok(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "EE"]);
+    ok(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "EE", "--prefix", "45.8.0.0/16"]);
     ok(d, &["org", "add", "outsider", "--kind", "partner"]);
     ok(d, &["org", "add", SECRET_SOURCE, "--kind", "partner"]);
     let secret = d.join("secret.txt");
@@ -58,6 +58,8 @@ fn world() -> World {
     ok(d, &["share", SECRET_SOURCE, "--owner", SECRET_SOURCE, "--with", "kind:coordinator"]);
     let open = d.join("open.txt");
     ok(d, &["ingest", open.to_str().unwrap(), "--source", "open-feed", "--tlp", "clear", "--category", "scanning"]);
+    let built = dragnet(d, &["--json", "package", "build", "--for", "police-ee"]).json();
+    assert_eq!(built["package"]["servers"].as_array().map(Vec::len), Some(1), "{built}");
     let token = |org: &str, role: &str| ok(d, &["token", "create", "--org", org, "--role", role]);
     let soon = dragnet_core::format_timestamp(
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64 + 1,
@@ -86,9 +88,11 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
     let mut out = Vec::new();
     for (path, methods) in spec["paths"].as_object().unwrap() {
         for method in methods.as_object().unwrap().keys() {
-            let concrete = path.replace("{value}", SECRET).replace("{id}", server_id);
+            let id = if path.starts_with("/api/v1/packages") { "1" } else { server_id };
+            let concrete = path.replace("{value}", SECRET).replace("{id}", id);
             let (concrete, body) = match (method.as_str(), path.as_str()) {
                 ("post", "/api/v1/lookup") => (concrete, Some(format!(r#"{{"values": ["{SECRET}"]}}"#).into_bytes())),
+                ("post", "/api/v1/packages") => (format!("{concrete}?for=police-ee"), None),
                 ("post", "/api/v1/submissions") => {
                     (format!("{concrete}?source={SECRET_SOURCE}"), Some(b"45.7.7.7\n".to_vec()))
                 }
@@ -149,6 +153,14 @@ fn no_route_serves_data_to_a_caller_who_may_not_see_it() {
     let r = server.get(&format!("/api/v1/lookup/{OPEN}"), Some(&w.outsider));
     assert_eq!(r.json()["sources"], serde_json::json!(["open-feed"]));
     assert_eq!(server.get("/api/v1/stats", Some(&w.outsider)).status, 403);
+    // The agency reads its own package; nobody else but a coordinator does.
+    let r = server.get("/api/v1/packages/1", Some(&w.police));
+    assert_eq!((r.status, r.json()["agency"].clone()), (200, Value::from("police-ee")), "{}", r.body);
+    assert!(r.body.contains(OPEN) && !r.body.contains(SECRET_SOURCE), "{}", r.body);
+    assert_eq!(server.get("/api/v1/packages/1", Some(&w.outsider)).status, 404);
+    assert_eq!(server.request("POST", "/api/v1/packages?for=police-ee", Some(&w.police), None).status, 403);
+    let r = server.request("POST", "/api/v1/packages?for=police-ee", Some(&w.coordinator), None);
+    assert_eq!((r.status, r.json()["package"]["version"].clone()), (200, Value::from(2)), "{}", r.body);
     assert_eq!(server.terminate().code(), Some(0), "SIGTERM ends the server cleanly");
 }
 

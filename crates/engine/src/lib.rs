@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod geo;
 pub mod ingest;
 pub mod lookup;
+pub mod packages;
 pub mod servers;
 pub mod telemetry;
 pub mod walk;

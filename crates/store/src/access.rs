@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use dragnet_core::access::{Org, Sharing};
-use dragnet_core::store::{NewToken, Source, TokenRecord};
+use dragnet_core::store::{NewToken, PackageRecord, Routing, Source, TokenRecord};
 use dragnet_core::{StoreError, Timestamp};
 
 use crate::db::{Cell, Connection, Param, at, source_id, transaction};
@@ -142,4 +142,81 @@ pub fn set_sharing<C: Connection>(
         conn.exec(sql::SET_SHARING, &[owner, Param::Text(&recipients), Param::Text(&source.name)])?;
         Ok(())
     })
+}
+
+pub fn add_routing<C: Connection>(conn: &mut C, r: &Routing) -> Result<(), StoreError> {
+    conn.exec(
+        sql::INSERT_ROUTING,
+        &[
+            Param::Text(&r.server),
+            Param::Text(&r.org),
+            Param::Int(i64::from(r.add)),
+            Param::Text(&r.reason),
+            Param::Text(&r.by),
+            Param::Int(r.at),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn routings<C: Connection>(conn: &mut C) -> Result<Vec<Routing>, StoreError> {
+    conn.query(sql::ROUTINGS, &[])?
+        .iter()
+        .map(|r| {
+            Ok(Routing {
+                server: at(r, 0)?.text()?.to_string(),
+                org: at(r, 1)?.text()?.to_string(),
+                add: at(r, 2)?.int()? != 0,
+                reason: at(r, 3)?.text()?.to_string(),
+                by: at(r, 4)?.text()?.to_string(),
+                at: at(r, 5)?.int()?,
+            })
+        })
+        .collect()
+}
+
+pub fn add_package<C: Connection>(conn: &mut C, p: &PackageRecord) -> Result<(i64, i64), StoreError> {
+    let tlp = p.tlp.map(|t| t.as_str());
+    let servers = i64::try_from(p.servers).map_err(|_| StoreError::Backend("too many servers".into()))?;
+    transaction(conn, |conn| {
+        let version = match conn.query(sql::NEXT_PACKAGE_VERSION, &[Param::Text(&p.org)])?.first() {
+            Some(row) => at(row, 0)?.int()?,
+            None => 1,
+        };
+        let rows = conn.query(
+            sql::INSERT_PACKAGE,
+            &[
+                Param::Text(&p.org),
+                Param::Int(version),
+                Param::Int(p.created),
+                tlp.map_or(Param::Null, Param::Text),
+                Param::Int(servers),
+                Param::Text(&p.body),
+            ],
+        )?;
+        match rows.first() {
+            Some(row) => Ok((at(row, 0)?.int()?, version)),
+            None => Err(StoreError::Backend("a package insert returned no id".into())),
+        }
+    })
+}
+
+fn package_from(r: &[Cell]) -> Result<PackageRecord, StoreError> {
+    Ok(PackageRecord {
+        id: at(r, 0)?.int()?,
+        org: at(r, 1)?.text()?.to_string(),
+        version: at(r, 2)?.int()?,
+        created: at(r, 3)?.int()?,
+        tlp: at(r, 4)?.opt_text()?.map(|t| label(&Cell::Text(t), "TLP")).transpose()?,
+        servers: at(r, 5)?.count()?,
+        body: at(r, 6)?.text()?.to_string(),
+    })
+}
+
+pub fn packages<C: Connection>(conn: &mut C, org: Option<&str>) -> Result<Vec<PackageRecord>, StoreError> {
+    conn.query(sql::PACKAGES, &[Param::Text(org.unwrap_or_default())])?.iter().map(|r| package_from(r)).collect()
+}
+
+pub fn package<C: Connection>(conn: &mut C, id: i64) -> Result<Option<PackageRecord>, StoreError> {
+    conn.query(sql::PACKAGE, &[Param::Int(id)])?.first().map(|r| package_from(r)).transpose()
 }

@@ -8,7 +8,7 @@ use dragnet_core::access::{Org, Sharing};
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
-use dragnet_core::store::{NewToken, TokenRecord};
+use dragnet_core::store::{NewToken, PackageRecord, Routing, TokenRecord};
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use crate::access;
@@ -676,6 +676,26 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn set_sharing(&mut self, source: &Source, sharing: &Sharing, now: Timestamp) -> Result<(), StoreError> {
         access::set_sharing(&mut self.conn, source, sharing, now)
+    }
+
+    fn add_routing(&mut self, routing: &Routing) -> Result<(), StoreError> {
+        access::add_routing(&mut self.conn, routing)
+    }
+
+    fn routings(&mut self) -> Result<Vec<Routing>, StoreError> {
+        access::routings(&mut self.conn)
+    }
+
+    fn add_package(&mut self, package: &PackageRecord) -> Result<(i64, i64), StoreError> {
+        access::add_package(&mut self.conn, package)
+    }
+
+    fn packages(&mut self, org: Option<&str>) -> Result<Vec<PackageRecord>, StoreError> {
+        access::packages(&mut self.conn, org)
+    }
+
+    fn package(&mut self, id: i64) -> Result<Option<PackageRecord>, StoreError> {
+        access::package(&mut self.conn, id)
     }
 
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {

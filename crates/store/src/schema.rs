@@ -203,6 +203,28 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE sources ADD COLUMN owner TEXT;
     ALTER TABLE sources ADD COLUMN recipients TEXT;",
     ),
+    (
+        7,
+        "CREATE TABLE routings (
+        id {serial},
+        server_id TEXT NOT NULL,
+        org TEXT NOT NULL,
+        add_it BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        decided_at BIGINT NOT NULL
+    );
+    CREATE TABLE packages (
+        id {serial},
+        org TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        created BIGINT NOT NULL,
+        tlp TEXT,
+        servers BIGINT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (org, version)
+    );",
+    ),
 ];
 
 /// The first schema version whose identities are digests; migrating to it
@@ -308,6 +330,16 @@ pub mod sql {
     pub const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL";
     pub const SHARING: &str = "SELECT name, owner, recipients FROM sources ORDER BY name";
     pub const SET_SHARING: &str = "UPDATE sources SET owner = $1, recipients = $2 WHERE name = $3";
+    pub const INSERT_ROUTING: &str = "INSERT INTO routings (server_id, org, add_it, reason, decided_by, decided_at)
+        VALUES ($1, $2, $3, $4, $5, $6)";
+    pub const ROUTINGS: &str =
+        "SELECT server_id, org, add_it, reason, decided_by, decided_at FROM routings ORDER BY id";
+    pub const NEXT_PACKAGE_VERSION: &str = "SELECT COALESCE(MAX(version), 0) + 1 FROM packages WHERE org = $1";
+    pub const INSERT_PACKAGE: &str = "INSERT INTO packages (org, version, created, tlp, servers, body)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    pub const PACKAGES: &str = "SELECT id, org, version, created, tlp, servers, '' FROM packages
+        WHERE ($1 = '' OR org = $1) ORDER BY id DESC";
+    pub const PACKAGE: &str = "SELECT id, org, version, created, tlp, servers, body FROM packages WHERE id = $1";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id
         WHERE ($1 = '' OR s.name = $1) ORDER BY r.id DESC LIMIT $2";

@@ -54,6 +54,44 @@ fn suite(store: &mut dyn Store) {
     facts_are_read_back_by_kind(store);
     server_assignments_are_replaced_whole(store);
     organisations_tokens_and_sharing(store);
+    routings_and_packages(store);
+}
+
+fn routings_and_packages(store: &mut dyn Store) {
+    use dragnet_core::store::{PackageRecord, Routing};
+    let routing = Routing {
+        server: "srv-1".into(),
+        org: "police-ee".into(),
+        add: false,
+        reason: "a CDN".into(),
+        by: "coord".into(),
+        at: 5,
+    };
+    store.add_routing(&routing).unwrap();
+    store.add_routing(&Routing { add: true, at: 6, ..routing.clone() }).unwrap();
+    let stored = store.routings().unwrap();
+    assert_eq!((stored.len(), stored[0].add, stored[1].add), (2, false, true));
+    let package = PackageRecord {
+        id: 0,
+        org: "police-ee".into(),
+        version: 0,
+        created: 10,
+        tlp: Some(Tlp::Amber),
+        servers: 3,
+        body: "{\"v\": 1}".into(),
+    };
+    let (first, v1) = store.add_package(&package).unwrap();
+    let (second, v2) = store.add_package(&PackageRecord { created: 11, ..package.clone() }).unwrap();
+    let (_, other) =
+        store.add_package(&PackageRecord { org: "police-lv".into(), tlp: None, ..package.clone() }).unwrap();
+    assert_eq!((v1, v2, other), (1, 2, 1), "versions count per organisation");
+    let listed = store.packages(Some("police-ee")).unwrap();
+    assert_eq!(listed.iter().map(|p| p.id).collect::<Vec<_>>(), vec![second, first], "newest first");
+    assert!(listed.iter().all(|p| p.body.is_empty()), "listings leave the bodies out");
+    assert_eq!(store.packages(None).unwrap().len(), 3);
+    let read = store.package(first).unwrap().unwrap();
+    assert_eq!((read.body.as_str(), read.tlp, read.servers), ("{\"v\": 1}", Some(Tlp::Amber), 3));
+    assert!(store.package(9999).unwrap().is_none());
 }
 
 fn organisations_tokens_and_sharing(store: &mut dyn Store) {

@@ -6,6 +6,7 @@
 
 mod directory;
 mod lookup;
+mod packages;
 mod servers;
 mod submissions;
 
@@ -40,6 +41,7 @@ use crate::state::{Access, App, Credential};
         (name = "servers", description = "Observables joined into servers"),
         (name = "directory", description = "Organisations, sources, counts"),
         (name = "submissions", description = "Partners' data in"),
+        (name = "packages", description = "What each agency must act on"),
         (name = "public", description = "TLP:CLEAR data, no token needed")
     )
 )]
@@ -68,7 +70,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(directory::organisations))
         .routes(routes!(directory::sources))
         .routes(routes!(directory::stats))
-        .routes(routes!(submissions::submit));
+        .routes(routes!(submissions::submit))
+        .routes(routes!(packages::list, packages::build))
+        .routes(routes!(packages::one));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

@@ -1,0 +1,101 @@
+//! `/packages`: what each agency must act on. An agency reads its own; a
+//! coordinator reads and builds all of them.
+
+use axum::Json;
+use axum::extract::State;
+use dragnet_core::access::{OrgKind, Role};
+use dragnet_core::store::PackageRecord;
+use dragnet_engine::Error;
+use dragnet_engine::access::Scope;
+use dragnet_engine::packages::{self, Package};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Path, Query};
+use crate::state::{Access, App, Credential};
+
+/// Whether the caller may read `org`'s packages: its own, or any for a coordinator.
+fn may_read(scope: &Scope, org: &str) -> bool {
+    match scope.org() {
+        Some(me) => me.kind == OrgKind::Coordinator || me.name == org,
+        None => true,
+    }
+}
+
+/// Packages, newest first: the caller's own, or all of them for a coordinator.
+#[utoipa::path(get, path = "/packages", tag = "packages",
+    responses(
+        (status = 200, description = "Packages without their bodies", body = Vec<PackageRecord>),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn list(State(app): State<App>, credential: Credential) -> Result<Json<Vec<PackageRecord>>, ApiError> {
+    app.call(credential, Access::Token(Role::Reader), |store, _, scope| {
+        Ok(store.packages(None)?.into_iter().filter(|p| may_read(scope, &p.org)).collect())
+    })
+    .await
+    .map(Json)
+}
+
+/// One package with its servers, evidence and changes since the one before.
+#[utoipa::path(get, path = "/packages/{id}", tag = "packages",
+    params(("id" = i64, Path, description = "The package's id")),
+    responses(
+        (status = 200, description = "The package", body = Package),
+        (status = 400, description = "Not a package id", body = ErrorBody),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 404, description = "No such package, or not the caller's", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn one(
+    State(app): State<App>,
+    credential: Credential,
+    Path(id): Path<i64>,
+) -> Result<Json<Package>, ApiError> {
+    app.call(credential, Access::Token(Role::Reader), move |store, _, scope| match store.package(id)? {
+        Some(record) if may_read(scope, &record.org) => Ok(packages::read(&record)?),
+        _ => Err(ApiError::Engine(Error::NotFound(format!("no package {id}")))),
+    })
+    .await
+    .map(Json)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct For {
+    /// The agency.
+    #[serde(rename = "for")]
+    #[param(rename = "for")]
+    agency: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Built {
+    id: i64,
+    package: Package,
+}
+
+/// Build an agency's next package (coordinators).
+#[utoipa::path(post, path = "/packages", tag = "packages", params(For),
+    responses(
+        (status = 200, description = "The package built and stored", body = Built),
+        (status = 400, description = "Not an agency", body = ErrorBody),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 403, description = "Not a coordinator's analyst", body = ErrorBody),
+        (status = 404, description = "No such organisation", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+        (status = 503, description = "Another build for the agency ran at the same time", body = ErrorBody),
+    ))]
+pub async fn build(
+    State(app): State<App>,
+    credential: Credential,
+    Query(q): Query<For>,
+) -> Result<Json<Built>, ApiError> {
+    app.call(credential, Access::Coordinator(Role::Analyst), move |store, ctx, _| {
+        let (record, package) = packages::build(store, ctx, &q.agency, dragnet_engine::now())?;
+        Ok(Built { id: record.id, package })
+    })
+    .await
+    .map(Json)
+}
