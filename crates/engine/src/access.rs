@@ -3,6 +3,7 @@
 //! read the engine serves filters through [`Scope::allows`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use dragnet_core::access::{Community, Org, OrgKind, Recipient, Role, Sharing, Viewer, may_see};
 use dragnet_core::store::{NewToken, Source, TokenRecord};
@@ -22,18 +23,32 @@ pub enum Who {
     Org { name: String, role: Role, token: i64 },
 }
 
+/// What the policy point needs besides the caller: every organisation and
+/// every source's sharing limits, read together (a server may keep one
+/// for a moment and share it between requests).
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    community: Community,
+    sharing: BTreeMap<String, Sharing>,
+}
+
+impl Directory {
+    pub fn load(store: &mut dyn Store) -> Result<Directory> {
+        Ok(Directory { community: Community::new(store.orgs()?), sharing: store.sharing()? })
+    }
+}
+
 /// A caller with what the policy point needs to judge each item for them.
 #[derive(Debug, Clone)]
 pub struct Scope {
     pub who: Who,
-    community: Community,
-    sharing: BTreeMap<String, Sharing>,
+    directory: Arc<Directory>,
 }
 
 impl Scope {
     /// The operator: everything, no lookups needed.
     pub fn operator() -> Scope {
-        Scope { who: Who::Operator, community: Community::default(), sharing: BTreeMap::new() }
+        Scope { who: Who::Operator, directory: Arc::default() }
     }
 
     /// The scope of `who`, with the store's organisations and sharing limits.
@@ -41,13 +56,17 @@ impl Scope {
         if who == Who::Operator {
             return Ok(Scope::operator());
         }
-        let community = Community::new(store.orgs()?);
+        Scope::within(Arc::new(Directory::load(store)?), who)
+    }
+
+    /// The scope of `who` in a directory read before.
+    pub fn within(directory: Arc<Directory>, who: Who) -> Result<Scope> {
         if let Who::Org { name, .. } = &who
-            && community.get(name).is_none()
+            && directory.community.get(name).is_none()
         {
             return Err(Error::NotFound(format!("no organisation `{name}`")));
         }
-        Ok(Scope { who, community, sharing: store.sharing()? })
+        Ok(Scope { who, directory })
     }
 
     /// The scope of an organisation seen as one of its readers
@@ -60,13 +79,13 @@ impl Scope {
         match &self.who {
             Who::Operator => Viewer::Operator,
             Who::Anyone => Viewer::Anyone,
-            Who::Org { name, .. } => self.community.get(name).map_or(Viewer::Anyone, Viewer::Org),
+            Who::Org { name, .. } => self.directory.community.get(name).map_or(Viewer::Anyone, Viewer::Org),
         }
     }
 
     /// The sharing limits of `source` (the default for one never set).
     pub fn sharing_of(&self, source: &str) -> Sharing {
-        self.sharing.get(source).cloned().unwrap_or_default()
+        self.directory.sharing.get(source).cloned().unwrap_or_default()
     }
 
     /// THE question every read asks: may this caller see something marked
@@ -74,7 +93,10 @@ impl Scope {
     pub fn allows(&self, source: &str, tlp: Tlp) -> bool {
         match self.who {
             Who::Operator => true,
-            _ => may_see(&self.community, self.viewer(), tlp, &self.sharing_of(source)),
+            _ => match self.directory.sharing.get(source) {
+                Some(sharing) => may_see(&self.directory.community, self.viewer(), tlp, sharing),
+                None => may_see(&self.directory.community, self.viewer(), tlp, &Sharing::default()),
+            },
         }
     }
 
@@ -87,7 +109,7 @@ impl Scope {
     /// The caller's organisation, if it is one.
     pub fn org(&self) -> Option<&Org> {
         match &self.who {
-            Who::Org { name, .. } => self.community.get(name),
+            Who::Org { name, .. } => self.directory.community.get(name),
             _ => None,
         }
     }
@@ -120,13 +142,13 @@ impl Scope {
         }
     }
 
-    /// May the caller write to `source`? A partner's tokens write only to
-    /// its own sources (a new source becomes its own); a coordinator's
-    /// analysts and admins also to sources nobody owns.
-    pub fn may_write(&self, source: &str, exists: bool) -> Result<()> {
+    /// May the caller write to `source`, owned by `owner` as the store says
+    /// now? A partner's tokens write only to its own sources (a new source
+    /// becomes its own); a coordinator's analysts and admins also to
+    /// sources nobody owns.
+    pub fn may_write(&self, source: &str, exists: bool, owner: Option<&str>) -> Result<()> {
         self.require(Role::Submitter)?;
         let Some(org) = self.org() else { return Ok(()) };
-        let owner = self.sharing.get(source).and_then(|s| s.owner.clone());
         match owner {
             Some(owner) if owner == org.name => Ok(()),
             None if !exists => Ok(()),

@@ -2,6 +2,7 @@
 //! connections, the lookup context (warninglists, enrichment), the rate
 //! limiter and the metrics. Store work runs on the blocking pool.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, RwLock};
@@ -12,7 +13,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use dragnet_core::Store;
 use dragnet_core::access::Role;
-use dragnet_engine::access::{Scope, Who, authenticate};
+use dragnet_engine::access::{Directory, Scope, Who, authenticate, token_digest};
 use dragnet_engine::lookup::Context;
 
 use crate::Config;
@@ -20,17 +21,25 @@ use crate::error::ApiError;
 use crate::limit::{Caller, Limiter};
 use crate::metrics::Metrics;
 
-/// Idle store connections kept for the next requests.
-const POOL_IDLE: usize = 32;
 /// How often the warninglists and enrichment data are re-read.
 const CONTEXT_TTL: Duration = Duration::from_secs(30);
+/// How long a token's owner, the organisations and the sharing limits are
+/// trusted before they are read again: a revocation or a change of
+/// sharing takes effect within this.
+const DIRECTORY_TTL: Duration = Duration::from_secs(1);
 
 type BoxedStore = Box<dyn Store + Send>;
 
 pub struct Inner {
     pub config: Config,
+    /// At most this many requests work on the store at once, each on its
+    /// own connection; the others wait for a permit, not for a new connection.
+    permits: Arc<tokio::sync::Semaphore>,
     pool: Mutex<Vec<BoxedStore>>,
     context: RwLock<(Arc<Context>, Instant)>,
+    directory: RwLock<(Arc<Directory>, Instant)>,
+    /// Token digest → (who, when read).
+    tokens: Mutex<HashMap<String, (Who, Instant)>>,
     pub limiter: Limiter,
     pub metrics: Metrics,
 }
@@ -82,14 +91,19 @@ impl App {
     pub fn start(config: Config) -> Result<App, dragnet_engine::Error> {
         let mut store = dragnet_store::open_waiting(&config.location, config.busy_timeout)?;
         let context = Context::load(&mut *store, &config.data)?;
+        let directory = Directory::load(&mut *store)?;
+        let workers = std::thread::available_parallelism().map_or(4, |n| 2 * n.get()).max(4);
         for u in &context.unusable {
             tracing::warn!("{u}");
         }
         let limiter = Limiter::new(config.rate);
         Ok(App(Arc::new(Inner {
             config,
+            permits: Arc::new(tokio::sync::Semaphore::new(workers)),
             pool: Mutex::new(vec![store]),
             context: RwLock::new((Arc::new(context), Instant::now())),
+            directory: RwLock::new((Arc::new(directory), Instant::now())),
+            tokens: Mutex::new(HashMap::new()),
             limiter,
             metrics: Metrics::default(),
         })))
@@ -103,10 +117,36 @@ impl App {
     }
 
     fn give_back(&self, store: BoxedStore) {
-        let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-        if pool.len() < POOL_IDLE {
-            pool.push(store);
+        self.pool.lock().unwrap_or_else(|p| p.into_inner()).push(store);
+    }
+
+    fn directory(&self, store: &mut dyn Store) -> Result<Arc<Directory>, ApiError> {
+        {
+            let (dir, at) = &*self.directory.read().unwrap_or_else(|p| p.into_inner());
+            if at.elapsed() < DIRECTORY_TTL {
+                return Ok(dir.clone());
+            }
         }
+        let fresh = Arc::new(Directory::load(store)?);
+        *self.directory.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), Instant::now());
+        Ok(fresh)
+    }
+
+    /// Who a bearer secret stands for, read again after `DIRECTORY_TTL`.
+    fn who(&self, store: &mut dyn Store, secret: &str) -> Result<Who, ApiError> {
+        let digest = token_digest(secret);
+        if let Some((who, at)) = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&digest)
+            && at.elapsed() < DIRECTORY_TTL
+        {
+            return Ok(who.clone());
+        }
+        let who = authenticate(store, secret, dragnet_engine::now())?;
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if tokens.len() > 10_000 {
+            tokens.retain(|_, (_, at)| at.elapsed() < DIRECTORY_TTL);
+        }
+        tokens.insert(digest, (who.clone(), Instant::now()));
+        Ok(who)
     }
 
     fn context(&self, store: &mut dyn Store) -> Result<Arc<Context>, ApiError> {
@@ -124,13 +164,19 @@ impl App {
     /// Whether the store answers (for `/readyz`).
     pub async fn ready(&self) -> Result<(), ApiError> {
         let app = self.clone();
+        let permit = self.permit().await?;
         run_blocking(move || {
+            let _permit = permit;
             let mut store = app.checkout()?;
             store.source("")?;
             app.give_back(store);
             Ok(())
         })
         .await
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.permits.clone().acquire_owned().await.map_err(|e| ApiError::Internal(e.to_string()))
     }
 
     /// Runs `work` on the blocking pool for the caller `credential` stands
@@ -141,7 +187,9 @@ impl App {
         F: FnOnce(&mut dyn Store, &Context, &Scope) -> Result<T, ApiError> + Send + 'static,
     {
         let app = self.clone();
+        let permit = self.permit().await?;
         run_blocking(move || {
+            let _permit = permit;
             let mut store = app.checkout()?;
             let out = app
                 .authorised(&mut *store, &credential, access)
@@ -164,7 +212,7 @@ impl App {
         let unauthenticated = |why: &str| ApiError::Engine(dragnet_engine::Error::Unauthenticated(why.into()));
         let who = match (access, &credential.secret) {
             (Access::Public, _) => Who::Anyone,
-            (_, Some(secret)) => authenticate(store, secret, dragnet_engine::now())?,
+            (_, Some(secret)) => self.who(store, secret)?,
             (_, None) if credential.malformed => return Err(unauthenticated("expected `Authorization: Bearer TOKEN`")),
             (_, None) => return Err(unauthenticated("a token is needed: `Authorization: Bearer TOKEN`")),
         };
@@ -174,7 +222,7 @@ impl App {
             (_, None) => Caller::Address(IpAddr::from([0, 0, 0, 0])),
         };
         self.limiter.check(caller).map_err(ApiError::RateLimited)?;
-        let scope = Scope::load(store, who)?;
+        let scope = Scope::within(self.directory(store)?, who)?;
         match access {
             Access::Public => {}
             Access::Token(role) => scope.require(role)?,

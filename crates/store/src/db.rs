@@ -481,24 +481,35 @@ fn lookup<C: Connection>(conn: &mut C, observable: &Observable) -> Result<Vec<Hi
     candidates.extend(observable.covering_networks().into_iter().map(|n| (Kind::Cidr, n, Via::CoveringCidr)));
     candidates
         .extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
-    let mut hits = Vec::new();
+    // Every candidate (the value, each covering network, each parent
+    // domain) in one statement: one round trip, not up to 129.
+    let mut wanted: HashMap<String, (Observable, Via)> = HashMap::with_capacity(candidates.len());
     for (kind, value, via) in candidates {
         let matched = codec::observable(kind.as_str(), &value)?;
-        let digest = codec::observable_digest(&matched);
-        let params = [Param::Text(&digest), Param::Text(kind.as_str()), Param::Text(&value)];
-        for row in conn.query(sql::HITS, &params)? {
-            hits.push(Hit {
-                via,
-                source: at(&row, 0)?.text()?.to_string(),
-                matched: matched.clone(),
-                observation: observation(
-                    row.get(1..9).unwrap_or_default(),
-                    matched.clone(),
-                    at(&row, 9)?.text()?.to_string(),
-                )?,
-                origin: at(&row, 10)?.text()?.to_string(),
-            });
+        wanted.insert(codec::observable_digest(&matched), (matched, via));
+    }
+    let digests: Vec<&String> = wanted.keys().collect();
+    let params: Vec<Param<'_>> = digests.iter().map(|d| Param::Text(d)).collect();
+    let query = format!("{} {}", in_list(sql::HITS_OF, params.len()), sql::HITS_ORDER);
+    let mut hits = Vec::new();
+    for row in conn.query(&query, &params)? {
+        let digest = at(&row, 0)?.text()?;
+        let Some((matched, via)) = wanted.get(digest) else { continue };
+        // A row whose digest names another value is refused, never merged.
+        if at(&row, 1)?.text()? != matched.kind().as_str() || at(&row, 2)?.text()? != matched.value() {
+            return Err(StoreError::Corrupt { what: "observable digest", value: digest.to_string() });
         }
+        hits.push(Hit {
+            via: *via,
+            source: at(&row, 3)?.text()?.to_string(),
+            matched: matched.clone(),
+            observation: observation(
+                row.get(4..12).unwrap_or_default(),
+                matched.clone(),
+                at(&row, 12)?.text()?.to_string(),
+            )?,
+            origin: at(&row, 13)?.text()?.to_string(),
+        });
     }
     Ok(hits)
 }

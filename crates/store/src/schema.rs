@@ -272,10 +272,12 @@ pub mod sql {
     pub const INSERT_REJECT: &str =
         "INSERT INTO rejects (source_id, origin_id, line, field, reason, raw, raw_digest, ingested_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (source_id, origin_id, line, raw_digest) DO NOTHING";
-    pub const HITS: &str = "SELECT s.name, o.category, o.tlp, o.grade, o.confidence, o.first_seen, o.last_seen, o.tags, o.line, o.raw, g.origin
+    /// Followed by `in_list`: every candidate's digest in one statement.
+    pub const HITS_OF: &str = "SELECT b.digest, b.kind, b.value, s.name, o.category, o.tlp, o.grade, o.confidence, o.first_seen, o.last_seen, o.tags, o.line, o.raw, g.origin
         FROM observables b JOIN observations o ON o.observable_id = b.id JOIN sources s ON s.id = o.source_id
         JOIN origins g ON g.id = o.origin_id
-        WHERE b.digest = $1 AND b.kind = $2 AND b.value = $3 ORDER BY o.first_seen, s.name, o.line";
+        WHERE b.digest IN";
+    pub const HITS_ORDER: &str = "ORDER BY o.first_seen, s.name, o.line";
     pub const SOURCES: &str = "SELECT s.name, s.grade, s.tlp, s.created,
             (SELECT COUNT(*) FROM observations o WHERE o.source_id = s.id),
             (SELECT COUNT(*) FROM rejects r WHERE r.source_id = s.id),

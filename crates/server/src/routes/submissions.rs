@@ -85,7 +85,10 @@ pub async fn submit(
     };
     app.call(credential, Access::Token(Role::Submitter), move |store, _, scope| {
         let existing = store.source(&name)?;
-        scope.may_write(&name, existing.is_some())?;
+        // Ownership read now, not from the moment-old directory: a source
+        // another server just created must not look unowned.
+        let owner = store.sharing()?.remove(&name).and_then(|s| s.owner);
+        scope.may_write(&name, existing.is_some(), owner.as_deref())?;
         let wanted = existing.clone().unwrap_or(Source {
             name: name.clone(),
             grade: labels.grade.unwrap_or(Grade::UNGRADED),
