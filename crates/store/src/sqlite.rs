@@ -70,7 +70,7 @@ impl SqlStore<SqliteConnection> {
 
     fn init(conn: rusqlite::Connection, busy_wait: Duration) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(busy_wait).map_err(backend)?;
-        conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")
+        conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")
             .map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = SqliteConnection(conn);
