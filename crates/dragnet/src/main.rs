@@ -6,6 +6,7 @@ mod collect;
 mod config;
 mod demo;
 mod evaluate;
+mod export;
 mod geo;
 mod ingest;
 mod lookup;
@@ -109,6 +110,8 @@ enum Command {
     /// Agencies' packages: what each must act on, version by version.
     #[command(subcommand)]
     Package(packages::PackageCommand),
+    /// A package, or the servers an organisation may see, as STIX 2.1 or MISP.
+    Export(export::Args),
     /// Serve the REST API (OpenAPI at /api/v1/openapi.json) until SIGTERM.
     Serve(serve::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
@@ -153,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
         Command::Serve(args) => serve::run(location.clone(), &cli.data, busy, &args),
+        Command::Export(args) => export::run(&mut *open()?, &cli.data, &args),
         Command::Route(c) => packages::route(&mut *open()?, &cli.data, c, cli.json),
         Command::Package(c) => packages::package(&mut *open()?, &cli.data, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),

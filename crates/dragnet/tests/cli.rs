@@ -738,3 +738,71 @@ fn packages_follow_jurisdiction_and_routing_by_hand_and_show_changes() {
     let shown = run(&["--json", "package", "show", &v1["id"].to_string()]).json();
     assert_eq!(shown["version"], 1);
 }
+
+#[test]
+fn exports_pass_stix2_validator_and_load_in_pymisp() {
+    let Some(validator) = dragnet_testkit::oracle("stix2_validator") else { return };
+    let pymisp = Command::new("python3").args(["-c", "import pymisp"]).status().is_ok_and(|s| s.success());
+    if !pymisp {
+        assert!(
+            std::env::var_os("DRAGNET_SKIP_ORACLES").is_some(),
+            "PyMISP is missing: run scripts/test, or set DRAGNET_SKIP_ORACLES=1"
+        );
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let op = d.join("op");
+    let run = |args: &[&str]| {
+        let r = dragnet(d, args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    };
+    run(&["simulate", "--out", op.to_str().unwrap(), "--ips", "300", "--countries", "5", "--seed", "3"]);
+    run(&["ingest", op.to_str().unwrap()]);
+    // An agency for the country with the most servers.
+    let servers = run(&["--json", "servers"]).json();
+    let mut by_country: std::collections::BTreeMap<String, usize> = Default::default();
+    for s in servers.as_array().unwrap() {
+        for c in s["countries"].as_array().unwrap() {
+            *by_country.entry(c.as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    let (country, _) = by_country.iter().max_by_key(|(_, n)| **n).expect("servers with countries");
+    run(&["org", "add", "police", "--kind", "agency", "--country", country]);
+    let built = run(&["--json", "package", "build", "--for", "police"]).json();
+    let packaged = built["package"]["servers"].as_array().unwrap();
+    assert!(!packaged.is_empty(), "{built}");
+    let members: usize = packaged
+        .iter()
+        .map(|p| ["ips", "domains", "urls"].iter().map(|k| p["server"][*k].as_array().unwrap().len()).sum::<usize>())
+        .sum();
+    let id = built["id"].to_string();
+    for (args, name) in [(vec!["--package", id.as_str()], "package"), (vec![], "all")] {
+        let stix = d.join(format!("{name}.stix.json"));
+        let mut full = vec!["export", "--format", "stix", "--out", stix.to_str().unwrap()];
+        full.extend(&args);
+        run(&full);
+        let out = Command::new(&validator).arg("--strict").arg(&stix).output().unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && report.contains("STIX JSON: Valid"), "{name}: {report}");
+        let misp = d.join(format!("{name}.misp.json"));
+        let mut full = vec!["export", "--format", "misp", "--out", misp.to_str().unwrap()];
+        full.extend(&args);
+        run(&full);
+        let out = Command::new("python3").arg(repo().join("scripts/misp_oracle.py")).arg(&misp).output().unwrap();
+        assert!(out.status.success(), "PyMISP refused {name}: {}", String::from_utf8_lossy(&out.stderr));
+        let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let count = read["attributes"].as_u64().unwrap() + read["object_attributes"].as_u64().unwrap();
+        assert_eq!(read["round_trip_values"].as_u64(), Some(count), "{read}");
+        if name == "package" {
+            assert_eq!(count as usize, members, "every member of the package is an attribute: {read}");
+            let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&stix).unwrap()).unwrap();
+            let indicators = bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "indicator").count();
+            assert_eq!(indicators, members);
+            // The same package exports byte for byte the same.
+            let again = run(&["export", "--format", "stix", "--package", &id]).stdout;
+            assert_eq!(again.trim(), std::fs::read_to_string(&stix).unwrap().trim());
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
+pub mod export;
 pub mod geo;
 pub mod ingest;
 pub mod lookup;

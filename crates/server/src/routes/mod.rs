@@ -72,7 +72,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(directory::stats))
         .routes(routes!(submissions::submit))
         .routes(routes!(packages::list, packages::build))
-        .routes(routes!(packages::one));
+        .routes(routes!(packages::one))
+        .routes(routes!(packages::export));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

@@ -99,3 +99,39 @@ pub async fn build(
     .await
     .map(Json)
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportFormat {
+    /// stix (a STIX 2.1 bundle) or misp (a MISP event).
+    format: String,
+}
+
+/// One package as a STIX 2.1 bundle or a MISP event.
+#[utoipa::path(get, path = "/packages/{id}/export", tag = "packages",
+    params(("id" = i64, Path, description = "The package's id"), ExportFormat),
+    responses(
+        (status = 200, description = "The bundle or event", body = Object),
+        (status = 400, description = "Not a package id, or an unknown format", body = ErrorBody),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 404, description = "No such package, or not the caller's", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn export(
+    State(app): State<App>,
+    credential: Credential,
+    Path(id): Path<i64>,
+    Query(q): Query<ExportFormat>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let format: dragnet_engine::export::Format = q.format.parse()?;
+    app.call(credential, Access::Token(Role::Reader), move |store, _, scope| match store.package(id)? {
+        Some(record) if may_read(scope, &record.org) => {
+            let package = packages::read(&record)?;
+            let text = dragnet_engine::export::write(format, &dragnet_engine::export::of_package(&package))?;
+            serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
+        }
+        _ => Err(ApiError::Engine(Error::NotFound(format!("no package {id}")))),
+    })
+    .await
+    .map(Json)
+}

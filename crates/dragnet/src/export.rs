@@ -1,0 +1,60 @@
+//! `dragnet export`: a package, or the servers an organisation may see, as a
+//! STIX 2.1 bundle or a MISP event.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use dragnet_core::Store;
+use dragnet_engine::export::{self, Format, Shared};
+use dragnet_engine::lookup::Context;
+use dragnet_engine::packages;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// stix (a STIX 2.1 bundle) or misp (a MISP event).
+    #[arg(long)]
+    format: String,
+    /// Export this package (`dragnet package list`).
+    #[arg(long, conflicts_with = "viewer")]
+    package: Option<i64>,
+    /// Export every server this organisation may see (default: all, as the operator).
+    #[arg(long = "for", value_name = "ORG")]
+    viewer: Option<String>,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub fn run(store: &mut dyn Store, data: &Path, args: &Args) -> anyhow::Result<ExitCode> {
+    let format: Format = args.format.parse()?;
+    let text = match args.package {
+        Some(id) => {
+            let Some(record) = store.package(id)? else {
+                anyhow::bail!("no package {id}; `dragnet package list` lists them")
+            };
+            let package = packages::read(&record)?;
+            export::write(format, &export::of_package(&package))?
+        }
+        None => {
+            let ctx = Context::load(store, data)?;
+            let scope = crate::lookup::scope(store, args.viewer.as_deref())?;
+            let now = dragnet_engine::now();
+            let servers = dragnet_engine::servers::compute(store, &ctx, &scope, now, true)?;
+            let values: Vec<serde_json::Value> =
+                servers.views.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+            let who = args.viewer.as_deref().unwrap_or("operator");
+            let shared = Shared {
+                title: format!("Dragnet servers as {who} sees them"),
+                key: format!("servers:{who}:{now}"),
+                created: now,
+                servers: values.iter().map(|v| (v, &[][..])).collect(),
+            };
+            export::write(format, &shared)?
+        }
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text + "\n")?,
+        None => println!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! Writers for what Dragnet shares: STIX 2.1 bundles and MISP events of a
+//! set of servers (a package, or the servers a caller may see). Pure
+//! functions from servers to JSON; the servers given were already filtered
+//! through the policy point.
+
+pub mod misp;
+pub mod stix;
+
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use crate::{Error, Result};
+
+/// What a writer needs: servers as `ServerView` JSON with their members,
+/// and why each is there.
+pub struct Shared<'a> {
+    /// Names the export (a package's agency and version, or a caller).
+    pub title: String,
+    /// A stable key: the same key and servers give the same ids.
+    pub key: String,
+    pub created: i64,
+    pub servers: Vec<(&'a Value, &'a [String])>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Stix,
+    Misp,
+}
+
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format> {
+        match s {
+            "stix" => Ok(Format::Stix),
+            "misp" => Ok(Format::Misp),
+            other => Err(Error::invalid(format!("--format {other}: expected stix or misp"))),
+        }
+    }
+}
+
+/// Writes `shared` in `format`, pretty JSON.
+pub fn write(format: Format, shared: &Shared<'_>) -> Result<String> {
+    let value = match format {
+        Format::Stix => stix::bundle(shared),
+        Format::Misp => misp::event(shared),
+    };
+    serde_json::to_string_pretty(&value).map_err(|e| Error::invalid(e.to_string()))
+}
+
+/// A server's values of one kind (`ips`, `domains`, `urls`).
+fn values<'a>(server: &'a Value, key: &str) -> impl Iterator<Item = &'a str> {
+    server[key].as_array().into_iter().flatten().filter_map(Value::as_str)
+}
+
+/// The package's servers, ready for a writer.
+pub fn of_package(package: &crate::packages::Package) -> Shared<'_> {
+    Shared {
+        title: format!("Dragnet package for {} v{}", package.agency, package.version),
+        key: format!("package:{}:{}", package.agency, package.version),
+        created: dragnet_core::parse_timestamp(&package.created).unwrap_or_default(),
+        servers: package.servers.iter().map(|p| (&p.server, p.why.as_slice())).collect(),
+    }
+}
