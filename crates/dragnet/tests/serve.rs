@@ -93,6 +93,7 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
             let (concrete, body) = match (method.as_str(), path.as_str()) {
                 ("post", "/api/v1/lookup") => (concrete, Some(format!(r#"{{"values": ["{SECRET}"]}}"#).into_bytes())),
                 ("post", "/api/v1/packages") => (format!("{concrete}?for=police-ee"), None),
+                ("get", "/api/v1/packages/{id}/export") => (format!("{concrete}?format=stix"), None),
                 ("post", "/api/v1/submissions") => {
                     (format!("{concrete}?source={SECRET_SOURCE}"), Some(b"45.7.7.7\n".to_vec()))
                 }
