@@ -108,7 +108,8 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
 #[test]
 fn no_route_serves_data_to_a_caller_who_may_not_see_it() {
     let w = world();
-    let server = Server::start(w.data.path(), &[], &["--rate", "1000"]);
+    let log = w.data.path().join("serve.log");
+    let server = Server::start_logging(w.data.path(), &[], &["--rate", "1000"], Some(&log));
     let spec = server.get("/api/v1/openapi.json", None).json();
     assert_eq!(spec["openapi"], "3.1.0");
     let seen = server.get(&format!("/api/v1/servers/{SECRET}"), Some(&w.coordinator));
@@ -162,7 +163,20 @@ fn no_route_serves_data_to_a_caller_who_may_not_see_it() {
     assert_eq!(server.request("POST", "/api/v1/packages?for=police-ee", Some(&w.police), None).status, 403);
     let r = server.request("POST", "/api/v1/packages?for=police-ee", Some(&w.coordinator), None);
     assert_eq!((r.status, r.json()["package"]["version"].clone()), (200, Value::from(2)), "{}", r.body);
+    // A token revoked while the server runs stops working within a second.
+    assert_eq!(server.get("/api/v1/sources", Some(&w.police)).status, 200);
+    let listed = dragnet(w.data.path(), &["--json", "token", "list"]).json();
+    let police = listed.as_array().unwrap().iter().find(|t| t["org"] == "police-ee").unwrap()["id"].to_string();
+    ok(w.data.path(), &["token", "revoke", &police]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(server.get("/api/v1/sources", Some(&w.police)).status, 401);
     assert_eq!(server.terminate().code(), Some(0), "SIGTERM ends the server cleanly");
+    // The log names requests, never a token.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("/api/v1/lookup/{value}"), "{logged}");
+    for secret in [&w.coordinator, &w.police, &w.outsider, &w.submitter, &w.expired, &w.revoked] {
+        assert!(!logged.contains(secret.as_str()), "a token is in the log");
+    }
 }
 
 #[test]

@@ -52,7 +52,16 @@ impl Server {
     /// Starts `dragnet --data DATA [GLOBAL…] serve --listen 127.0.0.1:PORT [ARGS…]`
     /// and waits until it answers `/healthz`.
     pub fn start(data: &Path, global: &[&str], args: &[&str]) -> Server {
+        Server::start_logging(data, global, args, None)
+    }
+
+    /// As [`Server::start`], its log (standard error) written to `log`.
+    pub fn start_logging(data: &Path, global: &[&str], args: &[&str], log: Option<&Path>) -> Server {
         let port = free_port();
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("create the log")),
+            None => Stdio::null(),
+        };
         let listen = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_dragnet"))
             .arg("--data")
@@ -62,7 +71,7 @@ impl Server {
             .args(args)
             .env_remove("DRAGNET_STORE")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("start dragnet serve");
         let server = Server { child, port };
