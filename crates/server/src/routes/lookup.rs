@@ -57,8 +57,19 @@ pub async fn one(
     Path(value): Path<String>,
     Query(q): Query<At>,
 ) -> Result<Json<Answer>, ApiError> {
+    answer(app, credential, Access::Token(Role::Reader), value, q).await
+}
+
+/// One value's answer for a caller with `access`.
+async fn answer(
+    app: App,
+    credential: Credential,
+    access: Access,
+    value: String,
+    q: At,
+) -> Result<Json<Answer>, ApiError> {
     let at = parse_at(q.at.as_deref())?;
-    app.call(credential, Access::Token(Role::Reader), move |store, ctx, scope| {
+    app.call(credential, access, move |store, ctx, scope| {
         look_up(store, ctx, scope, &value, at)?.map_err(|e| unreadable(&value, e))
     })
     .await
@@ -79,12 +90,7 @@ pub async fn public_one(
     Path(value): Path<String>,
     Query(q): Query<At>,
 ) -> Result<Json<Answer>, ApiError> {
-    let at = parse_at(q.at.as_deref())?;
-    app.call(credential, Access::Public, move |store, ctx, scope| {
-        look_up(store, ctx, scope, &value, at)?.map_err(|e| unreadable(&value, e))
-    })
-    .await
-    .map(Json)
+    answer(app, credential, Access::Public, value, q).await
 }
 
 /// Look many values up at once; a value that cannot be read gets an error line.
