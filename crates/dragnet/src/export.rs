@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use dragnet_core::Store;
+use dragnet_engine::export::xarf::Reporter;
 use dragnet_engine::export::{self, Format, Shared};
 use dragnet_engine::lookup::Context;
 use dragnet_engine::packages;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// stix (a STIX 2.1 bundle) or misp (a MISP event).
+    /// stix (a STIX 2.1 bundle), misp (a MISP event) or xarf (XARF v4
+    /// abuse reports, one per server, one a line).
     #[arg(long)]
     format: String,
     /// Export this package (`dragnet package list`).
@@ -23,17 +25,32 @@ pub struct Args {
     /// Write here instead of standard output.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// XARF: the reporting organisation.
+    #[arg(long, env = "DRAGNET_REPORTER_ORG")]
+    reporter_org: Option<String>,
+    /// XARF: the reporter's abuse e-mail address.
+    #[arg(long, env = "DRAGNET_REPORTER_CONTACT")]
+    reporter_contact: Option<String>,
+    /// XARF: the reporter's domain.
+    #[arg(long, env = "DRAGNET_REPORTER_DOMAIN")]
+    reporter_domain: Option<String>,
 }
 
 pub fn run(store: &mut dyn Store, data: &Path, args: &Args) -> anyhow::Result<ExitCode> {
     let format: Format = args.format.parse()?;
+    let reporter = match (&args.reporter_org, &args.reporter_contact, &args.reporter_domain) {
+        (Some(org), Some(contact), Some(domain)) => {
+            Some(Reporter { org: org.clone(), contact: contact.clone(), domain: domain.clone() })
+        }
+        _ => None,
+    };
     let text = match args.package {
         Some(id) => {
             let Some(record) = store.package(id)? else {
                 anyhow::bail!("no package {id}; `dragnet package list` lists them")
             };
             let package = packages::read(&record)?;
-            export::write(format, &export::of_package(&package))?
+            export::write(format, &export::of_package(&package), reporter.as_ref())?
         }
         None => {
             let ctx = Context::load(store, data)?;
@@ -49,7 +66,7 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args) -> anyhow::Result<Ex
                 created: now,
                 servers: values.iter().map(|v| (v, &[][..])).collect(),
             };
-            export::write(format, &shared)?
+            export::write(format, &shared, reporter.as_ref())?
         }
     };
     match &args.out {

@@ -760,6 +760,17 @@ fn exports_pass_stix2_validator_and_load_in_pymisp() {
     };
     run(&["simulate", "--out", op.to_str().unwrap(), "--ips", "300", "--countries", "5", "--seed", "3"]);
     run(&["ingest", op.to_str().unwrap()]);
+    std::fs::write(d.join("phish.txt"), "http://login-verify.bank-secure-check.com/signin\n").unwrap();
+    std::fs::write(d.join("malware.txt"), "http://dl.cheap-invoices.net/invoice.exe\n").unwrap();
+    run(&["ingest", d.join("phish.txt").to_str().unwrap(), "--source", "phish-feed", "--category", "phishing"]);
+    run(&[
+        "ingest",
+        d.join("malware.txt").to_str().unwrap(),
+        "--source",
+        "malware-feed",
+        "--category",
+        "malware-distribution",
+    ]);
     // An agency for the country with the most servers.
     let servers = run(&["--json", "servers"]).json();
     let mut by_country: std::collections::BTreeMap<String, usize> = Default::default();
@@ -800,6 +811,34 @@ fn exports_pass_stix2_validator_and_load_in_pymisp() {
             let bundle: Value = serde_json::from_str(&std::fs::read_to_string(&stix).unwrap()).unwrap();
             let indicators = bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == "indicator").count();
             assert_eq!(indicators, members);
+            // XARF needs its reporter, then gives one valid report per server.
+            assert_ne!(dragnet(d, &["export", "--format", "xarf", "--package", &id]).code, 0);
+            let xarf = d.join("package.xarf.jsonl");
+            let reporter = [
+                "--reporter-org",
+                "Operation desk",
+                "--reporter-contact",
+                "abuse@desk.example.org",
+                "--reporter-domain",
+                "desk.example.org",
+            ];
+            let mut full = vec!["export", "--format", "xarf", "--package", &id, "--out", xarf.to_str().unwrap()];
+            full.extend(reporter);
+            run(&full);
+            let out = Command::new("python3").arg(repo().join("scripts/xarf_oracle.py")).arg(&xarf).output().unwrap();
+            assert!(out.status.success(), "xarf refused: {}", String::from_utf8_lossy(&out.stderr));
+            let read: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(read["reports"].as_u64(), Some(packaged.len() as u64), "{read}");
+            let all = d.join("all.xarf.jsonl");
+            let mut full = vec!["export", "--format", "xarf", "--out", all.to_str().unwrap()];
+            full.extend(reporter);
+            run(&full);
+            let out = Command::new("python3").arg(repo().join("scripts/xarf_oracle.py")).arg(&all).output().unwrap();
+            assert!(out.status.success(), "xarf refused: {}", String::from_utf8_lossy(&out.stderr));
+            let kinds: Value = serde_json::from_slice(&out.stdout).unwrap();
+            for kind in ["infrastructure/botnet", "content/phishing", "content/malware"] {
+                assert!(kinds["kinds"].as_array().unwrap().iter().any(|k| k == kind), "{kind} missing: {kinds}");
+            }
             // The same package exports byte for byte the same.
             let again = run(&["export", "--format", "stix", "--package", &id]).stdout;
             assert_eq!(again.trim(), std::fs::read_to_string(&stix).unwrap().trim());

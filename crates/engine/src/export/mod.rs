@@ -5,6 +5,7 @@
 
 pub mod misp;
 pub mod stix;
+pub mod xarf;
 
 use std::str::FromStr;
 
@@ -27,6 +28,8 @@ pub struct Shared<'a> {
 pub enum Format {
     Stix,
     Misp,
+    /// XARF v4 reports, one a line (they need a reporter: see [`xarf::Reporter`]).
+    Xarf,
 }
 
 impl FromStr for Format {
@@ -35,18 +38,28 @@ impl FromStr for Format {
         match s {
             "stix" => Ok(Format::Stix),
             "misp" => Ok(Format::Misp),
-            other => Err(Error::invalid(format!("--format {other}: expected stix or misp"))),
+            "xarf" => Ok(Format::Xarf),
+            other => Err(Error::invalid(format!("--format {other}: expected stix, misp or xarf"))),
         }
     }
 }
 
-/// Writes `shared` in `format`, pretty JSON.
-pub fn write(format: Format, shared: &Shared<'_>) -> Result<String> {
-    let value = match format {
-        Format::Stix => stix::bundle(shared),
-        Format::Misp => misp::event(shared),
-    };
-    serde_json::to_string_pretty(&value).map_err(|e| Error::invalid(e.to_string()))
+/// Writes `shared` in `format`: pretty JSON, or for XARF one report a line.
+pub fn write(format: Format, shared: &Shared<'_>, reporter: Option<&xarf::Reporter>) -> Result<String> {
+    let json = |v: &serde_json::Value| serde_json::to_string_pretty(v).map_err(|e| Error::invalid(e.to_string()));
+    match format {
+        Format::Stix => json(&stix::bundle(shared)),
+        Format::Misp => json(&misp::event(shared)),
+        Format::Xarf => {
+            let reporter = reporter.ok_or_else(|| {
+                Error::invalid(
+                    "XARF reports name their reporter: give --reporter-org, --reporter-contact and --reporter-domain",
+                )
+            })?;
+            let lines: Vec<String> = xarf::reports(shared, reporter).iter().map(|r| r.to_string()).collect();
+            Ok(lines.join("\n"))
+        }
+    }
 }
 
 /// A server's values of one kind (`ips`, `domains`, `urls`).

@@ -124,10 +124,15 @@ pub async fn export(
     Query(q): Query<ExportFormat>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let format: dragnet_engine::export::Format = q.format.parse()?;
+    if format == dragnet_engine::export::Format::Xarf {
+        return Err(ApiError::Engine(Error::invalid(
+            "format: stix or misp here; XARF reports come from `dragnet export`",
+        )));
+    }
     app.call(credential, Access::Token(Role::Reader), move |store, _, scope| match store.package(id)? {
         Some(record) if may_read(scope, &record.org) => {
             let package = packages::read(&record)?;
-            let text = dragnet_engine::export::write(format, &dragnet_engine::export::of_package(&package))?;
+            let text = dragnet_engine::export::write(format, &dragnet_engine::export::of_package(&package), None)?;
             serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
         }
         _ => Err(ApiError::Engine(Error::NotFound(format!("no package {id}")))),
