@@ -222,6 +222,43 @@ pub struct PackageRecord {
     pub body: String,
 }
 
+/// A STIX object in a TAXII collection, one version of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaxiiObject {
+    pub collection: String,
+    pub id: String,
+    /// The object's `modified` (else `created`, else when it was added).
+    pub version: String,
+    /// Microseconds since the epoch.
+    pub date_added: i64,
+    /// The store's order of additions; with `date_added` the paging key.
+    pub seq: i64,
+    pub kind: String,
+    pub spec_version: String,
+    /// The object, JSON.
+    pub body: String,
+}
+
+/// Which objects of a collection to read: TAXII 2.1's filters, and where
+/// the previous page stopped (keyset paging: every page costs the same).
+#[derive(Debug, Clone, Default)]
+pub struct TaxiiQuery<'a> {
+    pub collection: &'a str,
+    /// Only objects added after this (microseconds).
+    pub added_after: Option<i64>,
+    /// Only objects after this `(date_added, seq)`: the previous page's last.
+    pub after: Option<(i64, i64)>,
+    pub ids: &'a [String],
+    pub kinds: &'a [String],
+    pub spec_versions: &'a [String],
+    /// `None`: every version; `Some(true)`: the latest of each object;
+    /// `Some(false)`: the first.
+    pub latest: Option<bool>,
+    /// Specific versions (with `latest: None`).
+    pub versions: &'a [String],
+    pub limit: usize,
+}
+
 /// A token to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewToken<'a> {
@@ -315,4 +352,20 @@ pub trait Store {
 
     /// One package with its body.
     fn package(&mut self, id: i64) -> Result<Option<PackageRecord>, StoreError>;
+
+    /// Adds objects to TAXII collections (a version already there is left
+    /// alone); returns how many were new.
+    fn taxii_add(&mut self, objects: &[TaxiiObject]) -> Result<u64, StoreError>;
+
+    /// Objects of a collection in the order they were added, at most `limit`.
+    fn taxii_objects(&mut self, query: &TaxiiQuery<'_>) -> Result<Vec<TaxiiObject>, StoreError>;
+
+    /// Deletes an object's versions (all, or those listed); returns how many.
+    fn taxii_delete(&mut self, collection: &str, id: &str, versions: &[String]) -> Result<u64, StoreError>;
+
+    /// Stores a TAXII status resource (JSON) under its id.
+    fn put_taxii_status(&mut self, id: &str, collection: &str, body: &str, now: Timestamp) -> Result<(), StoreError>;
+
+    /// A status resource: (collection, JSON).
+    fn taxii_status(&mut self, id: &str) -> Result<Option<(String, String)>, StoreError>;
 }

@@ -8,12 +8,13 @@ use dragnet_core::access::{Org, Sharing};
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
-use dragnet_core::store::{NewToken, PackageRecord, Routing, TokenRecord};
+use dragnet_core::store::{NewToken, PackageRecord, Routing, TaxiiObject, TaxiiQuery, TokenRecord};
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use crate::access;
 use crate::codec;
 use crate::schema::sql;
+use crate::taxii;
 
 /// A parameter for a statement.
 #[derive(Debug, Clone, Copy)]
@@ -707,6 +708,26 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn package(&mut self, id: i64) -> Result<Option<PackageRecord>, StoreError> {
         access::package(&mut self.conn, id)
+    }
+
+    fn taxii_add(&mut self, objects: &[TaxiiObject]) -> Result<u64, StoreError> {
+        taxii::add(&mut self.conn, objects)
+    }
+
+    fn taxii_objects(&mut self, query: &TaxiiQuery<'_>) -> Result<Vec<TaxiiObject>, StoreError> {
+        taxii::objects(&mut self.conn, query)
+    }
+
+    fn taxii_delete(&mut self, collection: &str, id: &str, versions: &[String]) -> Result<u64, StoreError> {
+        taxii::delete(&mut self.conn, collection, id, versions)
+    }
+
+    fn put_taxii_status(&mut self, id: &str, collection: &str, body: &str, now: Timestamp) -> Result<(), StoreError> {
+        taxii::put_status(&mut self.conn, id, collection, body, now)
+    }
+
+    fn taxii_status(&mut self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+        taxii::status(&mut self.conn, id)
     }
 
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {

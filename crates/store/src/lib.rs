@@ -10,6 +10,7 @@ mod migration;
 mod postgres;
 mod schema;
 mod sqlite;
+mod taxii;
 mod tls;
 
 use std::path::{Path, PathBuf};

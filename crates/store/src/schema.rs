@@ -225,6 +225,27 @@ const MIGRATIONS: &[(i64, &str)] = &[
         UNIQUE (org, version)
     );",
     ),
+    (
+        8,
+        "CREATE TABLE taxii_objects (
+        seq {serial},
+        collection TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        date_added BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (collection, object_id, version)
+    );
+    CREATE INDEX taxii_by_added ON taxii_objects (collection, date_added, seq);
+    CREATE TABLE taxii_status (
+        id TEXT PRIMARY KEY,
+        collection TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        body TEXT NOT NULL
+    );",
+    ),
 ];
 
 /// The first schema version whose identities are digests; migrating to it
@@ -342,6 +363,16 @@ pub mod sql {
     pub const PACKAGES: &str = "SELECT id, org, version, created, tlp, servers, '' FROM packages
         WHERE ($1 = '' OR org = $1) ORDER BY id DESC";
     pub const PACKAGE: &str = "SELECT id, org, version, created, tlp, servers, body FROM packages WHERE id = $1";
+    pub const INSERT_TAXII: &str =
+        "INSERT INTO taxii_objects (collection, object_id, version, date_added, kind, spec_version, body)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (collection, object_id, version) DO NOTHING";
+    pub const TAXII_COLUMNS: &str =
+        "SELECT t.collection, t.object_id, t.version, t.date_added, t.seq, t.kind, t.spec_version, t.body
+        FROM taxii_objects t WHERE t.collection = $1";
+    pub const PUT_TAXII_STATUS: &str =
+        "INSERT INTO taxii_status (id, collection, created, body) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+    pub const TAXII_STATUS: &str = "SELECT collection, body FROM taxii_status WHERE id = $1";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id
         WHERE ($1 = '' OR s.name = $1) ORDER BY r.id DESC LIMIT $2";

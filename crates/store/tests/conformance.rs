@@ -55,6 +55,55 @@ fn suite(store: &mut dyn Store) {
     server_assignments_are_replaced_whole(store);
     organisations_tokens_and_sharing(store);
     routings_and_packages(store);
+    taxii_objects_page_by_key(store);
+}
+
+fn taxii_objects_page_by_key(store: &mut dyn Store) {
+    use dragnet_core::store::{TaxiiObject, TaxiiQuery};
+    fn all(store: &mut dyn Store, q: TaxiiQuery<'_>) -> Vec<(String, String)> {
+        store.taxii_objects(&q).unwrap().into_iter().map(|o| (o.id, o.version)).collect()
+    }
+    let object = |id: &str, version: &str, added: i64| TaxiiObject {
+        collection: "c1".into(),
+        id: id.into(),
+        version: version.into(),
+        date_added: added,
+        seq: 0,
+        kind: id.split("--").next().unwrap().into(),
+        spec_version: "2.1".into(),
+        body: format!("{{\"id\": \"{id}\"}}"),
+    };
+    let objects = vec![
+        object("indicator--1", "2024-01-01T00:00:00.000Z", 10),
+        object("indicator--1", "2024-02-01T00:00:00.000Z", 20),
+        object("ipv4-addr--2", "2024-01-01T00:00:00.000Z", 20),
+        object("indicator--3", "2024-01-01T00:00:00.000Z", 30),
+    ];
+    assert_eq!(store.taxii_add(&objects).unwrap(), 4);
+    assert_eq!(store.taxii_add(&objects).unwrap(), 0, "a version already there is left alone");
+
+    let page1 = store.taxii_objects(&TaxiiQuery { collection: "c1", limit: 2, ..Default::default() }).unwrap();
+    assert_eq!(page1.len(), 2);
+    let last = page1.last().unwrap();
+    let page2 = all(
+        store,
+        TaxiiQuery { collection: "c1", limit: 10, after: Some((last.date_added, last.seq)), ..Default::default() },
+    );
+    assert_eq!(page2.len(), 2, "the rest, from where the first page stopped");
+    let latest = all(store, TaxiiQuery { collection: "c1", limit: 10, latest: Some(true), ..Default::default() });
+    assert_eq!(latest.len(), 3);
+    assert!(latest.contains(&("indicator--1".into(), "2024-02-01T00:00:00.000Z".into())));
+    let kinds = ["ipv4-addr".to_string()];
+    assert_eq!(all(store, TaxiiQuery { collection: "c1", limit: 10, kinds: &kinds, ..Default::default() }).len(), 1);
+    assert_eq!(
+        all(store, TaxiiQuery { collection: "c1", limit: 10, added_after: Some(20), ..Default::default() }).len(),
+        1
+    );
+    assert_eq!(all(store, TaxiiQuery { collection: "other", limit: 10, ..Default::default() }).len(), 0);
+    assert_eq!(store.taxii_delete("c1", "indicator--1", &[]).unwrap(), 2);
+
+    store.put_taxii_status("s1", "c1", "{}", 5).unwrap();
+    assert_eq!(store.taxii_status("s1").unwrap(), Some(("c1".into(), "{}".into())));
 }
 
 fn routings_and_packages(store: &mut dyn Store) {
