@@ -301,3 +301,57 @@ fn schemathesis_finds_no_server_error_and_no_schema_break() {
     assert!(out.status.success(), "schemathesis found failures:\n{report}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(report.contains("passed"), "{report}");
 }
+
+/// taxii2-client (OASIS, from PyPI) reads the collections page by page and
+/// posts an envelope whose status it polls; the objects posted become the
+/// partner's observations.
+#[test]
+fn taxii2_client_pages_collections_and_posts() {
+    let python =
+        std::process::Command::new("python3").args(["-c", "import taxii2client"]).status().is_ok_and(|s| s.success());
+    if !python {
+        assert!(
+            std::env::var_os("DRAGNET_SKIP_ORACLES").is_some(),
+            "taxii2-client is missing: run scripts/test, or set DRAGNET_SKIP_ORACLES=1"
+        );
+        return;
+    }
+    let w = world();
+    let server = Server::start(w.data.path(), &[], &["--rate", "1000"]);
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let oracle = |token: &str, page: &str| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/taxii_oracle.py");
+        let out = std::process::Command::new("python3").arg(script).args([&base, token, page]).output().unwrap();
+        assert!(out.status.success(), "taxii2-client: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let exported = dragnet(w.data.path(), &["export", "--format", "stix", "--package", "1"]).stdout;
+    let objects = serde_json::from_str::<Value>(&exported).unwrap()["objects"].as_array().unwrap().len() as u64;
+    let seen = oracle(&w.coordinator, "2");
+    let police = &seen["collections"]["Packages for police-ee"];
+    assert_eq!(police["objects"].as_u64(), Some(objects), "{seen}");
+    assert_eq!(police["pages"].as_u64(), Some(objects.div_ceil(2)), "two a page: {seen}");
+    assert_eq!(police["manifest"].as_u64(), Some(objects.min(100)));
+    // The outsider is not shown the agency's collection, and may not read it.
+    let outsider = oracle(&w.outsider, "50");
+    assert!(outsider["collections"].get("Packages for police-ee").is_none(), "{outsider}");
+    let collections = server.get("/taxii2/api/collections/", Some(&w.coordinator)).json();
+    let id =
+        collections["collections"].as_array().unwrap().iter().find(|c| c["title"] == "Packages for police-ee").unwrap()
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let r = server.get(&format!("/taxii2/api/collections/{id}/objects/"), Some(&w.outsider));
+    assert_eq!((r.status, r.header("content-type")), (404, Some("application/taxii+json;version=2.1")), "{}", r.body);
+    assert_eq!(server.get("/taxii2/api/collections/", None).status, 401);
+    assert_eq!(server.get("/taxii2/", None).status, 200, "discovery is public");
+    // The partner posts; its status is complete and the value is found.
+    let posted = oracle(&w.submitter, "50");
+    assert_eq!(posted["posted"]["status"], "complete", "{posted}");
+    assert_eq!(posted["posted"]["collection"], format!("Submissions of {SECRET_SOURCE}"));
+    // (The outsider, an analyst of a partner, posted to its own collection above.)
+    let r = server.get("/api/v1/lookup/45.66.77.88", Some(&w.coordinator));
+    let sources = r.json()["sources"].clone();
+    assert_eq!(sources, serde_json::json!(["outsider-taxii", format!("{SECRET_SOURCE}-taxii")]), "{}", r.body);
+}

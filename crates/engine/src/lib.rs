@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod lookup;
 pub mod packages;
 pub mod servers;
+pub mod taxii;
 pub mod telemetry;
 pub mod walk;
 pub mod warninglists;
@@ -27,6 +28,11 @@ use dragnet_core::Timestamp;
 /// Seconds since the Unix epoch, now.
 pub fn now() -> Timestamp {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Microseconds since the Unix epoch, now (TAXII's `date_added`).
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 /// The text a panic was raised with (`panic!` gives a `&str` or a `String`).

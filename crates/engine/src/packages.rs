@@ -196,6 +196,9 @@ pub fn build(store: &mut dyn Store, ctx: &Context, agency_name: &str, now: i64) 
         ))));
     }
     (record.id, record.version) = (id, version);
+    // The package's STIX objects join the agency's TAXII collection.
+    let bundle = crate::export::stix::bundle(&crate::export::of_package(&package));
+    crate::taxii::publish(store, agency_name, &bundle, crate::now_micros())?;
     Ok((record, package))
 }
 

@@ -22,7 +22,7 @@ fn own_namespace() -> Uuid {
 const TLP_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
 /// The TLP 2.0 marking definitions' standard ids.
-fn marking_id(tlp: Tlp) -> &'static str {
+pub fn marking_id(tlp: Tlp) -> &'static str {
     match tlp {
         Tlp::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
         Tlp::Green => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",

@@ -9,6 +9,7 @@ mod lookup;
 mod packages;
 mod servers;
 mod submissions;
+mod taxii;
 
 use std::sync::Arc;
 
@@ -79,7 +80,7 @@ pub fn api() -> OpenApiRouter<App> {
 
 /// Health, readiness, metrics and the document itself: not API resources.
 pub fn unlisted(spec: Arc<String>) -> Router<App> {
-    Router::new()
+    taxii::router()
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async {
             ApiError::Engine(dragnet_engine::Error::NotFound("no such route; /api/v1/openapi.json lists them".into()))
