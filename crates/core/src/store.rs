@@ -368,4 +368,16 @@ pub trait Store {
 
     /// A status resource: (collection, JSON).
     fn taxii_status(&mut self, id: &str) -> Result<Option<(String, String)>, StoreError>;
+
+    /// Remembers the last `date_added` pulled from a remote collection.
+    fn put_taxii_pull(
+        &mut self,
+        url: &str,
+        collection: &str,
+        added_last: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Where the last pull from a remote collection stopped.
+    fn taxii_pull(&mut self, url: &str, collection: &str) -> Result<Option<String>, StoreError>;
 }

@@ -15,6 +15,7 @@ mod packages;
 mod serve;
 mod servers;
 mod simulate;
+mod taxii;
 mod telemetry;
 mod warninglists;
 
@@ -112,6 +113,9 @@ enum Command {
     Package(packages::PackageCommand),
     /// A package, or the servers an organisation may see, as STIX 2.1 or MISP.
     Export(export::Args),
+    /// TAXII 2.1 client: pull a remote collection into a source.
+    #[command(subcommand)]
+    Taxii(taxii::Command),
     /// Serve the REST API (OpenAPI at /api/v1/openapi.json) until SIGTERM.
     Serve(serve::Args),
     /// Ingest the bundled demo feeds into the store and look a few values up.
@@ -157,6 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
         Command::Serve(args) => serve::run(location.clone(), &cli.data, busy, &args),
         Command::Export(args) => export::run(&mut *open()?, &cli.data, &args),
+        Command::Taxii(c) => taxii::run(&mut *open()?, &c, cli.json),
         Command::Route(c) => packages::route(&mut *open()?, &cli.data, c, cli.json),
         Command::Package(c) => packages::package(&mut *open()?, &cli.data, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),

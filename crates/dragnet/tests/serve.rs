@@ -346,6 +346,59 @@ fn taxii2_client_pages_collections_and_posts() {
     assert_eq!((r.status, r.header("content-type")), (404, Some("application/taxii+json;version=2.1")), "{}", r.body);
     assert_eq!(server.get("/taxii2/api/collections/", None).status, 401);
     assert_eq!(server.get("/taxii2/", None).status, 200, "discovery is public");
+    // `dragnet taxii pull` from another store: everything once, then only what is new.
+    let other = tempfile::tempdir().unwrap();
+    let pull = |token: &str| {
+        let root = format!("{base}/taxii2/api/");
+        dragnet(
+            other.path(),
+            &[
+                "--json",
+                "taxii",
+                "pull",
+                &root,
+                "--collection",
+                &id,
+                "--source",
+                "remote",
+                "--limit",
+                "3",
+                "--token",
+                token,
+            ],
+        )
+        .json()
+    };
+    let first = pull(&w.coordinator);
+    assert_eq!(
+        (first["objects"].as_u64(), first["pages"].as_u64()),
+        (Some(objects), Some(objects.div_ceil(3))),
+        "{first}"
+    );
+    assert!(first["report"]["accepted"].as_u64().unwrap_or_default() >= 1, "{first}");
+    let found = dragnet(other.path(), &["--json", "lookup", OPEN]).json();
+    assert_eq!(found[0]["sources"], serde_json::json!(["remote"]), "{found}");
+    let second = pull(&w.coordinator);
+    assert_eq!(second["objects"], 0, "nothing new: {second}");
+    assert_eq!(
+        dragnet(
+            other.path(),
+            &[
+                "taxii",
+                "pull",
+                &format!("{base}/taxii2/api/"),
+                "--collection",
+                &id,
+                "--source",
+                "remote",
+                "--token",
+                &w.outsider
+            ]
+        )
+        .code,
+        1,
+        "not the outsider's"
+    );
     // The partner posts; its status is complete and the value is found.
     let posted = oracle(&w.submitter, "50");
     assert_eq!(posted["posted"]["status"], "complete", "{posted}");

@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod packages;
 pub mod servers;
 pub mod taxii;
+pub mod taxii_pull;
 pub mod telemetry;
 pub mod walk;
 pub mod warninglists;

@@ -730,6 +730,20 @@ impl<C: Connection> Store for SqlStore<C> {
         taxii::status(&mut self.conn, id)
     }
 
+    fn put_taxii_pull(
+        &mut self,
+        url: &str,
+        collection: &str,
+        added_last: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        taxii::put_pull(&mut self.conn, url, collection, added_last, now)
+    }
+
+    fn taxii_pull(&mut self, url: &str, collection: &str) -> Result<Option<String>, StoreError> {
+        taxii::pull(&mut self.conn, url, collection)
+    }
+
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {
         let rows = self.conn.query(sql::REJECTS, &[Param::Text(source.unwrap_or("")), Param::Int(i64::from(limit))])?;
         rows.into_iter()

@@ -244,6 +244,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
         collection TEXT NOT NULL,
         created BIGINT NOT NULL,
         body TEXT NOT NULL
+    );
+    CREATE TABLE taxii_pulls (
+        url TEXT NOT NULL,
+        collection TEXT NOT NULL,
+        added_last TEXT NOT NULL,
+        updated BIGINT NOT NULL,
+        PRIMARY KEY (url, collection)
     );",
     ),
 ];
@@ -372,6 +379,10 @@ pub mod sql {
     pub const PUT_TAXII_STATUS: &str =
         "INSERT INTO taxii_status (id, collection, created, body) VALUES ($1, $2, $3, $4)
         ON CONFLICT (id) DO UPDATE SET body = excluded.body";
+    pub const PUT_TAXII_PULL: &str =
+        "INSERT INTO taxii_pulls (url, collection, added_last, updated) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (url, collection) DO UPDATE SET added_last = excluded.added_last, updated = excluded.updated";
+    pub const TAXII_PULL: &str = "SELECT added_last FROM taxii_pulls WHERE url = $1 AND collection = $2";
     pub const TAXII_STATUS: &str = "SELECT collection, body FROM taxii_status WHERE id = $1";
     pub const REJECTS: &str = "SELECT s.name, g.origin, r.line, r.field, r.reason, r.raw
         FROM rejects r JOIN sources s ON s.id = r.source_id JOIN origins g ON g.id = r.origin_id

@@ -120,3 +120,24 @@ pub fn status<C: Connection>(conn: &mut C, id: &str) -> Result<Option<(String, S
         .map(|r| Ok((at(r, 0)?.text()?.to_string(), at(r, 1)?.text()?.to_string())))
         .transpose()
 }
+
+pub fn put_pull<C: Connection>(
+    conn: &mut C,
+    url: &str,
+    collection: &str,
+    added_last: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.exec(
+        sql::PUT_TAXII_PULL,
+        &[Param::Text(url), Param::Text(collection), Param::Text(added_last), Param::Int(now)],
+    )?;
+    Ok(())
+}
+
+pub fn pull<C: Connection>(conn: &mut C, url: &str, collection: &str) -> Result<Option<String>, StoreError> {
+    conn.query(sql::TAXII_PULL, &[Param::Text(url), Param::Text(collection)])?
+        .first()
+        .map(|r| Ok(at(r, 0)?.text()?.to_string()))
+        .transpose()
+}

@@ -103,6 +103,10 @@ fn taxii_objects_page_by_key(store: &mut dyn Store) {
     assert_eq!(store.taxii_delete("c1", "indicator--1", &[]).unwrap(), 2);
 
     store.put_taxii_status("s1", "c1", "{}", 5).unwrap();
+    assert_eq!(store.taxii_pull("https://x/api/", "c9").unwrap(), None);
+    store.put_taxii_pull("https://x/api/", "c9", "2024-01-01T00:00:00.000000Z", 5).unwrap();
+    store.put_taxii_pull("https://x/api/", "c9", "2024-02-01T00:00:00.000000Z", 6).unwrap();
+    assert_eq!(store.taxii_pull("https://x/api/", "c9").unwrap().as_deref(), Some("2024-02-01T00:00:00.000000Z"));
     assert_eq!(store.taxii_status("s1").unwrap(), Some(("c1".into(), "{}".into())));
 }
 
