@@ -49,6 +49,64 @@ pub struct Args {
     /// lookups (0 = skip); 20 M random addresses are looked up.
     #[arg(long, default_value_t = 0)]
     prefixes: usize,
+    /// STIX objects to put in one TAXII collection of a fresh embedded store,
+    /// then read 1,000 a page at the first, middle and last page (0 = skip).
+    #[arg(long, default_value_t = 0)]
+    taxii_objects: usize,
+}
+
+/// Milliseconds to read one 1,000-object TAXII page, the best of `runs`,
+/// at the first, middle and last page of a collection of `n` objects.
+fn measure_taxii(n: usize, runs: usize) -> anyhow::Result<serde_json::Value> {
+    use dragnet_core::store::{TaxiiObject, TaxiiQuery};
+    let dir = std::env::temp_dir().join(format!("dragnet-bench-taxii-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut store = SqliteStore::open(&dir)?;
+    let started = Instant::now();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
+        let objects: Vec<TaxiiObject> = chunk
+            .iter()
+            .map(|&i| TaxiiObject {
+                collection: "bench".into(),
+                id: format!("indicator--{:08x}-0000-4000-8000-{:012x}", i, i),
+                version: "2024-01-01T00:00:00.000Z".into(),
+                date_added: 1_700_000_000_000_000 + i as i64,
+                seq: 0,
+                kind: "indicator".into(),
+                spec_version: "2.1".into(),
+                body: format!(
+                    r#"{{"type":"indicator","spec_version":"2.1","id":"indicator--{i:08x}","pattern":"[ipv4-addr:value = '{}']","pattern_type":"stix"}}"#,
+                    ip(i)
+                ),
+            })
+            .collect();
+        store.taxii_add(&objects)?;
+    }
+    let load_seconds = started.elapsed().as_secs_f64();
+    let mut pages = serde_json::Map::new();
+    for (name, start) in [("first", None), ("middle", Some(n / 2)), ("last", Some(n.saturating_sub(1000)))] {
+        // The key of the object just before the page, as `next` would carry it.
+        let after = match start {
+            None | Some(0) => None,
+            Some(k) => {
+                let q = TaxiiQuery {
+                    collection: "bench",
+                    added_after: Some(1_700_000_000_000_000 + k as i64 - 2),
+                    limit: 1,
+                    ..Default::default()
+                };
+                store.taxii_objects(&q)?.first().map(|o| (o.date_added, o.seq))
+            }
+        };
+        let (seconds, page) = best_of(runs, || {
+            let q = TaxiiQuery { collection: "bench", after, latest: Some(true), limit: 1001, ..Default::default() };
+            Ok(store.taxii_objects(&q)?)
+        })?;
+        pages.insert(name.into(), serde_json::json!({"ms": seconds * 1000.0, "objects": page.len().min(1000)}));
+    }
+    drop(store);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(serde_json::json!({"objects": n, "load_seconds": load_seconds, "pages": pages}))
 }
 
 /// Runs `work` `runs` times (at least once): the fastest time and the last result.
@@ -469,12 +527,25 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
     let zeek = if args.zeek_rows > 0 { Some(measure_zeek(args.zeek_rows, args.runs)?) } else { None };
     let netflow = if args.netflow_flows > 0 { Some(measure_netflow(args.netflow_flows, args.runs)?) } else { None };
     let prefix = if args.prefixes > 0 { Some(measure_prefixes(args.prefixes, args.runs)?) } else { None };
+    let taxii = if args.taxii_objects > 0 { Some(measure_taxii(args.taxii_objects, args.runs)?) } else { None };
     if json {
         let rate =
             |(n, s): (usize, f64)| serde_json::json!({"flows": n, "seconds": s, "flows_per_second": n as f64 / s});
         let netflow = netflow.map(|(v5, ipfix)| serde_json::json!({"v5": rate(v5), "ipfix": rate(ipfix)}));
-        print_json(&serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow, "prefix_index": prefix}))?;
+        print_json(
+            &serde_json::json!({"feeds": figures, "zeek": zeek, "netflow": netflow, "prefix_index": prefix, "taxii": taxii}),
+        )?;
     } else {
+        if let Some(t) = &taxii {
+            println!(
+                "taxii        {:>9} objects | load {:.1} s | 1,000-object page: first {:.2} ms, middle {:.2} ms, last {:.2} ms",
+                t["objects"],
+                t["load_seconds"].as_f64().unwrap_or_default(),
+                t["pages"]["first"]["ms"].as_f64().unwrap_or_default(),
+                t["pages"]["middle"]["ms"].as_f64().unwrap_or_default(),
+                t["pages"]["last"]["ms"].as_f64().unwrap_or_default()
+            );
+        }
         if let Some(p) = &prefix {
             println!(
                 "prefix-index {:>9} prefixes | build {:.3} s | {} lookups {:.3} s = {:.1} M/s ({} hits) | {:.1} bytes/prefix",

@@ -232,8 +232,8 @@ async fn page(
     Ok((objects, more, next))
 }
 
-fn with_dates(objects: &[TaxiiObject], body: Value) -> Response {
-    let mut response = taxii_json(&body).into_response();
+fn with_dates(objects: &[TaxiiObject], body: String) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, MEDIA_TYPE)], body).into_response();
     if let (Some(first), Some(last)) = (objects.first(), objects.last()) {
         for (name, t) in [("x-taxii-date-added-first", first.date_added), ("x-taxii-date-added-last", last.date_added)]
         {
@@ -245,14 +245,28 @@ fn with_dates(objects: &[TaxiiObject], body: Value) -> Response {
     response
 }
 
-fn envelope(objects: &[TaxiiObject], more: bool, next: Option<String>) -> Value {
-    let mut body = json!({"more": more});
+/// The envelope, with the stored objects spliced in as they are (stored
+/// JSON is never parsed again to be served).
+fn envelope(objects: &[TaxiiObject], more: bool, next: Option<String>) -> String {
+    let mut head = json!({"more": more});
     if let Some(n) = next {
-        body["next"] = json!(n);
+        head["next"] = json!(n);
     }
-    if !objects.is_empty() {
-        body["objects"] = Value::Array(objects.iter().filter_map(|o| serde_json::from_str(&o.body).ok()).collect());
+    let head = head.to_string();
+    if objects.is_empty() {
+        return head;
     }
+    let size = objects.iter().map(|o| o.body.len() + 1).sum::<usize>();
+    let mut body = String::with_capacity(head.len() + size + 16);
+    body.push_str(head.strip_suffix('}').unwrap_or(&head));
+    body.push_str(",\"objects\":[");
+    for (i, o) in objects.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&o.body);
+    }
+    body.push_str("]}");
     body
 }
 
@@ -303,7 +317,7 @@ async fn versions(
     if let Some(n) = next {
         body["next"] = json!(n);
     }
-    Ok(with_dates(&objects, body))
+    Ok(with_dates(&objects, body.to_string()))
 }
 
 async fn manifest(
@@ -330,7 +344,7 @@ async fn manifest(
                 .collect(),
         );
     }
-    Ok(with_dates(&objects, body))
+    Ok(with_dates(&objects, body.to_string()))
 }
 
 async fn add(
