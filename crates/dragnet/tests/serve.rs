@@ -345,6 +345,23 @@ fn taxii2_client_pages_collections_and_posts() {
     let r = server.get(&format!("/taxii2/api/collections/{id}/objects/"), Some(&w.outsider));
     assert_eq!((r.status, r.header("content-type")), (404, Some("application/taxii+json;version=2.1")), "{}", r.body);
     assert_eq!(server.get("/taxii2/api/collections/", None).status, 401);
+    // One object, its versions, and one that is not there.
+    let first = server
+        .get(&format!("/taxii2/api/collections/{id}/objects/?limit=1&match[type]=indicator"), Some(&w.coordinator));
+    assert!(first.header("x-taxii-date-added-first").is_some(), "{:?}", first.headers);
+    let oid = first.json()["objects"][0]["id"].as_str().unwrap().to_string();
+    let one = server.get(&format!("/taxii2/api/collections/{id}/objects/{oid}/"), Some(&w.coordinator)).json();
+    assert_eq!((one["objects"].as_array().map(Vec::len), one["more"].clone()), (Some(1), Value::Bool(false)), "{one}");
+    let versions =
+        server.get(&format!("/taxii2/api/collections/{id}/objects/{oid}/versions/"), Some(&w.coordinator)).json();
+    assert_eq!(versions["versions"].as_array().map(Vec::len), Some(1), "{versions}");
+    let missing = server.get(
+        &format!("/taxii2/api/collections/{id}/objects/indicator--00000000-0000-4000-8000-000000000000/"),
+        Some(&w.coordinator),
+    );
+    assert_eq!((missing.status, missing.json()["http_status"].clone()), (404, Value::from("404")));
+    let bad = server.get(&format!("/taxii2/api/collections/{id}/objects/?next=junk"), Some(&w.coordinator));
+    assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(server.get("/taxii2/", None).status, 200, "discovery is public");
     // `dragnet taxii pull` from another store: everything once, then only what is new.
     let other = tempfile::tempdir().unwrap();

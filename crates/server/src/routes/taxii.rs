@@ -290,13 +290,26 @@ async fn object(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, TaxiiError> {
     accepts(&headers)?;
-    let mut f = filters(&params, Some(true))?;
+    let (objects, more, next) = one_object(&app, credential, id, object, &params, Some(true)).await?;
+    Ok(with_dates(&objects, envelope(&objects, more, next)))
+}
+
+/// The versions of one object that the filters select; 404 when none.
+async fn one_object(
+    app: &App,
+    credential: Credential,
+    id: String,
+    object: String,
+    params: &[(String, String)],
+    default_version: Option<bool>,
+) -> Result<(Vec<TaxiiObject>, bool, Option<String>), TaxiiError> {
+    let mut f = filters(params, default_version)?;
     f.ids = vec![object.clone()];
-    let (objects, more, next) = page(&app, credential, id, f).await?;
-    if objects.is_empty() {
+    let found = page(app, credential, id, f).await?;
+    if found.0.is_empty() {
         return Err(TaxiiError(ApiError::Engine(dragnet_engine::Error::NotFound(format!("no object {object}")))));
     }
-    Ok(with_dates(&objects, envelope(&objects, more, next)))
+    Ok(found)
 }
 
 async fn versions(
@@ -307,12 +320,7 @@ async fn versions(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, TaxiiError> {
     accepts(&headers)?;
-    let mut f = filters(&params, None)?;
-    f.ids = vec![object.clone()];
-    let (objects, more, next) = page(&app, credential, id, f).await?;
-    if objects.is_empty() {
-        return Err(TaxiiError(ApiError::Engine(dragnet_engine::Error::NotFound(format!("no object {object}")))));
-    }
+    let (objects, more, next) = one_object(&app, credential, id, object, &params, None).await?;
     let mut body = json!({"more": more, "versions": objects.iter().map(|o| o.version.clone()).collect::<Vec<_>>()});
     if let Some(n) = next {
         body["next"] = json!(n);
