@@ -8,7 +8,7 @@ use dragnet_core::policy::BatchLabels;
 use dragnet_core::store::Source;
 use dragnet_core::{Category, Grade, Store, Tlp};
 use dragnet_engine::ingest::{FileReport, Progress, Request, Step, ingest_paths};
-use dragnet_ingest::{Format, Mapping};
+use dragnet_ingest::Mapping;
 
 use crate::output::print_json;
 
@@ -43,14 +43,6 @@ pub struct Args {
     /// List every reject with file:line and reason.
     #[arg(long)]
     show_rejects: bool,
-}
-
-/// `--format`: `auto` is `None` (detect each input).
-pub fn parse_format(name: &str) -> anyhow::Result<Option<Format>> {
-    match name {
-        "auto" => Ok(None),
-        name => Ok(Some(name.parse::<Format>().map_err(anyhow::Error::msg)?)),
-    }
 }
 
 /// Prints each input's outcome as it happens, with a progress bar on a
@@ -93,7 +85,7 @@ impl Progress for Printer {
 }
 
 pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
-    let format = parse_format(&args.format)?;
+    let format = dragnet_engine::ingest::format_named(&args.format)?;
     let mapping = match &args.columns {
         Some(spec) => spec.parse::<Mapping>().map_err(|e| anyhow::anyhow!("--columns: {e}"))?,
         None => Mapping::default(),

@@ -83,11 +83,6 @@ impl Scope {
         }
     }
 
-    /// The sharing limits of `source` (the default for one never set).
-    pub fn sharing_of(&self, source: &str) -> Sharing {
-        self.directory.sharing.get(source).cloned().unwrap_or_default()
-    }
-
     /// THE question every read asks: may this caller see something marked
     /// `tlp` that `source` reported?
     pub fn allows(&self, source: &str, tlp: Tlp) -> bool {
@@ -111,6 +106,17 @@ impl Scope {
         match &self.who {
             Who::Org { name, .. } => self.directory.community.get(name),
             _ => None,
+        }
+    }
+
+    /// Whether the caller may act for `org` (read its packages, its
+    /// collections, its directory entry): the operator, a coordinator, or
+    /// `org` itself.
+    pub fn acts_for(&self, org: &str) -> bool {
+        match &self.who {
+            Who::Operator => true,
+            Who::Anyone => false,
+            Who::Org { name, .. } => name == org || self.org().is_some_and(|o| o.kind == OrgKind::Coordinator),
         }
     }
 

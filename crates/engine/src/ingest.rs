@@ -231,6 +231,52 @@ pub fn submit(
     Ok(job.ingest_bytes(store, origin, bytes, None))
 }
 
+/// One input a caller submits to the source `name` (over the API or
+/// TAXII): refused unless the caller may write there; a source it creates
+/// becomes its organisation's own, given to the coordinators.
+#[allow(clippy::too_many_arguments)]
+pub fn submit_as(
+    store: &mut dyn Store,
+    scope: &crate::access::Scope,
+    name: &str,
+    labels: BatchLabels,
+    format: Option<Format>,
+    mapping: &Mapping,
+    origin: &str,
+    bytes: &[u8],
+) -> Result<FileReport> {
+    let existing = store.source(name)?;
+    // Ownership as the store says now, not as the scope's moment-old
+    // directory does: a source another server just created is not unowned.
+    let owner = store.sharing()?.remove(name).and_then(|s| s.owner);
+    scope.may_write(name, existing.is_some(), owner.as_deref())?;
+    let wanted = existing.clone().unwrap_or(Source {
+        name: name.to_string(),
+        grade: labels.grade.unwrap_or(dragnet_core::Grade::UNGRADED),
+        tlp: labels.tlp.unwrap_or(dragnet_core::Tlp::Amber),
+    });
+    let report = submit(store, &wanted, labels, format, mapping, origin, bytes)?;
+    if existing.is_none()
+        && report.error.is_none()
+        && let Some(org) = scope.org()
+    {
+        let sharing = dragnet_core::access::Sharing {
+            owner: Some(org.name.clone()),
+            recipients: vec![dragnet_core::access::Recipient::Kind(dragnet_core::access::OrgKind::Coordinator)],
+        };
+        store.set_sharing(&wanted, &sharing, crate::now())?;
+    }
+    Ok(report)
+}
+
+/// A `--format` name: `auto` is `None` (detect each input from its content).
+pub fn format_named(name: &str) -> Result<Option<Format>> {
+    match name {
+        "auto" => Ok(None),
+        name => name.parse::<Format>().map(Some).map_err(|e| Error::invalid(format!("format: {e}"))),
+    }
+}
+
 /// What `dragnet ingest` was asked to do.
 pub struct Request<'a> {
     pub paths: &'a [PathBuf],

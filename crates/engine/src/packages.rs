@@ -162,14 +162,16 @@ pub fn routed(store: &mut dyn Store, ctx: &Context, agency_name: &str, now: i64)
 /// Builds the agency's next package and stores it.
 pub fn build(store: &mut dyn Store, ctx: &Context, agency_name: &str, now: i64) -> Result<(PackageRecord, Package)> {
     let servers = routed(store, ctx, agency_name, now)?;
-    let previous = match store.packages(Some(agency_name))?.first() {
+    let latest = store.packages(Some(agency_name))?.into_iter().next();
+    let next = latest.as_ref().map_or(1, |p| p.version + 1);
+    let previous = match &latest {
         Some(p) => store.package(p.id)?.map(|p| read(&p).map(|body| (p.version, body))).transpose()?,
         None => None,
     };
     let tlp = servers.iter().filter_map(|p| p.server["tlp"].as_str()?.parse::<Tlp>().ok()).max();
     let mut package = Package {
         agency: agency_name.to_string(),
-        version: 0,
+        version: next,
         created: dragnet_core::format_timestamp(now),
         tlp,
         changes: changes(previous, &servers),
@@ -184,28 +186,23 @@ pub fn build(store: &mut dyn Store, ctx: &Context, agency_name: &str, now: i64) 
         servers: package.servers.len() as u64,
         body: String::new(),
     };
-    // The version is the store's to give; the body names it, so it is
-    // written with the next one and checked after.
-    let next = store.packages(Some(agency_name))?.first().map_or(1, |p| p.version + 1);
-    package.version = next;
     record.body = serde_json::to_string(&package).map_err(|e| Error::invalid(e.to_string()))?;
+    // The version is the store's to give (two builds at once get two); the
+    // record's is the one in force, also when the package is read back.
     let (id, version) = store.add_package(&record)?;
-    if version != next {
-        return Err(Error::Store(dragnet_core::StoreError::Conflict(format!(
-            "another package for {agency_name} was built at the same time (version {version})"
-        ))));
-    }
-    (record.id, record.version) = (id, version);
+    (record.id, record.version, package.version) = (id, version, version);
     // The package's STIX objects join the agency's TAXII collection.
     let bundle = crate::export::stix::bundle(&crate::export::of_package(&package));
     crate::taxii::publish(store, agency_name, &bundle, crate::now_micros())?;
     Ok((record, package))
 }
 
-/// A stored package's body.
+/// A stored package's body, with the version the store gave it.
 pub fn read(record: &PackageRecord) -> Result<Package> {
-    serde_json::from_str(&record.body)
-        .map_err(|e| Error::Store(dragnet_core::StoreError::Corrupt { what: "package", value: e.to_string() }))
+    let mut package: Package = serde_json::from_str(&record.body)
+        .map_err(|e| Error::Store(dragnet_core::StoreError::Corrupt { what: "package", value: e.to_string() }))?;
+    package.version = record.version;
+    Ok(package)
 }
 
 /// Records a coordinator's routing of `server` to (or away from) `agency`.

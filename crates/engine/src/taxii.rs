@@ -5,13 +5,13 @@
 //! scope; the server only speaks the protocol.
 
 use dragnet_core::access::{OrgKind, Role};
-use dragnet_core::store::{Source, TaxiiObject};
-use dragnet_core::{Grade, Store, Tlp};
+use dragnet_core::store::TaxiiObject;
+use dragnet_core::{Store, Tlp};
 use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::access::{Scope, Who};
+use crate::access::Scope;
 use crate::{Error, Result};
 
 pub const MEDIA_TYPE: &str = "application/taxii+json;version=2.1";
@@ -44,15 +44,7 @@ fn collection_id(owner: &Owner) -> String {
         Owner::Agency(a) => format!("agency:{a}"),
         Owner::Partner(p) => format!("partner:{p}"),
     };
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("https://github.com/dragnet/taxii/{name}").as_bytes()).to_string()
-}
-
-fn is_coordinator(scope: &Scope) -> bool {
-    match &scope.who {
-        Who::Operator => true,
-        Who::Anyone => false,
-        Who::Org { .. } => scope.org().is_some_and(|o| o.kind == OrgKind::Coordinator),
-    }
+    crate::export::stable_uuid("taxii", &name).to_string()
 }
 
 fn describe(scope: &Scope, owner: Owner) -> Option<Collection> {
@@ -62,13 +54,13 @@ fn describe(scope: &Scope, owner: Owner) -> Option<Collection> {
         Owner::Agency(a) => (
             format!("Packages for {a}"),
             format!("The STIX objects of every package built for {a}"),
-            mine(a) || is_coordinator(scope),
+            scope.acts_for(a),
             false,
         ),
         Owner::Partner(p) => (
             format!("Submissions of {p}"),
             format!("What {p} posts; each envelope is also ingested as its submission"),
-            mine(p) || is_coordinator(scope),
+            scope.acts_for(p),
             mine(p) && scope.role().is_some_and(|r| r.allows(Role::Submitter)),
         ),
     };
@@ -191,28 +183,17 @@ pub fn post(
     }
     // The objects become the partner's observations exactly as a STIX
     // bundle submitted over the REST API would.
-    let name = format!("{partner}-taxii");
-    let existing = store.source(&name)?;
-    let owner = store.sharing()?.remove(&name).and_then(|s| s.owner);
-    scope.may_write(&name, existing.is_some(), owner.as_deref())?;
-    let wanted = existing.clone().unwrap_or(Source { name: name.clone(), grade: Grade::UNGRADED, tlp: Tlp::Amber });
     let bundle = json!({"type": "bundle", "id": format!("bundle--{}", Uuid::new_v4()), "objects": objects});
-    let report = crate::ingest::submit(
+    crate::ingest::submit_as(
         store,
-        &wanted,
+        scope,
+        &format!("{partner}-taxii"),
         dragnet_core::policy::BatchLabels::default(),
         Some(dragnet_ingest::Format::Stix),
         &dragnet_ingest::Mapping::default(),
         &format!("taxii:{}", collection.id),
         bundle.to_string().as_bytes(),
     )?;
-    if existing.is_none() && report.error.is_none() {
-        let sharing = dragnet_core::access::Sharing {
-            owner: Some(partner.clone()),
-            recipients: vec![dragnet_core::access::Recipient::Kind(OrgKind::Coordinator)],
-        };
-        store.set_sharing(&wanted, &sharing, crate::now())?;
-    }
     store.taxii_add(&stored_objects)?;
     let status_id = Uuid::new_v4().to_string();
     let status = json!({

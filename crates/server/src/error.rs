@@ -72,8 +72,11 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The one mapping to a response: status, code and a message safe to
+    /// send (internal details are logged, not sent), rendered by `body`
+    /// (REST's JSON, TAXII's error message), with the headers the status needs.
+    pub fn respond(self, body: impl FnOnce(StatusCode, &'static str, String) -> Response) -> Response {
         let (status, code) = self.status_and_code();
         let message = match &self {
             // The store's own words may name tables or hosts: logged, not sent.
@@ -89,7 +92,7 @@ impl IntoResponse for ApiError {
             ApiError::RateLimited(after) => format!("too many requests: retry in {after} s"),
             ApiError::Rejected(_, why) => why.clone(),
         };
-        let mut response = (status, Json(ErrorBody { code, message })).into_response();
+        let mut response = body(status, code, message);
         let headers = response.headers_mut();
         match (&self, status) {
             (ApiError::RateLimited(after), _) => {
@@ -104,5 +107,11 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.respond(|status, code, message| (status, Json(ErrorBody { code, message })).into_response())
     }
 }

@@ -4,12 +4,11 @@
 
 use dragnet_core::Tlp;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::{Shared, values};
 
 fn id(name: &str) -> String {
-    Uuid::new_v5(&Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://github.com/dragnet/misp"), name.as_bytes()).to_string()
+    super::stable_uuid("misp", name).to_string()
 }
 
 fn tag(tlp: Tlp) -> Value {

@@ -13,6 +13,15 @@ use serde_json::Value;
 
 use crate::{Error, Result};
 
+/// A UUID that is the same for the same `space` and `name` on every run and
+/// every server (a UUIDv5 under Dragnet's namespace for `space`), shaped as
+/// a version 4 UUID, which STIX asks of the objects a producer makes.
+pub fn stable_uuid(space: &str, name: &str) -> uuid::Uuid {
+    let namespace =
+        uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, format!("https://github.com/dragnet/{space}").as_bytes());
+    uuid::Builder::from_random_bytes(*uuid::Uuid::new_v5(&namespace, name.as_bytes()).as_bytes()).into_uuid()
+}
+
 /// What a writer needs: servers as `ServerView` JSON with their members,
 /// and why each is there.
 pub struct Shared<'a> {

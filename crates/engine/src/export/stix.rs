@@ -14,11 +14,6 @@ use super::{Shared, values};
 
 /// The namespace STIX 2.1 (§2.9) gives for deterministic SCO ids.
 const SCO_NAMESPACE: Uuid = Uuid::from_u128(0x00abedb4_aa42_466c_9c01_fed23315a9b7);
-/// Dragnet's namespace for the ids of the objects it makes (UUIDv5 of its name).
-fn own_namespace() -> Uuid {
-    Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://github.com/dragnet/stix")
-}
-
 const TLP_EXTENSION: &str = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 
 /// The TLP 2.0 marking definitions' standard ids.
@@ -52,12 +47,10 @@ fn stamp(t: i64) -> String {
     }
 }
 
-/// The id of an object Dragnet makes: STIX wants UUIDv4 for these, so the
-/// bytes of a UUIDv5 of `name` are shaped as a version 4 UUID: the same
-/// export always gives the same ids, and they are valid STIX.
+/// The id of an object Dragnet makes: the same export always gives the
+/// same ids.
 fn own_id(kind: &str, name: &str) -> String {
-    let bytes = *Uuid::new_v5(&own_namespace(), name.as_bytes()).as_bytes();
-    format!("{kind}--{}", uuid::Builder::from_random_bytes(bytes).into_uuid())
+    format!("{kind}--{}", super::stable_uuid("stix", name))
 }
 
 /// The SCO type and its deterministic id for a value.

@@ -6,7 +6,6 @@
 //! models take that as an integer, against the schema's 0–1 number.
 
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use super::{Shared, values};
 
@@ -19,10 +18,7 @@ pub struct Reporter {
 }
 
 fn report_id(key: &str, server: &str) -> String {
-    let bytes =
-        *Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("https://github.com/dragnet/xarf/{key}/{server}").as_bytes())
-            .as_bytes();
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    super::stable_uuid("xarf", &format!("{key}/{server}")).to_string()
 }
 
 /// A tag in XARF's `namespace:predicate` form (lower-case, `[a-z0-9_+-]`).

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use dragnet_core::access::{Org, OrgKind, Role};
+use dragnet_core::access::{Org, Role};
 use dragnet_core::store::{SourceInfo, Stats};
 
 use crate::error::{ApiError, ErrorBody};
@@ -18,15 +18,7 @@ use crate::state::{Access, App, Credential};
     ))]
 pub async fn organisations(State(app): State<App>, credential: Credential) -> Result<Json<Vec<Org>>, ApiError> {
     app.call(credential, Access::Token(Role::Reader), |store, _, scope| {
-        let mine = scope.org().map(|o| (o.name.clone(), o.kind));
-        Ok(store
-            .orgs()?
-            .into_iter()
-            .filter(|o| match &mine {
-                Some((_, OrgKind::Coordinator)) | None => true,
-                Some((name, _)) => *name == o.name,
-            })
-            .collect())
+        Ok(store.orgs()?.into_iter().filter(|o| scope.acts_for(&o.name)).collect())
     })
     .await
     .map(Json)

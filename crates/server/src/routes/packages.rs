@@ -3,10 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use dragnet_core::access::{OrgKind, Role};
+use dragnet_core::access::Role;
 use dragnet_core::store::PackageRecord;
 use dragnet_engine::Error;
-use dragnet_engine::access::Scope;
 use dragnet_engine::packages::{self, Package};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,14 +13,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Path, Query};
 use crate::state::{Access, App, Credential};
-
-/// Whether the caller may read `org`'s packages: its own, or any for a coordinator.
-fn may_read(scope: &Scope, org: &str) -> bool {
-    match scope.org() {
-        Some(me) => me.kind == OrgKind::Coordinator || me.name == org,
-        None => true,
-    }
-}
 
 /// Packages, newest first: the caller's own, or all of them for a coordinator.
 #[utoipa::path(get, path = "/packages", tag = "packages",
@@ -32,7 +23,7 @@ fn may_read(scope: &Scope, org: &str) -> bool {
     ))]
 pub async fn list(State(app): State<App>, credential: Credential) -> Result<Json<Vec<PackageRecord>>, ApiError> {
     app.call(credential, Access::Token(Role::Reader), |store, _, scope| {
-        Ok(store.packages(None)?.into_iter().filter(|p| may_read(scope, &p.org)).collect())
+        Ok(store.packages(None)?.into_iter().filter(|p| scope.acts_for(&p.org)).collect())
     })
     .await
     .map(Json)
@@ -54,7 +45,7 @@ pub async fn one(
     Path(id): Path<i64>,
 ) -> Result<Json<Package>, ApiError> {
     app.call(credential, Access::Token(Role::Reader), move |store, _, scope| match store.package(id)? {
-        Some(record) if may_read(scope, &record.org) => Ok(packages::read(&record)?),
+        Some(record) if scope.acts_for(&record.org) => Ok(packages::read(&record)?),
         _ => Err(ApiError::Engine(Error::NotFound(format!("no package {id}")))),
     })
     .await
@@ -85,7 +76,7 @@ pub struct Built {
         (status = 403, description = "Not a coordinator's analyst", body = ErrorBody),
         (status = 404, description = "No such organisation", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "Another build for the agency ran at the same time", body = ErrorBody),
+        (status = 503, description = "The store is busy; nothing was built", body = ErrorBody),
     ))]
 pub async fn build(
     State(app): State<App>,
@@ -130,7 +121,7 @@ pub async fn export(
         )));
     }
     app.call(credential, Access::Token(Role::Reader), move |store, _, scope| match store.package(id)? {
-        Some(record) if may_read(scope, &record.org) => {
+        Some(record) if scope.acts_for(&record.org) => {
             let package = packages::read(&record)?;
             let text = dragnet_engine::export::write(format, &dragnet_engine::export::of_package(&package), None)?;
             serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))

@@ -5,13 +5,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use dragnet_core::access::{Recipient, Role, Sharing};
+use dragnet_core::access::Role;
 use dragnet_core::policy::BatchLabels;
-use dragnet_core::store::Source;
 use dragnet_core::{Category, Grade, Tlp};
 use dragnet_engine::Error;
-use dragnet_engine::ingest::{Report, submit as ingest};
-use dragnet_ingest::{Format, Mapping};
+use dragnet_engine::ingest::{Report, submit_as};
+use dragnet_ingest::Mapping;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -70,10 +69,7 @@ pub async fn submit(
 ) -> Result<(StatusCode, Json<Report>), ApiError> {
     let name = q.source.trim().to_string();
     dragnet_engine::access::check_name(&name)?;
-    let format = match q.format.as_deref().unwrap_or("auto") {
-        "auto" => None,
-        f => Some(f.parse::<Format>().map_err(|e| invalid("format", e))?),
-    };
+    let format = dragnet_engine::ingest::format_named(q.format.as_deref().unwrap_or("auto"))?;
     let labels = BatchLabels {
         tlp: label::<Tlp>("tlp", q.tlp.as_deref())?,
         grade: label::<Grade>("grade", q.grade.as_deref())?,
@@ -84,28 +80,7 @@ pub async fn submit(
         None => Mapping::default(),
     };
     app.call(credential, Access::Token(Role::Submitter), move |store, _, scope| {
-        let existing = store.source(&name)?;
-        // Ownership read now, not from the moment-old directory: a source
-        // another server just created must not look unowned.
-        let owner = store.sharing()?.remove(&name).and_then(|s| s.owner);
-        scope.may_write(&name, existing.is_some(), owner.as_deref())?;
-        let wanted = existing.clone().unwrap_or(Source {
-            name: name.clone(),
-            grade: labels.grade.unwrap_or(Grade::UNGRADED),
-            tlp: labels.tlp.unwrap_or(Tlp::Amber),
-        });
-        let file = ingest(store, &wanted, labels, format, &mapping, &format!("api:{name}"), &body)?;
-        // A partner's new source is its own, given to the coordinators.
-        if existing.is_none()
-            && file.error.is_none()
-            && let Some(org) = scope.org()
-        {
-            let sharing = Sharing {
-                owner: Some(org.name.clone()),
-                recipients: vec![Recipient::Kind(dragnet_core::access::OrgKind::Coordinator)],
-            };
-            store.set_sharing(&wanted, &sharing, dragnet_engine::now())?;
-        }
+        let file = submit_as(store, scope, &name, labels, format, &mapping, &format!("api:{name}"), &body)?;
         let status = match (&file.error, file.store_failed) {
             (None, _) => StatusCode::OK,
             (Some(_), true) => StatusCode::SERVICE_UNAVAILABLE,

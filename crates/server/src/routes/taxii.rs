@@ -45,25 +45,10 @@ impl<E: Into<ApiError>> From<E> for TaxiiError {
 
 impl IntoResponse for TaxiiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.0.status_and_code();
-        let description = match &self.0 {
-            _ if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE => {
-                "internal error; the operator's log says why".to_string()
-            }
-            ApiError::Engine(e) => e.to_string(),
-            ApiError::Rejected(_, why) => why.clone(),
-            ApiError::RateLimited(after) => format!("too many requests: retry in {after} s"),
-            ApiError::Internal(_) => "internal error; the operator's log says why".into(),
-        };
-        let headers = self.0.into_response().headers().clone();
-        let body = json!({"title": code, "description": description, "http_status": status.as_u16().to_string()});
-        let mut response = (status, taxii_json(&body)).into_response();
-        for name in [header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
-            if let Some(v) = headers.get(&name) {
-                response.headers_mut().insert(name, v.clone());
-            }
-        }
-        response
+        self.0.respond(|status, code, description| {
+            let body = json!({"title": code, "description": description, "http_status": status.as_u16().to_string()});
+            (status, taxii_json(&body)).into_response()
+        })
     }
 }
 
