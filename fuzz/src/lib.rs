@@ -8,8 +8,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use dragnet_analytics::{cluster, geo, warninglist};
-use dragnet_core::score::{self, ScoringConfig};
+use dragnet_analytics::{geo, warninglist};
+use dragnet_core::score;
 use dragnet_core::{Category, Grade, Kind, Observable, Parsed, Relation, format_timestamp, parse_timestamp};
 use dragnet_ingest::formats::{abusech, csv_mapped, dshield, misp, plain, spamhaus, stix};
 use dragnet_ingest::{Format, Mapping, netflow, pcap, sources_json as sources, suricata, zeek};
@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("geo", geo),
     ("config", config),
     ("sources_json", sources_json),
+    ("access_text", access_text),
 ];
 
 // ---------------------------------------------------------------------------
@@ -389,18 +390,10 @@ pub fn geo(data: &[u8]) {
     let _ = index.to_lines();
 }
 
-/// The configuration file (`config.json`). `Config` lives in the binary
-/// crate, so this is a copy of its two-field shape over the library types
-/// it holds; the scores computed with any accepted config stay in 0–100.
+/// The configuration file (`config.json`, the engine's `Config`): the
+/// scores computed with any accepted config stay in 0–100.
 pub fn config(data: &[u8]) {
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default, deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Config {
-        scoring: ScoringConfig,
-        clustering: cluster::Config,
-    }
-    let Ok(config) = serde_json::from_slice::<Config>(data) else { return };
+    let Ok(config) = serde_json::from_slice::<dragnet_engine::config::Config>(data) else { return };
     let grades = ["A1", "C3", "F6"].map(|g| g.parse::<Grade>().unwrap_or(Grade::UNGRADED));
     let mut contributions = Vec::new();
     for (i, category) in Category::ALL.iter().copied().enumerate() {
@@ -427,5 +420,30 @@ pub fn sources_json(data: &[u8]) {
         if matches!(n.role, sources::Role::Feed | sources::Role::Telemetry) {
             assert!(n.source.is_some_and(|s| !s.name.trim().is_empty()), "`{}` has no source", n.path);
         }
+    }
+}
+
+/// Text callers send the server and the command line about who may see
+/// what: recipients and organisation kinds and roles read back as they
+/// print, accepted organisation names hold nothing a stored list would
+/// split on, and TAXII timestamps round-trip to the microsecond.
+pub fn access_text(data: &[u8]) {
+    use dragnet_core::access::{OrgKind, Recipient, Role};
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(r) = text.parse::<Recipient>() {
+        assert_eq!(r.to_string().parse::<Recipient>().as_ref(), Ok(&r), "recipient `{text}`");
+    }
+    if let Ok(k) = text.parse::<OrgKind>() {
+        assert_eq!(k.as_str().parse::<OrgKind>(), Ok(k));
+    }
+    if let Ok(r) = text.parse::<Role>() {
+        assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+    }
+    if dragnet_engine::access::check_name(text).is_ok() {
+        assert!(!text.contains([',', ':', '/', ' ']) && text.len() <= 64, "name `{text}`");
+    }
+    if let Some(t) = dragnet_engine::taxii::parse_timestamp(text) {
+        let printed = dragnet_engine::taxii::timestamp(t);
+        assert_eq!(dragnet_engine::taxii::parse_timestamp(&printed), Some(t), "`{text}` printed as `{printed}`");
     }
 }

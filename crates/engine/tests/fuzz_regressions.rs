@@ -1,8 +1,8 @@
 //! Replays every input the fuzzers kept under `fuzz/regressions/<target>/`
 //! through the very function its fuzz target calls (`fuzz/src/lib.rs`,
 //! included below), so a crash, hang or broken invariant once found stays
-//! fixed. Lives in dragnet-analytics because that crate sees all three
-//! libraries the targets use (core, ingest as a dev-dependency, analytics).
+//! fixed. Lives in dragnet-engine because that crate sees every library the
+//! targets use (core, ingest, analytics, and the engine itself).
 
 use std::path::Path;
 
