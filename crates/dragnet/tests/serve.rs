@@ -289,6 +289,8 @@ fn schemathesis_finds_no_server_error_and_no_schema_break() {
     let url = format!("http://127.0.0.1:{}/api/v1/openapi.json", server.port);
     let seed = std::env::var("DRAGNET_SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".into());
     let out = std::process::Command::new(schemathesis)
+        // Its cache goes to the working folder: a temporary one, not the repository.
+        .current_dir(w.data.path())
         .args(["run", &url, "--header", &format!("Authorization: Bearer {}", w.coordinator)])
         .args([
             "--checks",
