@@ -118,6 +118,17 @@ impl Via {
     }
 }
 
+/// Every stored value that answers a lookup of `observable`, and how: the
+/// value itself, each network that covers it, each parent domain.
+pub fn lookup_candidates(observable: &Observable) -> Vec<(Observable, Via)> {
+    let mut candidates = vec![(observable.clone(), Via::Exact)];
+    let networks = observable.covering_networks().into_iter();
+    candidates.extend(networks.filter_map(|n| Observable::parse(Kind::Cidr, &n).ok()).map(|n| (n, Via::CoveringCidr)));
+    let parents = observable.parent_domains().into_iter();
+    candidates.extend(parents.filter_map(|d| Observable::parse(Kind::Domain, d).ok()).map(|d| (d, Via::ParentDomain)));
+    candidates
+}
+
 /// One stored observation that answers a lookup.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
@@ -380,4 +391,8 @@ pub trait Store {
 
     /// Where the last pull from a remote collection stopped.
     fn taxii_pull(&mut self, url: &str, collection: &str) -> Result<Option<String>, StoreError>;
+
+    /// A number that changes whenever a batch of observations is written
+    /// (by this process or another): equal numbers, same observations.
+    fn generation(&mut self) -> Result<i64, StoreError>;
 }

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod lookup;
 pub mod packages;
 pub mod servers;
+pub mod snapshot;
 pub mod taxii;
 pub mod taxii_pull;
 pub mod telemetry;

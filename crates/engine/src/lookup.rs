@@ -37,22 +37,34 @@ pub fn look_up(
     raw: &str,
     at: Option<i64>,
 ) -> Result<std::result::Result<Answer, String>> {
-    let now = at.unwrap_or_else(crate::now);
     match Observable::guess(raw) {
         Ok(obs) => {
-            let hits = visible_hits(store, ctx, scope, &obs)?;
-            let mut a = answer(&obs, &hits, &crate::config::scoring(), now);
-            enrich(&mut a, &obs, ctx);
-            Ok(Ok(a))
+            let hits = if hidden(ctx, scope, &obs) { Vec::new() } else { store.lookup(&obs)? };
+            Ok(Ok(answer_from(ctx, scope, &obs, hits, at)))
         }
         Err(e) => Ok(Err(e.to_string())),
     }
 }
 
+/// Whether `obs` is warninglisted and so never served to `scope`
+/// (the operator sees it all the same).
+pub fn hidden(ctx: &Context, scope: &Scope, obs: &Observable) -> bool {
+    !scope.sees_warninglisted() && !warninglist::hits(&ctx.lists, obs).is_empty()
+}
+
+/// The answer from the stored hits of `obs`: those `scope` may not see
+/// left out, scored as of `at` (or now), enriched.
+pub fn answer_from(ctx: &Context, scope: &Scope, obs: &Observable, mut hits: Vec<Hit>, at: Option<i64>) -> Answer {
+    hits.retain(|h| scope.allows(&h.source, h.observation.tlp));
+    let mut a = answer(obs, &hits, &crate::config::scoring(), at.unwrap_or_else(crate::now));
+    enrich(&mut a, obs, ctx);
+    a
+}
+
 /// The stored observations of `obs` that `scope` may see; none of a
 /// warninglisted value unless `scope` is the operator's.
 pub fn visible_hits(store: &mut dyn Store, ctx: &Context, scope: &Scope, obs: &Observable) -> Result<Vec<Hit>> {
-    if !scope.sees_warninglisted() && !warninglist::hits(&ctx.lists, obs).is_empty() {
+    if hidden(ctx, scope, obs) {
         return Ok(Vec::new());
     }
     let mut hits = store.lookup(obs)?;

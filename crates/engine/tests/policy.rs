@@ -14,6 +14,7 @@ use dragnet_core::{Grade, Kind, Link, Observable, Record, Store, Tlp};
 use dragnet_engine::access::{Scope, Who, share_source};
 use dragnet_engine::lookup::{Context, explain_value, look_up};
 use dragnet_engine::servers::compute;
+use dragnet_engine::snapshot::{self, Snapshot};
 use proptest::prelude::*;
 
 const KINDS: [OrgKind; 4] = [OrgKind::Coordinator, OrgKind::Partner, OrgKind::Agency, OrgKind::Public];
@@ -175,6 +176,7 @@ fn check(w: &World) -> Result<(), TestCaseError> {
     };
     let scope = Scope::load(&mut store, who).unwrap();
     let ctx = Context::load(&mut store, std::path::Path::new("/nonexistent")).unwrap();
+    let snapshot = Snapshot::load(&mut store).unwrap();
     // What the viewer may see, by value: (source name) → count.
     let mut visible: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (s, v, tlp) in &w.observations {
@@ -186,6 +188,9 @@ fn check(w: &World) -> Result<(), TestCaseError> {
     for value in VALUES {
         let obs = Observable::guess(value).unwrap();
         let answer = look_up(&mut store, &ctx, &scope, value, Some(1_700_000_000)).unwrap().unwrap();
+        // The server's in-memory path gives the very same answer.
+        let from_snapshot = snapshot::look_up(&snapshot, &ctx, &scope, value, Some(1_700_000_000)).unwrap();
+        prop_assert_eq!(serde_json::to_value(&from_snapshot).unwrap(), serde_json::to_value(&answer).unwrap());
         // Lookups also match covering CIDRs and parent domains: every hit
         // must be visible for the value it matched.
         for m in &answer.matches {

@@ -472,23 +472,20 @@ fn write_batch_once<C: Connection>(conn: &mut C, batch: &Batch<'_>) -> Result<Ba
         for r in batch.rejects {
             out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
         }
+        // Last, so that the row lock it takes (PostgreSQL) is held only
+        // until the commit that follows.
+        conn.exec(sql::BUMP_GENERATION, &[])?;
         Ok(out)
     })
 }
 
 fn lookup<C: Connection>(conn: &mut C, observable: &Observable) -> Result<Vec<Hit>, StoreError> {
-    let mut candidates: Vec<(Kind, String, Via)> =
-        vec![(observable.kind(), observable.value().to_string(), Via::Exact)];
-    candidates.extend(observable.covering_networks().into_iter().map(|n| (Kind::Cidr, n, Via::CoveringCidr)));
-    candidates
-        .extend(observable.parent_domains().into_iter().map(|d| (Kind::Domain, d.to_string(), Via::ParentDomain)));
     // Every candidate (the value, each covering network, each parent
     // domain) in one statement: one round trip, not up to 129.
-    let mut wanted: HashMap<String, (Observable, Via)> = HashMap::with_capacity(candidates.len());
-    for (kind, value, via) in candidates {
-        let matched = codec::observable(kind.as_str(), &value)?;
-        wanted.insert(codec::observable_digest(&matched), (matched, via));
-    }
+    let wanted: HashMap<String, (Observable, Via)> = dragnet_core::store::lookup_candidates(observable)
+        .into_iter()
+        .map(|(matched, via)| (codec::observable_digest(&matched), (matched, via)))
+        .collect();
     let digests: Vec<&String> = wanted.keys().collect();
     let params: Vec<Param<'_>> = digests.iter().map(|d| Param::Text(d)).collect();
     let query = format!("{} {}", in_list(sql::HITS_OF, params.len()), sql::HITS_ORDER);
@@ -742,6 +739,13 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn taxii_pull(&mut self, url: &str, collection: &str) -> Result<Option<String>, StoreError> {
         taxii::pull(&mut self.conn, url, collection)
+    }
+
+    fn generation(&mut self) -> Result<i64, StoreError> {
+        match self.conn.query(sql::GENERATION, &[])?.first() {
+            Some(row) => at(row, 0)?.int(),
+            None => Ok(0),
+        }
     }
 
     fn rejects(&mut self, source: Option<&str>, limit: u32) -> Result<Vec<StoredReject>, StoreError> {

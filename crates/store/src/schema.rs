@@ -253,6 +253,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (url, collection)
     );",
     ),
+    // One counter that every batch of observations raises in its own
+    // transaction: a reader that holds a snapshot of the observations
+    // knows from one row whether it is still current.
+    (
+        9,
+        "CREATE TABLE generation (id BIGINT PRIMARY KEY, value BIGINT NOT NULL);
+    INSERT INTO generation (id, value) VALUES (1, 0);",
+    ),
 ];
 
 /// The first schema version whose identities are digests; migrating to it
@@ -289,6 +297,8 @@ pub mod sql {
     pub const SET_REJECT_DIGEST: &str = "UPDATE rejects SET raw_digest = $1 WHERE id = $2";
     pub const INSERT_SOURCE: &str =
         "INSERT INTO sources (name, grade, tlp, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+    pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
+    pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =
         "INSERT INTO origins (origin) VALUES ($1) ON CONFLICT (origin) DO NOTHING RETURNING id";
     pub const ORIGIN_ID: &str = "SELECT id FROM origins WHERE origin = $1";
