@@ -268,10 +268,28 @@ fn two_servers_share_one_postgresql_store() {
             });
         }
     });
+    // A server answers lookups from its snapshot, which follows the other
+    // server's writes within about a second (the time to notice the store's
+    // new generation and read it again).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     for (i, v) in values.iter().enumerate() {
         let server = if i % 2 == 0 { &one } else { &two };
-        let r = server.get(&format!("/api/v1/lookup/{v}"), Some(&coordinator));
-        assert_eq!(r.json()["found"], true, "{v} via server {}: {}", i % 2 + 1, r.body);
+        loop {
+            let r = server.get(&format!("/api/v1/lookup/{v}"), Some(&coordinator));
+            if r.json()["found"] == true {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{v} via server {}: {}", i % 2 + 1, r.body);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    // Each server sees its own writes at once.
+    for chunk in values.chunks(4) {
+        let body = chunk.join("\n");
+        let r = one.request("POST", "/api/v1/submissions?source=isp-feed2", Some(&submitter), Some(body.as_bytes()));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = one.get(&format!("/api/v1/lookup/{}", chunk[0]), Some(&coordinator));
+        assert!(r.json()["sources"].as_array().unwrap().iter().any(|s| s == "isp-feed2"), "{}", r.body);
     }
     drop((one, two));
     admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();

@@ -1,7 +1,8 @@
 //! `dragnet serve`: the engine's use cases over HTTP. Routes only translate:
 //! a request becomes an engine call under the caller's [`Scope`], the
 //! result becomes JSON. Store work runs on tokio's blocking pool (the
-//! stores are synchronous); see ARCHITECTURE.md for why.
+//! stores are synchronous); lookups are answered from an in-memory
+//! snapshot; see ARCHITECTURE.md for why.
 //!
 //! [`Scope`]: dragnet_engine::access::Scope
 
@@ -25,6 +26,9 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use error::ApiError;
 pub use state::App;
+
+/// How often the store is asked whether the lookup snapshot is current.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -71,11 +75,28 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         .await
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
+    tokio::spawn(refresh_snapshots(state.clone()));
     tracing::info!(listen = %listener.local_addr()?, "serving");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Replaces the lookup snapshot within `SNAPSHOT_EVERY` of a change to the
+/// store, by this process or any other.
+async fn refresh_snapshots(state: App) {
+    let mut every = tokio::time::interval(SNAPSHOT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let app = state.clone();
+        match tokio::task::spawn_blocking(move || app.refresh_snapshot()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("lookup snapshot not refreshed: {e:?}"),
+            Err(e) => tracing::warn!("lookup snapshot not refreshed: {e}"),
+        }
+    }
 }
 
 async fn shutdown() {

@@ -1,6 +1,8 @@
 //! What every request shares: the configuration, a pool of store
-//! connections, the lookup context (warninglists, enrichment), the rate
-//! limiter and the metrics. Store work runs on the blocking pool.
+//! connections, the lookup context (warninglists, enrichment), the lookup
+//! snapshot, the rate limiter and the metrics. Store work runs on the
+//! blocking pool; lookups whose caller is already known are answered from
+//! the snapshot on the async threads, without it.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,6 +17,7 @@ use dragnet_core::Store;
 use dragnet_core::access::Role;
 use dragnet_engine::access::{Directory, Scope, Who, authenticate, token_digest};
 use dragnet_engine::lookup::Context;
+use dragnet_engine::snapshot::Snapshot;
 
 use crate::Config;
 use crate::error::ApiError;
@@ -38,6 +41,10 @@ pub struct Inner {
     pool: Mutex<Vec<BoxedStore>>,
     context: RwLock<(Arc<Context>, Instant)>,
     directory: RwLock<(Arc<Directory>, Instant)>,
+    /// Every observation in memory, replaced whole when the store changes.
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Held while a snapshot is rebuilt, so that two rebuilds never race.
+    rebuilding: Mutex<()>,
     /// Token digest → (who, when read).
     tokens: Mutex<HashMap<String, (Who, Instant)>>,
     pub limiter: Limiter,
@@ -92,6 +99,7 @@ impl App {
         let mut store = dragnet_store::open_waiting(&config.location, config.busy_timeout)?;
         let context = Context::load(&mut *store, &config.data)?;
         let directory = Directory::load(&mut *store)?;
+        let snapshot = Snapshot::load(&mut *store)?;
         let workers = std::thread::available_parallelism().map_or(4, |n| 2 * n.get()).max(4);
         for u in &context.unusable {
             tracing::warn!("{u}");
@@ -103,6 +111,8 @@ impl App {
             pool: Mutex::new(vec![store]),
             context: RwLock::new((Arc::new(context), Instant::now())),
             directory: RwLock::new((Arc::new(directory), Instant::now())),
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            rebuilding: Mutex::new(()),
             tokens: Mutex::new(HashMap::new()),
             limiter,
             metrics: Metrics::default(),
@@ -121,11 +131,8 @@ impl App {
     }
 
     fn directory(&self, store: &mut dyn Store) -> Result<Arc<Directory>, ApiError> {
-        {
-            let (dir, at) = &*self.directory.read().unwrap_or_else(|p| p.into_inner());
-            if at.elapsed() < DIRECTORY_TTL {
-                return Ok(dir.clone());
-            }
+        if let Some(dir) = fresh(&self.directory, DIRECTORY_TTL) {
+            return Ok(dir);
         }
         let fresh = Arc::new(Directory::load(store)?);
         *self.directory.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), Instant::now());
@@ -134,12 +141,10 @@ impl App {
 
     /// Who a bearer secret stands for, read again after `DIRECTORY_TTL`.
     fn who(&self, store: &mut dyn Store, secret: &str) -> Result<Who, ApiError> {
-        let digest = token_digest(secret);
-        if let Some((who, at)) = self.tokens.lock().unwrap_or_else(|p| p.into_inner()).get(&digest)
-            && at.elapsed() < DIRECTORY_TTL
-        {
-            return Ok(who.clone());
+        if let Some(who) = self.cached_who(secret) {
+            return Ok(who);
         }
+        let digest = token_digest(secret);
         let who = authenticate(store, secret, dragnet_engine::now())?;
         let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
         if tokens.len() > 10_000 {
@@ -149,16 +154,72 @@ impl App {
         Ok(who)
     }
 
+    /// Who a bearer secret stands for, if that was read less than
+    /// `DIRECTORY_TTL` ago.
+    fn cached_who(&self, secret: &str) -> Option<Who> {
+        let tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        let (who, at) = tokens.get(&token_digest(secret))?;
+        (at.elapsed() < DIRECTORY_TTL).then(|| who.clone())
+    }
+
     fn context(&self, store: &mut dyn Store) -> Result<Arc<Context>, ApiError> {
-        {
-            let (ctx, at) = &*self.context.read().unwrap_or_else(|p| p.into_inner());
-            if at.elapsed() < CONTEXT_TTL {
-                return Ok(ctx.clone());
-            }
+        if let Some(ctx) = fresh(&self.context, CONTEXT_TTL) {
+            return Ok(ctx);
         }
         let fresh = Arc::new(Context::load(store, &self.config.data)?);
         *self.context.write().unwrap_or_else(|p| p.into_inner()) = (fresh.clone(), Instant::now());
         Ok(fresh)
+    }
+
+    /// The snapshot lookups are answered from.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reads the snapshot again if the store has changed since it was
+    /// taken (blocking: run it off the async threads).
+    pub fn refresh_snapshot(&self) -> Result<(), ApiError> {
+        let _one_at_a_time = self.rebuilding.lock().unwrap_or_else(|p| p.into_inner());
+        let mut store = self.checkout()?;
+        let current = self.snapshot().generation();
+        if store.generation()? != current {
+            let started = Instant::now();
+            let fresh = Snapshot::load(&mut *store)?;
+            tracing::info!(
+                generation = fresh.generation(),
+                observations = fresh.observations(),
+                millis = started.elapsed().as_millis() as u64,
+                "lookup snapshot replaced"
+            );
+            *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(fresh);
+        }
+        self.give_back(store);
+        Ok(())
+    }
+
+    /// After a request wrote observations: its caller's next lookup sees them.
+    pub async fn written(&self) -> Result<(), ApiError> {
+        let app = self.clone();
+        run_blocking(move || app.refresh_snapshot()).await
+    }
+
+    /// Runs `work` at once on the calling thread when everything needed to
+    /// authorise the caller is cached and fresh; `None` when something must
+    /// be read from the store first (then use [`App::call`]).
+    pub fn quick<T>(
+        &self,
+        credential: &Credential,
+        access: Access,
+        work: impl FnOnce(&Snapshot, &Context, &Scope) -> Result<T, ApiError>,
+    ) -> Option<Result<T, ApiError>> {
+        let who = match (access, &credential.secret) {
+            (Access::Public, _) => Who::Anyone,
+            (_, Some(secret)) => self.cached_who(secret)?,
+            (_, None) => return None,
+        };
+        let directory = fresh(&self.directory, DIRECTORY_TTL)?;
+        let context = fresh(&self.context, CONTEXT_TTL)?;
+        Some(self.admit(credential, access, who, directory).and_then(|scope| work(&self.snapshot(), &context, &scope)))
     }
 
     /// Whether the store answers (for `/readyz`).
@@ -216,20 +277,38 @@ impl App {
             (_, None) if credential.malformed => return Err(unauthenticated("expected `Authorization: Bearer TOKEN`")),
             (_, None) => return Err(unauthenticated("a token is needed: `Authorization: Bearer TOKEN`")),
         };
+        let scope = self.admit(credential, access, who, self.directory(store)?)?;
+        Ok((self.context(store)?, scope))
+    }
+
+    /// The caller's scope, once its rate limit and role allow the request.
+    fn admit(
+        &self,
+        credential: &Credential,
+        access: Access,
+        who: Who,
+        directory: Arc<Directory>,
+    ) -> Result<Scope, ApiError> {
         let caller = match (&who, credential.address) {
             (Who::Org { token, .. }, _) => Caller::Token(*token),
             (_, Some(address)) => Caller::Address(address),
             (_, None) => Caller::Address(IpAddr::from([0, 0, 0, 0])),
         };
         self.limiter.check(caller).map_err(ApiError::RateLimited)?;
-        let scope = Scope::within(self.directory(store)?, who)?;
+        let scope = Scope::within(directory, who)?;
         match access {
             Access::Public => {}
             Access::Token(role) => scope.require(role)?,
             Access::Coordinator(role) => scope.require_coordinator(role)?,
         }
-        Ok((self.context(store)?, scope))
+        Ok(scope)
     }
+}
+
+/// A cached value read less than `ttl` ago.
+fn fresh<T>(cell: &RwLock<(Arc<T>, Instant)>, ttl: Duration) -> Option<Arc<T>> {
+    let (value, at) = &*cell.read().unwrap_or_else(|p| p.into_inner());
+    (at.elapsed() < ttl).then(|| value.clone())
 }
 
 /// Runs synchronous store work off the async threads; a panic in it is an

@@ -1,10 +1,16 @@
 //! `/lookup` and `/explain`: what the caller may see about values.
+//! Lookups are answered from the lookup snapshot, explanations (which
+//! show each observation's origin) from the store.
+
+use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
 use dragnet_core::access::Role;
 use dragnet_core::policy::Answer;
-use dragnet_engine::lookup::{Explained, explain_value, look_up};
+use dragnet_engine::access::Scope;
+use dragnet_engine::lookup::{Context, Explained, explain_value};
+use dragnet_engine::snapshot::{self, Snapshot};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -15,6 +21,9 @@ use crate::state::{Access, App, Credential};
 
 /// Most values one POST may look up.
 const MAX_VALUES: usize = 1000;
+/// More values than this are looked up on the blocking pool, so that one
+/// large request never holds up an async thread.
+const QUICK_VALUES: usize = 16;
 
 /// A value that could not be understood, in place of its answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,11 +78,25 @@ async fn answer(
     q: At,
 ) -> Result<Json<Answer>, ApiError> {
     let at = parse_at(q.at.as_deref())?;
-    app.call(credential, access, move |store, ctx, scope| {
-        look_up(store, ctx, scope, &value, at)?.map_err(|e| unreadable(&value, e))
-    })
-    .await
-    .map(Json)
+    let work = move |snapshot: &Snapshot, ctx: &Context, scope: &Scope| {
+        snapshot::look_up(snapshot, ctx, scope, &value, at).map_err(|e| unreadable(&value, e))
+    };
+    answered(app, credential, access, work).await.map(Json)
+}
+
+/// Runs a lookup from the snapshot: at once when the caller is known,
+/// after reading who it is from the store otherwise.
+async fn answered<T: Send + 'static>(
+    app: App,
+    credential: Credential,
+    access: Access,
+    work: impl FnOnce(&Snapshot, &Context, &Scope) -> Result<T, ApiError> + Clone + Send + 'static,
+) -> Result<T, ApiError> {
+    if let Some(done) = app.quick(&credential, access, work.clone()) {
+        return done;
+    }
+    let snapshot = app.snapshot();
+    app.call(credential, access, move |_, ctx, scope| work(&snapshot, ctx, scope)).await
 }
 
 /// Look one value up in the TLP:CLEAR data, without a token.
@@ -116,18 +139,21 @@ pub async fn many(
         ))));
     }
     let at = parse_at(body.at.as_deref())?;
-    app.call(credential, Access::Token(Role::Reader), move |store, ctx, scope| {
-        let mut lines = Vec::with_capacity(body.values.len());
-        for value in body.values {
-            lines.push(match look_up(store, ctx, scope, &value, at)? {
-                Ok(answer) => Line::Answer(Box::new(answer)),
-                Err(error) => Line::Unreadable(Unreadable { value, error }),
-            });
-        }
-        Ok(lines)
-    })
-    .await
-    .map(Json)
+    let values_len = body.values.len();
+    let values = Arc::new(body.values);
+    let work = move |snapshot: &Snapshot, ctx: &Context, scope: &Scope| {
+        let lines = values.iter().map(|value| match snapshot::look_up(snapshot, ctx, scope, value, at) {
+            Ok(answer) => Line::Answer(Box::new(answer)),
+            Err(error) => Line::Unreadable(Unreadable { value: value.clone(), error }),
+        });
+        Ok(lines.collect())
+    };
+    let access = Access::Token(Role::Reader);
+    if values_len > QUICK_VALUES {
+        let snapshot = app.snapshot();
+        return app.call(credential, access, move |_, ctx, scope| work(&snapshot, ctx, scope)).await.map(Json);
+    }
+    answered(app, credential, access, work).await.map(Json)
 }
 
 /// Every observation's part in a value's score, as far as the caller may see.

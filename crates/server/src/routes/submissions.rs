@@ -79,16 +79,22 @@ pub async fn submit(
         Some(spec) => spec.parse::<Mapping>().map_err(|e| invalid("columns", e))?,
         None => Mapping::default(),
     };
-    app.call(credential, Access::Token(Role::Submitter), move |store, _, scope| {
-        let file = submit_as(store, scope, &name, labels, format, &mapping, &format!("api:{name}"), &body)?;
-        let status = match (&file.error, file.store_failed) {
-            (None, _) => StatusCode::OK,
-            (Some(_), true) => StatusCode::SERVICE_UNAVAILABLE,
-            (Some(_), false) => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let mut report = Report { source: name, ..Report::default() };
-        report.add(file);
-        Ok((status, Json(report)))
-    })
-    .await
+    let answer = app
+        .call(credential, Access::Token(Role::Submitter), move |store, _, scope| {
+            let file = submit_as(store, scope, &name, labels, format, &mapping, &format!("api:{name}"), &body)?;
+            let status = match (&file.error, file.store_failed) {
+                (None, _) => StatusCode::OK,
+                (Some(_), true) => StatusCode::SERVICE_UNAVAILABLE,
+                (Some(_), false) => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let mut report = Report { source: name, ..Report::default() };
+            report.add(file);
+            Ok((status, Json(report)))
+        })
+        .await?;
+    // The submitter's next lookup sees what it just wrote.
+    if answer.0 == StatusCode::OK {
+        app.written().await?;
+    }
+    Ok(answer)
 }

@@ -355,6 +355,7 @@ async fn add(
             Ok(taxii::post(store, scope, &c, &envelope, dragnet_engine::now_micros())?)
         })
         .await?;
+    app.written().await?;
     Ok((StatusCode::ACCEPTED, taxii_json(&status)).into_response())
 }
 
