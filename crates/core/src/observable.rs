@@ -267,6 +267,12 @@ impl Observable {
     /// canonical CIDR text, from the closest up to `/0`: exact-match keys for
     /// finding covering CIDRs without a range index.
     pub fn covering_networks(&self) -> Vec<String> {
+        self.covering_networks_where(|_, _| true)
+    }
+
+    /// [`Observable::covering_networks`] of the prefix lengths `keep(is_v4,
+    /// len)` accepts: a reader that knows which lengths it holds asks for no others.
+    pub fn covering_networks_where(&self, keep: impl Fn(bool, u32) -> bool) -> Vec<String> {
         let Some((lo, _)) = self.ip_range() else { return Vec::new() };
         let (is_v4, own_len) = match self.kind {
             Kind::Ipv4 => (true, 32),
@@ -279,6 +285,7 @@ impl Observable {
         let n = u128::from_be_bytes(lo);
         (0..own_len)
             .rev()
+            .filter(|len| keep(is_v4, *len))
             .map(|len: u32| {
                 if is_v4 {
                     let v4 = n as u32;

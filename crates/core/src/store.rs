@@ -121,8 +121,14 @@ impl Via {
 /// Every stored value that answers a lookup of `observable`, and how: the
 /// value itself, each network that covers it, each parent domain.
 pub fn lookup_candidates(observable: &Observable) -> Vec<(Observable, Via)> {
+    lookup_candidates_where(observable, |_, _| true)
+}
+
+/// [`lookup_candidates`] with only the covering networks whose prefix
+/// length `keep(is_v4, len)` accepts.
+pub fn lookup_candidates_where(observable: &Observable, keep: impl Fn(bool, u32) -> bool) -> Vec<(Observable, Via)> {
     let mut candidates = vec![(observable.clone(), Via::Exact)];
-    let networks = observable.covering_networks().into_iter();
+    let networks = observable.covering_networks_where(keep).into_iter();
     candidates.extend(networks.filter_map(|n| Observable::parse(Kind::Cidr, &n).ok()).map(|n| (n, Via::CoveringCidr)));
     let parents = observable.parent_domains().into_iter();
     candidates.extend(parents.filter_map(|d| Observable::parse(Kind::Domain, d).ok()).map(|d| (d, Via::ParentDomain)));

@@ -445,3 +445,48 @@ fn taxii2_client_pages_collections_and_posts() {
     let sources = r.json()["sources"].clone();
     assert_eq!(sources, serde_json::json!(["outsider-taxii", format!("{SECRET_SOURCE}-taxii")]), "{}", r.body);
 }
+
+/// A package as X-ARF reports over the API: the same reports as
+/// `dragnet export --format xarf`, accepted by the xarf library (PyPI).
+#[test]
+fn packages_export_as_xarf_reports_over_the_api() {
+    let w = world();
+    let d = w.data.path();
+    let server = Server::start(d, &[], &["--rate", "1000"]);
+    let reporter = "reporter_org=Coord&reporter_contact=abuse%40coord.example&reporter_domain=coord.example";
+    let r = server.get(&format!("/api/v1/packages/1/export?format=xarf&{reporter}"), Some(&w.police));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let reports = r.json().as_array().cloned().unwrap();
+    assert_eq!(reports.len(), 1, "one server in the package: {}", r.body);
+    let cli = dragnet(
+        d,
+        &[
+            "export",
+            "--format",
+            "xarf",
+            "--package",
+            "1",
+            "--reporter-org",
+            "Coord",
+            "--reporter-contact",
+            "abuse@coord.example",
+            "--reporter-domain",
+            "coord.example",
+        ],
+    )
+    .stdout;
+    let from_cli: Vec<Value> = cli.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(reports, from_cli);
+    // Without its reporter, or to a caller who may not see the package: no reports.
+    let r = server.get("/api/v1/packages/1/export?format=xarf", Some(&w.police));
+    assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid")), "{}", r.body);
+    let r = server.get(&format!("/api/v1/packages/1/export?format=xarf&{reporter}"), Some(&w.outsider));
+    assert_eq!(r.status, 404, "{}", r.body);
+    if dragnet_testkit::oracle("python3").is_some() {
+        let lines = d.join("api.xarf.jsonl");
+        std::fs::write(&lines, reports.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/xarf_oracle.py");
+        let out = std::process::Command::new("python3").arg(script).arg(&lines).output().unwrap();
+        assert!(out.status.success(), "xarf refused: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -3,9 +3,9 @@
 //! rebuilt whole when the store's generation moves and swapped in behind
 //! an `Arc`: a reader holds one consistent snapshot for its whole request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use dragnet_core::store::{Fact, Hit, lookup_candidates};
+use dragnet_core::store::{Fact, Hit, lookup_candidates_where};
 use dragnet_core::{Kind, Observable, Store};
 
 use crate::Result;
@@ -17,6 +17,9 @@ use crate::lookup::Context;
 pub struct Snapshot {
     generation: i64,
     by_value: HashMap<Observable, Vec<Fact>>,
+    /// The prefix lengths of the stored CIDRs, by family (IPv4 or not): a
+    /// lookup asks only for the covering networks of these lengths.
+    cidr_lengths: HashSet<(bool, u32)>,
     observations: usize,
 }
 
@@ -29,10 +32,18 @@ impl Snapshot {
         let facts = store.facts(&Kind::ALL)?;
         let observations = facts.len();
         let mut by_value: HashMap<Observable, Vec<Fact>> = HashMap::new();
+        let mut cidr_lengths = HashSet::new();
         for fact in facts {
-            by_value.entry(fact.observation.observable.clone()).or_default().push(fact);
+            let observable = &fact.observation.observable;
+            if observable.kind() == Kind::Cidr
+                && let Some((address, len)) = observable.value().split_once('/')
+                && let Ok(len) = len.parse()
+            {
+                cidr_lengths.insert((address.contains('.'), len));
+            }
+            by_value.entry(observable.clone()).or_default().push(fact);
         }
-        Ok(Snapshot { generation, by_value, observations })
+        Ok(Snapshot { generation, by_value, cidr_lengths, observations })
     }
 
     /// The store generation this snapshot holds.
@@ -50,7 +61,8 @@ impl Snapshot {
     /// raw text and origin, which no answer shows.
     pub fn hits(&self, observable: &Observable) -> Vec<Hit> {
         let mut hits = Vec::new();
-        for (matched, via) in lookup_candidates(observable) {
+        let held = |is_v4: bool, len: u32| self.cidr_lengths.contains(&(is_v4, len));
+        for (matched, via) in lookup_candidates_where(observable, held) {
             for fact in self.by_value.get(&matched).into_iter().flatten() {
                 hits.push(Hit {
                     matched: matched.clone(),

@@ -126,6 +126,7 @@ fn stored(collection: &str, object: &Value, date_added: i64) -> Result<TaxiiObje
     let id = text("id").ok_or_else(|| Error::invalid("an object without an id"))?;
     let kind = text("type").ok_or_else(|| Error::invalid(format!("{id}: no type")))?;
     let version = text("modified").or_else(|| text("created")).unwrap_or_else(|| timestamp(date_added));
+    let spec_version = text("spec_version").unwrap_or_else(|| default_spec_version(&kind).into());
     Ok(TaxiiObject {
         collection: collection.to_string(),
         id,
@@ -133,9 +134,36 @@ fn stored(collection: &str, object: &Value, date_added: i64) -> Result<TaxiiObje
         date_added,
         seq: 0,
         kind,
-        spec_version: text("spec_version").unwrap_or_else(|| "2.1".into()),
+        spec_version,
         body: object.to_string(),
     })
+}
+
+/// The STIX version of an object that does not say: a cyber-observable may
+/// leave `spec_version` out in 2.1, every other object of 2.1 must give it,
+/// so the others are STIX 2.0 (as medallion reads them too).
+fn default_spec_version(kind: &str) -> &'static str {
+    const OBSERVABLES: [&str; 18] = [
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    ];
+    if OBSERVABLES.contains(&kind) { "2.1" } else { "2.0" }
 }
 
 /// Adds a package's STIX bundle to its agency's collection, and the objects

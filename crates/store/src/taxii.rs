@@ -29,21 +29,26 @@ pub fn add<C: Connection>(conn: &mut C, objects: &[TaxiiObject]) -> Result<u64, 
     })
 }
 
-/// `column IN ($n, …)` with the placeholders numbered from `params.len() + 1`.
-fn any_of<'a>(column: &str, values: &'a [String], params: &mut Vec<Param<'a>>) -> String {
-    let placeholders: Vec<String> = values
+/// `($n, …)`: the placeholders of `values`, numbered from `params.len() + 1`.
+fn placeholders<'a>(values: &'a [String], params: &mut Vec<Param<'a>>) -> String {
+    let numbers: Vec<String> = values
         .iter()
         .map(|v| {
             params.push(Param::Text(v));
             format!("${}", params.len())
         })
         .collect();
-    format!(" AND {column} IN ({})", placeholders.join(", "))
+    format!("({})", numbers.join(", "))
+}
+
+/// `AND column IN ($n, …)` with the placeholders numbered from `params.len() + 1`.
+fn any_of<'a>(column: &str, values: &'a [String], params: &mut Vec<Param<'a>>) -> String {
+    format!(" AND {column} IN {}", placeholders(values, params))
 }
 
 pub fn objects<C: Connection>(conn: &mut C, q: &TaxiiQuery<'_>) -> Result<Vec<TaxiiObject>, StoreError> {
-    // Placeholders are numbered in the order they appear (SQLite numbers
-    // `$N` by first appearance).
+    // Placeholders are numbered in the order they first appear (SQLite
+    // numbers `$N` by first appearance); a number may be used again later.
     let mut params = vec![Param::Text(q.collection)];
     let mut query = sql::TAXII_COLUMNS.to_string();
     if let Some(after) = q.added_after {
@@ -62,16 +67,24 @@ pub fn objects<C: Connection>(conn: &mut C, q: &TaxiiQuery<'_>) -> Result<Vec<Ta
     if !q.kinds.is_empty() {
         query.push_str(&any_of("t.kind", q.kinds, &mut params));
     }
-    if !q.spec_versions.is_empty() {
-        query.push_str(&any_of("t.spec_version", q.spec_versions, &mut params));
-    }
+    // The STIX versions asked for, or else each object's latest (TAXII 2.1,
+    // 3.4.1); "first" and "last" are then chosen among those.
+    let same_object = "u.collection = t.collection AND u.object_id = t.object_id";
+    let among = if q.spec_versions.is_empty() {
+        query.push_str(&format!(
+            " AND t.spec_version = (SELECT MAX(u.spec_version) FROM taxii_objects u WHERE {same_object})"
+        ));
+        " AND u.spec_version = t.spec_version".to_string()
+    } else {
+        let listed = placeholders(q.spec_versions, &mut params);
+        query.push_str(&format!(" AND t.spec_version IN {listed}"));
+        format!(" AND u.spec_version IN {listed}")
+    };
     match q.latest {
-        Some(true) => query.push_str(
-            " AND t.version = (SELECT MAX(u.version) FROM taxii_objects u WHERE u.collection = t.collection AND u.object_id = t.object_id)",
-        ),
-        Some(false) => query.push_str(
-            " AND t.version = (SELECT MIN(u.version) FROM taxii_objects u WHERE u.collection = t.collection AND u.object_id = t.object_id)",
-        ),
+        Some(latest) => query.push_str(&format!(
+            " AND t.version = (SELECT {}(u.version) FROM taxii_objects u WHERE {same_object}{among})",
+            if latest { "MAX" } else { "MIN" }
+        )),
         None if !q.versions.is_empty() => query.push_str(&any_of("t.version", q.versions, &mut params)),
         None => {}
     }

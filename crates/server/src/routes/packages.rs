@@ -6,6 +6,7 @@ use axum::extract::State;
 use dragnet_core::access::Role;
 use dragnet_core::store::PackageRecord;
 use dragnet_engine::Error;
+use dragnet_engine::export::{self, Format, xarf, xarf::Reporter};
 use dragnet_engine::packages::{self, Package};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -94,16 +95,23 @@ pub async fn build(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportFormat {
-    /// stix (a STIX 2.1 bundle) or misp (a MISP event).
+    /// stix (a STIX 2.1 bundle), misp (a MISP event) or xarf (X-ARF v4
+    /// abuse reports, one per server, as a JSON array).
     format: String,
+    /// XARF: the reporting organisation.
+    reporter_org: Option<String>,
+    /// XARF: the reporter's abuse e-mail address.
+    reporter_contact: Option<String>,
+    /// XARF: the reporter's domain.
+    reporter_domain: Option<String>,
 }
 
-/// One package as a STIX 2.1 bundle or a MISP event.
+/// One package as a STIX 2.1 bundle, a MISP event or X-ARF reports.
 #[utoipa::path(get, path = "/packages/{id}/export", tag = "packages",
     params(("id" = i64, Path, description = "The package's id"), ExportFormat),
     responses(
-        (status = 200, description = "The bundle or event", body = Object),
-        (status = 400, description = "Not a package id, or an unknown format", body = ErrorBody),
+        (status = 200, description = "The bundle, the event, or the array of reports", body = Object),
+        (status = 400, description = "Not a package id, an unknown format, or XARF without its reporter", body = ErrorBody),
         (status = 401, description = "No usable token", body = ErrorBody),
         (status = 404, description = "No such package, or not the caller's", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
@@ -114,17 +122,32 @@ pub async fn export(
     Path(id): Path<i64>,
     Query(q): Query<ExportFormat>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let format: dragnet_engine::export::Format = q.format.parse()?;
-    if format == dragnet_engine::export::Format::Xarf {
+    let format: Format = q.format.parse()?;
+    let reporter = match (q.reporter_org, q.reporter_contact, q.reporter_domain) {
+        (Some(org), Some(contact), Some(domain)) => Some(Reporter { org, contact, domain }),
+        (None, None, None) => None,
+        _ => {
+            return Err(ApiError::Engine(Error::invalid(
+                "give reporter_org, reporter_contact and reporter_domain together",
+            )));
+        }
+    };
+    if format == Format::Xarf && reporter.is_none() {
         return Err(ApiError::Engine(Error::invalid(
-            "format: stix or misp here; XARF reports come from `dragnet export`",
+            "XARF reports name their reporter: give reporter_org, reporter_contact and reporter_domain",
         )));
     }
     app.call(credential, Access::Token(Role::Reader), move |store, _, scope| match store.package(id)? {
         Some(record) if scope.acts_for(&record.org) => {
             let package = packages::read(&record)?;
-            let text = dragnet_engine::export::write(format, &dragnet_engine::export::of_package(&package), None)?;
-            serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
+            let shared = export::of_package(&package);
+            match (format, &reporter) {
+                (Format::Xarf, Some(reporter)) => Ok(serde_json::Value::Array(xarf::reports(&shared, reporter))),
+                _ => {
+                    let text = export::write(format, &shared, reporter.as_ref())?;
+                    serde_json::from_str(&text).map_err(|e| ApiError::Internal(e.to_string()))
+                }
+            }
         }
         _ => Err(ApiError::Engine(Error::NotFound(format!("no package {id}")))),
     })
