@@ -16,6 +16,7 @@ pub mod policy;
 pub mod record;
 pub mod score;
 pub mod store;
+pub mod takedown;
 pub mod telemetry;
 pub mod time;
 

@@ -222,6 +222,30 @@ pub struct Routing {
     pub at: Timestamp,
 }
 
+/// One move of a server's takedown: who moved it, when, why, on what evidence.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TakedownEvent {
+    pub server: String,
+    pub from: crate::takedown::State,
+    pub to: crate::takedown::State,
+    /// An organisation, or `operator` on the command line.
+    pub by: String,
+    pub at: Timestamp,
+    pub reason: String,
+    /// What shows it: a ticket, a message id, a probe result, a file's SHA-256.
+    pub evidence: String,
+}
+
+/// Where one server's takedown stands (servers without one are identified).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TakedownRecord {
+    pub server: String,
+    pub state: crate::takedown::State,
+    pub updated: Timestamp,
+}
+
 /// A package as stored: what one agency was given, version by version.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -401,4 +425,15 @@ pub trait Store {
     /// A number that changes whenever a batch of observations is written
     /// (by this process or another): equal numbers, same observations.
     fn generation(&mut self) -> Result<i64, StoreError>;
+
+    /// Applies takedown moves all or nothing; each must start from the
+    /// state the store holds for its server (none: identified), or the
+    /// whole set fails with `Conflict` (someone moved it meanwhile).
+    fn move_takedowns(&mut self, events: &[TakedownEvent]) -> Result<(), StoreError>;
+
+    /// Every server's takedown that has moved, by server id.
+    fn takedowns(&mut self) -> Result<Vec<TakedownRecord>, StoreError>;
+
+    /// One server's moves, oldest first.
+    fn takedown_history(&mut self, server: &str) -> Result<Vec<TakedownEvent>, StoreError>;
 }

@@ -15,6 +15,7 @@ mod packages;
 mod serve;
 mod servers;
 mod simulate;
+mod takedown;
 mod taxii;
 mod telemetry;
 mod warninglists;
@@ -111,6 +112,9 @@ enum Command {
     /// Agencies' packages: what each must act on, version by version.
     #[command(subcommand)]
     Package(packages::PackageCommand),
+    /// Takedowns: where each server stands in the lifecycle, its history, moves.
+    #[command(subcommand)]
+    Takedown(takedown::TakedownCommand),
     /// A package, or the servers an organisation may see, as STIX 2.1 or MISP.
     Export(export::Args),
     /// TAXII 2.1 client: pull a remote collection into a source.
@@ -164,6 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Taxii(c) => taxii::run(&mut *open()?, &c, cli.json),
         Command::Route(c) => packages::route(&mut *open()?, &cli.data, c, cli.json),
         Command::Package(c) => packages::package(&mut *open()?, &cli.data, c, cli.json),
+        Command::Takedown(c) => takedown::run(&mut *open()?, &cli.data, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),
         Command::Token(c) => access::token(&mut *open()?, c, cli.json),
         Command::Share(args) => access::share(&mut *open()?, &args, cli.json),

@@ -1,4 +1,4 @@
-//! `dragnet serve`: the REST API (and, later, TAXII and DNS) over this store.
+//! `dragnet serve`: the REST API and TAXII 2.1 over this store.
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -89,10 +89,14 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
     for (path, methods) in spec["paths"].as_object().unwrap() {
         for method in methods.as_object().unwrap().keys() {
             let id = if path.starts_with("/api/v1/packages") { "1" } else { server_id };
-            let concrete = path.replace("{value}", SECRET).replace("{id}", id);
+            let concrete = path.replace("{value}", SECRET).replace("{id}", id).replace("{server}", server_id);
             let (concrete, body) = match (method.as_str(), path.as_str()) {
                 ("post", "/api/v1/lookup") => (concrete, Some(format!(r#"{{"values": ["{SECRET}"]}}"#).into_bytes())),
                 ("post", "/api/v1/packages") => (format!("{concrete}?for=police-ee"), None),
+                ("post", "/api/v1/takedowns") => {
+                    let body = serde_json::json!({"servers": [server_id], "to": "validated", "reason": "walk"});
+                    (concrete, Some(body.to_string().into_bytes()))
+                }
                 ("get", "/api/v1/packages/{id}/export") => (format!("{concrete}?format=stix"), None),
                 ("post", "/api/v1/submissions") => {
                     (format!("{concrete}?source={SECRET_SOURCE}"), Some(b"45.7.7.7\n".to_vec()))
@@ -489,4 +493,55 @@ fn packages_export_as_xarf_reports_over_the_api() {
         let out = std::process::Command::new("python3").arg(script).arg(&lines).output().unwrap();
         assert!(out.status.success(), "xarf refused: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+/// Takedowns over the API: moves the lifecycle allows, refusals that name
+/// what it would allow, agencies acting only on their own package.
+#[test]
+fn takedowns_move_through_the_lifecycle_over_the_api() {
+    let w = world();
+    let d = w.data.path();
+    let police_analyst = ok(d, &["token", "create", "--org", "police-ee", "--role", "analyst"]);
+    let server = Server::start(d, &[], &["--rate", "1000"]);
+    let package = server.get("/api/v1/packages/1", Some(&w.police)).json();
+    let id = package["servers"][0]["server"]["id"].as_str().unwrap().to_string();
+    let post = |token: &str, body: Value| {
+        server.request("POST", "/api/v1/takedowns", Some(token), Some(body.to_string().as_bytes()))
+    };
+    let r = post(&w.coordinator, serde_json::json!({"servers": [&id], "to": "requested", "reason": "too early"}));
+    assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid")), "{}", r.body);
+    assert!(r.body.contains("validated, rejected"), "the refusal names the allowed moves: {}", r.body);
+    let r = post(&w.coordinator, serde_json::json!({"servers": [&id], "to": "validated", "reason": "  "}));
+    assert_eq!(r.status, 400, "a move needs a reason: {}", r.body);
+    for (to, who) in [("validated", &w.coordinator), ("attributed", &w.coordinator), ("assigned", &w.coordinator)] {
+        let r = post(
+            who,
+            serde_json::json!({"servers": [&id], "to": to, "reason": format!("to {to}"), "evidence": "ticket 7"}),
+        );
+        assert_eq!(r.status, 200, "{to}: {}", r.body);
+        assert_eq!(r.json()[0]["to"], to);
+    }
+    // The agency's reader may look but not move; its analyst moves its own server.
+    let body = serde_json::json!({"servers": [&id], "to": "requested", "reason": "notice sent"});
+    assert_eq!(post(&w.police, body.clone()).status, 403);
+    let r = post(&police_analyst, body);
+    assert_eq!((r.status, r.json()[0]["by"].as_str()), (200, Some("police-ee")), "{}", r.body);
+    // A partner's analyst does not move takedowns at all.
+    let r = post(&w.outsider, serde_json::json!({"servers": [&id], "to": "acknowledged", "reason": "x"}));
+    assert!([403, 404].contains(&r.status), "{}", r.body);
+    let shown = server.get(&format!("/api/v1/takedowns/{id}"), Some(&police_analyst)).json();
+    assert_eq!(shown["state"], "requested");
+    assert_eq!(shown["next"], serde_json::json!(["acknowledged", "escalated"]));
+    let history: Vec<&str> = shown["history"].as_array().unwrap().iter().map(|e| e["to"].as_str().unwrap()).collect();
+    assert_eq!(history, ["validated", "attributed", "assigned", "requested"]);
+    // By query: every server of the coordinator's view still identified.
+    let listed = server.get("/api/v1/takedowns?state=identified", Some(&w.coordinator)).json();
+    let waiting = listed.as_array().unwrap().len();
+    assert!(waiting >= 1, "{listed}");
+    let r = post(&w.coordinator, serde_json::json!({"state": "identified", "to": "rejected", "reason": "triage"}));
+    assert_eq!((r.status, r.json().as_array().map(Vec::len)), (200, Some(waiting)), "{}", r.body);
+    let left = server.get("/api/v1/takedowns?state=identified", Some(&w.coordinator)).json();
+    assert_eq!(left, serde_json::json!([]));
+    let r = server.get("/api/v1/takedowns?state=gone", Some(&w.coordinator));
+    assert_eq!(r.status, 400);
 }

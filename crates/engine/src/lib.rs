@@ -17,6 +17,7 @@ pub mod lookup;
 pub mod packages;
 pub mod servers;
 pub mod snapshot;
+pub mod takedown;
 pub mod taxii;
 pub mod taxii_pull;
 pub mod telemetry;

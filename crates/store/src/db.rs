@@ -9,11 +9,13 @@ use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
 use dragnet_core::store::{NewToken, PackageRecord, Routing, TaxiiObject, TaxiiQuery, TokenRecord};
+use dragnet_core::store::{TakedownEvent, TakedownRecord};
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use crate::access;
 use crate::codec;
 use crate::schema::sql;
+use crate::takedowns;
 use crate::taxii;
 
 /// A parameter for a statement.
@@ -739,6 +741,18 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn taxii_pull(&mut self, url: &str, collection: &str) -> Result<Option<String>, StoreError> {
         taxii::pull(&mut self.conn, url, collection)
+    }
+
+    fn move_takedowns(&mut self, events: &[TakedownEvent]) -> Result<(), StoreError> {
+        takedowns::apply(&mut self.conn, events)
+    }
+
+    fn takedowns(&mut self) -> Result<Vec<TakedownRecord>, StoreError> {
+        takedowns::all(&mut self.conn)
+    }
+
+    fn takedown_history(&mut self, server: &str) -> Result<Vec<TakedownEvent>, StoreError> {
+        takedowns::history(&mut self.conn, server)
     }
 
     fn generation(&mut self) -> Result<i64, StoreError> {

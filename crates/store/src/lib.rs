@@ -10,6 +10,7 @@ mod migration;
 mod postgres;
 mod schema;
 mod sqlite;
+mod takedowns;
 mod taxii;
 mod tls;
 

@@ -261,6 +261,25 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "CREATE TABLE generation (id BIGINT PRIMARY KEY, value BIGINT NOT NULL);
     INSERT INTO generation (id, value) VALUES (1, 0);",
     ),
+    (
+        10,
+        "CREATE TABLE takedowns (
+        server_id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        updated BIGINT NOT NULL
+    );
+    CREATE TABLE takedown_events (
+        id {serial},
+        server_id TEXT NOT NULL,
+        from_state TEXT NOT NULL,
+        to_state TEXT NOT NULL,
+        decided_by TEXT NOT NULL,
+        decided_at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        evidence TEXT NOT NULL
+    );
+    CREATE INDEX takedown_events_by_server ON takedown_events (server_id, id);",
+    ),
 ];
 
 /// The first schema version whose identities are digests; migrating to it
@@ -297,6 +316,15 @@ pub mod sql {
     pub const SET_REJECT_DIGEST: &str = "UPDATE rejects SET raw_digest = $1 WHERE id = $2";
     pub const INSERT_SOURCE: &str =
         "INSERT INTO sources (name, grade, tlp, created) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING";
+    pub const OPEN_TAKEDOWN: &str =
+        "INSERT INTO takedowns (server_id, state, updated) VALUES ($1, $2, $3) ON CONFLICT (server_id) DO NOTHING";
+    pub const MOVE_TAKEDOWN: &str = "UPDATE takedowns SET state = $1, updated = $2 WHERE server_id = $3 AND state = $4";
+    pub const INSERT_TAKEDOWN_EVENT: &str = "INSERT INTO takedown_events
+        (server_id, from_state, to_state, decided_by, decided_at, reason, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    pub const TAKEDOWNS: &str = "SELECT server_id, state, updated FROM takedowns ORDER BY server_id";
+    pub const TAKEDOWN_HISTORY: &str =
+        "SELECT server_id, from_state, to_state, decided_by, decided_at, reason, evidence
+        FROM takedown_events WHERE server_id = $1 ORDER BY id";
     pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
     pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =

@@ -56,6 +56,49 @@ fn suite(store: &mut dyn Store) {
     organisations_tokens_and_sharing(store);
     routings_and_packages(store);
     taxii_objects_page_by_key(store);
+    every_written_batch_moves_the_generation(store);
+    takedowns_move_by_compare_and_set(store);
+}
+
+fn takedowns_move_by_compare_and_set(store: &mut dyn Store) {
+    use dragnet_core::store::TakedownEvent;
+    use dragnet_core::takedown::State;
+    let event = |server: &str, from, to, at| TakedownEvent {
+        server: server.into(),
+        from,
+        to,
+        by: "coord".into(),
+        at,
+        reason: "checked by hand".into(),
+        evidence: "ticket 17 — Überprüfung".into(),
+    };
+    store.move_takedowns(&[event("s1", State::Identified, State::Validated, 10)]).unwrap();
+    // A move from a state the server is no longer in fails, and takes the
+    // whole set with it.
+    let stale =
+        [event("s2", State::Identified, State::Validated, 11), event("s1", State::Identified, State::Rejected, 11)];
+    assert!(matches!(store.move_takedowns(&stale), Err(StoreError::Conflict(_))));
+    store.move_takedowns(&[event("s1", State::Validated, State::Attributed, 12)]).unwrap();
+    let all = store.takedowns().unwrap();
+    assert_eq!(all.len(), 1, "s2 was not written: {all:?}");
+    assert_eq!((all[0].server.as_str(), all[0].state, all[0].updated), ("s1", State::Attributed, 12));
+    let history = store.takedown_history("s1").unwrap();
+    assert_eq!(
+        history,
+        vec![
+            event("s1", State::Identified, State::Validated, 10),
+            event("s1", State::Validated, State::Attributed, 12)
+        ]
+    );
+    assert!(store.takedown_history("s2").unwrap().is_empty());
+}
+
+fn every_written_batch_moves_the_generation(store: &mut dyn Store) {
+    let before = store.generation().unwrap();
+    store.write_batch(&batch(&BETA, &[obs("192.0.2.202", "counted")], &[])).unwrap();
+    let after = store.generation().unwrap();
+    assert!(after > before, "a written batch moves it: {before} → {after}");
+    assert_eq!(store.generation().unwrap(), after, "reading does not move it");
 }
 
 fn taxii_objects_page_by_key(store: &mut dyn Store) {
@@ -329,12 +372,14 @@ fn lookups_find_exact_covering_and_parent_matches(store: &mut dyn Store) {
 
 fn a_failing_batch_leaves_the_store_unchanged(store: &mut dyn Store) {
     let before = store.stats().unwrap();
+    let generation = store.generation().unwrap();
     let mut broken = obs("192.0.2.200", "broken");
     broken.first_seen = broken.last_seen + 1;
     let observations = vec![obs("192.0.2.199", "fine"), obs("new.example", "fine too"), broken];
     let err = store.write_batch(&batch(&ALPHA, &observations, &[])).unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err}");
     assert_eq!(store.stats().unwrap(), before, "nothing of the failed batch remains");
+    assert_eq!(store.generation().unwrap(), generation, "a failed batch does not move the generation");
     assert!(store.lookup(&Observable::guess("192.0.2.199").unwrap()).unwrap().is_empty());
 }
 
@@ -367,7 +412,7 @@ fn embedded_sqlite_store_conforms() {
     drop(store);
     // Reopening migrates nothing and keeps the data.
     let mut reopened = SqliteStore::open(dir.path()).unwrap();
-    assert_eq!(reopened.stats().unwrap().observations, 7);
+    assert_eq!(reopened.stats().unwrap().observations, 8);
 }
 
 #[test]
@@ -414,5 +459,5 @@ fn postgres_store_conforms() {
     suite(&mut store);
     drop(store);
     let mut reopened = PgStore::connect(&schema.url).unwrap();
-    assert_eq!(reopened.stats().unwrap().observations, 7);
+    assert_eq!(reopened.stats().unwrap().observations, 8);
 }

@@ -9,6 +9,7 @@ mod lookup;
 mod packages;
 mod servers;
 mod submissions;
+mod takedowns;
 mod taxii;
 
 use std::sync::Arc;
@@ -43,6 +44,7 @@ use crate::state::{Access, App, Credential};
         (name = "directory", description = "Organisations, sources, counts"),
         (name = "submissions", description = "Partners' data in"),
         (name = "packages", description = "What each agency must act on"),
+        (name = "takedowns", description = "Each server from identified to verified offline"),
         (name = "public", description = "TLP:CLEAR data, no token needed")
     )
 )]
@@ -74,7 +76,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(submissions::submit))
         .routes(routes!(packages::list, packages::build))
         .routes(routes!(packages::one))
-        .routes(routes!(packages::export));
+        .routes(routes!(packages::export))
+        .routes(routes!(takedowns::list, takedowns::set))
+        .routes(routes!(takedowns::one));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 
