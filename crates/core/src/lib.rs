@@ -10,6 +10,9 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod access;
+pub mod audit;
+pub mod case;
+pub mod digest;
 pub mod model;
 pub mod observable;
 pub mod policy;

@@ -237,6 +237,32 @@ pub struct TakedownEvent {
     pub evidence: String,
 }
 
+impl TakedownEvent {
+    pub const AUDIT_ACTION: &'static str = "takedown.move";
+
+    /// The audit entry that records this move (its `seq` is the log's to give).
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            from: &'a str,
+            to: &'a str,
+            reason: &'a str,
+            evidence: &'a str,
+        }
+        let body =
+            Body { from: self.from.as_str(), to: self.to.as_str(), reason: &self.reason, evidence: &self.evidence };
+        crate::audit::Entry {
+            seq: 0,
+            at: self.at,
+            actor: self.by.clone(),
+            action: Self::AUDIT_ACTION.to_string(),
+            subject: self.server.clone(),
+            // Serialising borrowed strings into a String cannot fail.
+            body: serde_json::to_string(&body).unwrap_or_default(),
+        }
+    }
+}
+
 /// Where one server's takedown stands (servers without one are identified).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -434,6 +460,33 @@ pub trait Store {
     /// Every server's takedown that has moved, by server id.
     fn takedowns(&mut self) -> Result<Vec<TakedownRecord>, StoreError>;
 
-    /// One server's moves, oldest first.
-    fn takedown_history(&mut self, server: &str) -> Result<Vec<TakedownEvent>, StoreError>;
+    /// One server's moves (or every server's), oldest first.
+    fn takedown_history(&mut self, server: Option<&str>) -> Result<Vec<TakedownEvent>, StoreError>;
+
+    /// Adds an operation (and logs it); false if the name is taken.
+    fn add_operation(&mut self, op: &crate::case::Operation) -> Result<bool, StoreError>;
+
+    /// Every operation, oldest first.
+    fn operations(&mut self) -> Result<Vec<crate::case::Operation>, StoreError>;
+
+    /// Records a case action (and logs it).
+    fn add_case_action(&mut self, action: &crate::case::CaseAction) -> Result<(), StoreError>;
+
+    /// An operation's case actions (or all), in the order recorded.
+    fn case_actions(&mut self, operation: Option<&str>) -> Result<Vec<crate::case::CaseAction>, StoreError>;
+
+    /// Audit entries after `after`, at most `limit`, as stored.
+    fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<crate::audit::Logged>, StoreError>;
+
+    /// The stored leaf hashes of entries 1..=`size`.
+    fn audit_leaves(&mut self, size: u64) -> Result<Vec<crate::digest::Hash>, StoreError>;
+
+    /// How many entries the log has handed out.
+    fn audit_size(&mut self) -> Result<u64, StoreError>;
+
+    /// Keeps a signed tree head; false if one of that size is kept already.
+    fn add_tree_head(&mut self, head: &crate::audit::TreeHead) -> Result<bool, StoreError>;
+
+    /// Every kept tree head, smallest first.
+    fn tree_heads(&mut self) -> Result<Vec<crate::audit::TreeHead>, StoreError>;
 }

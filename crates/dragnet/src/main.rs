@@ -2,6 +2,7 @@
 //! their reports printed as text or JSON. No use case lives here.
 
 mod access;
+mod audit;
 mod collect;
 mod config;
 mod demo;
@@ -10,6 +11,7 @@ mod export;
 mod geo;
 mod ingest;
 mod lookup;
+mod operations;
 mod output;
 mod packages;
 mod serve;
@@ -49,6 +51,10 @@ struct Cli {
     /// `DATA/config.json` when it exists.
     #[arg(long, global = true, env = "DRAGNET_CONFIG")]
     config: Option<PathBuf>,
+    /// The ed25519 seed that signs the audit log's tree heads (made on first
+    /// use, readable by its owner only); default `DATA/audit.key`.
+    #[arg(long, global = true, env = "DRAGNET_AUDIT_KEY")]
+    audit_key: Option<PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
@@ -115,6 +121,17 @@ enum Command {
     /// Takedowns: where each server stands in the lifecycle, its history, moves.
     #[command(subcommand)]
     Takedown(takedown::TakedownCommand),
+    /// Operations: open one with its participants, list, show.
+    #[command(subcommand)]
+    Op(operations::OpCommand),
+    /// Case actions: what agencies did in an operation (house searches, arrests, seizures, …).
+    #[command(subcommand)]
+    Action(operations::ActionCommand),
+    /// An operation's report: takedowns, countries, partners, what is still online.
+    Report(operations::ReportArgs),
+    /// The tamper-evident audit log: checkpoint, verify, proof, log, key.
+    #[command(subcommand)]
+    Audit(audit::Command),
     /// A package, or the servers an organisation may see, as STIX 2.1 or MISP.
     Export(export::Args),
     /// TAXII 2.1 client: pull a remote collection into a source.
@@ -158,17 +175,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         dragnet_store::open_waiting(&location, busy)
             .with_context(|| format!("opening the store {}", location.display()))
     };
+    let audit_key = cli.audit_key.clone().unwrap_or_else(|| cli.data.join("audit.key"));
     match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
-        Command::Serve(args) => serve::run(location.clone(), &cli.data, busy, &args),
+        Command::Serve(args) => serve::run(location.clone(), &cli.data, &audit_key, busy, &args),
         Command::Export(args) => export::run(&mut *open()?, &cli.data, &args),
         Command::Taxii(c) => taxii::run(&mut *open()?, &c, cli.json),
         Command::Route(c) => packages::route(&mut *open()?, &cli.data, c, cli.json),
         Command::Package(c) => packages::package(&mut *open()?, &cli.data, c, cli.json),
-        Command::Takedown(c) => takedown::run(&mut *open()?, &cli.data, c, cli.json),
+        Command::Takedown(c) => takedown::run(&mut *open()?, &cli.data, &audit_key, c, cli.json),
+        Command::Op(c) => operations::op(&mut *open()?, &audit_key, c, cli.json),
+        Command::Action(c) => operations::action(&mut *open()?, &audit_key, c, cli.json),
+        Command::Report(args) => operations::report(&mut *open()?, &cli.data, &args),
+        Command::Audit(c) => audit::run(&mut *open()?, &audit_key, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),
         Command::Token(c) => access::token(&mut *open()?, c, cli.json),
         Command::Share(args) => access::share(&mut *open()?, &args, cli.json),

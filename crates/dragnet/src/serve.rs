@@ -26,7 +26,13 @@ pub struct Args {
     openapi: bool,
 }
 
-pub fn run(location: Location, data: &Path, busy_timeout: Duration, args: &Args) -> anyhow::Result<ExitCode> {
+pub fn run(
+    location: Location,
+    data: &Path,
+    audit_key: &Path,
+    busy_timeout: Duration,
+    args: &Args,
+) -> anyhow::Result<ExitCode> {
     if args.openapi {
         println!("{}", dragnet_server::openapi_json());
         return Ok(ExitCode::SUCCESS);
@@ -36,6 +42,7 @@ pub fn run(location: Location, data: &Path, busy_timeout: Duration, args: &Args)
         listen: args.listen,
         location,
         data: data.to_path_buf(),
+        audit_key: audit_key.to_path_buf(),
         busy_timeout,
         max_body: args.max_body,
         rate: args.rate,

@@ -74,7 +74,13 @@ pub enum TakedownCommand {
     },
 }
 
-pub fn run(store: &mut dyn Store, data: &Path, command: TakedownCommand, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    store: &mut dyn Store,
+    data: &Path,
+    audit_key: &Path,
+    command: TakedownCommand,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let ctx = Context::load(store, data)?;
     let now = dragnet_engine::now();
     match command {
@@ -137,6 +143,7 @@ pub fn run(store: &mut dyn Store, data: &Path, command: TakedownCommand, json: b
                 (true, true) => anyhow::bail!("name servers, or select them with --state, --country or --min-score"),
             };
             let moved = takedown::set(store, &ctx, &scope, now, &Move { servers, to, reason, evidence })?;
+            crate::audit::checkpoint(store, audit_key)?;
             if json {
                 print_json(&moved)?;
             } else {

@@ -41,6 +41,10 @@ fn world() -> World {
     ok(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "EE", "--prefix", "45.8.0.0/16"]);
     ok(d, &["org", "add", "outsider", "--kind", "partner"]);
     ok(d, &["org", "add", SECRET_SOURCE, "--kind", "partner"]);
+    ok(
+        d,
+        &["op", "create", "Endgame", "--from", "2024-01-01", "--to", "2024-12-31", "--participant", "police-ee=agency"],
+    );
     let secret = d.join("secret.txt");
     ok(
         d,
@@ -89,13 +93,25 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
     for (path, methods) in spec["paths"].as_object().unwrap() {
         for method in methods.as_object().unwrap().keys() {
             let id = if path.starts_with("/api/v1/packages") { "1" } else { server_id };
-            let concrete = path.replace("{value}", SECRET).replace("{id}", id).replace("{server}", server_id);
+            let concrete = path
+                .replace("{value}", SECRET)
+                .replace("{id}", id)
+                .replace("{server}", server_id)
+                .replace("{name}", "Endgame")
+                .replace("{entry}", "1");
             let (concrete, body) = match (method.as_str(), path.as_str()) {
                 ("post", "/api/v1/lookup") => (concrete, Some(format!(r#"{{"values": ["{SECRET}"]}}"#).into_bytes())),
                 ("post", "/api/v1/packages") => (format!("{concrete}?for=police-ee"), None),
                 ("post", "/api/v1/takedowns") => {
                     let body = serde_json::json!({"servers": [server_id], "to": "validated", "reason": "walk"});
                     (concrete, Some(body.to_string().into_bytes()))
+                }
+                ("post", "/api/v1/operations") => {
+                    (concrete, Some(br#"{"name": "walk", "from": "2024-01-01", "to": "2024-02-01"}"#.to_vec()))
+                }
+                ("post", "/api/v1/operations/{name}/actions") => {
+                    let body = r#"{"kind": "arrest", "agency": "police-ee", "country": "EE", "date": "2024-05-01"}"#;
+                    (concrete, Some(body.as_bytes().to_vec()))
                 }
                 ("get", "/api/v1/packages/{id}/export") => (format!("{concrete}?format=stix"), None),
                 ("post", "/api/v1/submissions") => {
@@ -544,4 +560,53 @@ fn takedowns_move_through_the_lifecycle_over_the_api() {
     assert_eq!(left, serde_json::json!([]));
     let r = server.get("/api/v1/takedowns?state=gone", Some(&w.coordinator));
     assert_eq!(r.status, 400);
+}
+
+#[test]
+fn operations_actions_reports_and_the_audit_log_over_the_api() {
+    let w = world();
+    let d = w.data.path();
+    let police_analyst = ok(d, &["token", "create", "--org", "police-ee", "--role", "analyst"]);
+    let server = Server::start(d, &[], &["--rate", "1000"]);
+    let post = |path: &str, token: &str, body: Value| {
+        server.request("POST", path, Some(token), Some(body.to_string().as_bytes()))
+    };
+    let op = serde_json::json!({"name": "Morpheus", "from": "2024-05-01", "to": "2024-06-30",
+        "scope": ["botnet-c2"], "participants": [{"org": "police-ee", "role": "agency"}]});
+    assert_eq!(post("/api/v1/operations", &police_analyst, op.clone()).status, 403, "coordinators open operations");
+    let r = post("/api/v1/operations", &w.coordinator, op.clone());
+    assert_eq!((r.status, r.json()["participants"][0]["org"].as_str()), (200, Some("police-ee")), "{}", r.body);
+    assert_eq!(post("/api/v1/operations", &w.coordinator, op).status, 400, "the name is taken");
+    // The agency records its own actions; not another's; data seized needs its hash.
+    let action = serde_json::json!({"kind": "house-search", "agency": "police-ee", "country": "EE",
+        "date": "2024-05-20", "count": 3});
+    let r = post("/api/v1/operations/Morpheus/actions", &police_analyst, action);
+    assert_eq!((r.status, r.json()["by"].as_str()), (200, Some("police-ee")), "{}", r.body);
+    let seized =
+        serde_json::json!({"kind": "data-seized", "agency": "police-ee", "country": "EE", "date": "2024-05-21"});
+    assert_eq!(post("/api/v1/operations/Morpheus/actions", &police_analyst, seized).status, 400);
+    let r = post(
+        "/api/v1/operations/Morpheus/actions",
+        &w.outsider,
+        serde_json::json!({"kind": "arrest", "agency": "police-ee", "country": "EE", "date": "2024-05-20"}),
+    );
+    assert_eq!(r.status, 404, "not a participant: {}", r.body);
+    // The report, as JSON and as Markdown.
+    let r = server.get("/api/v1/operations/Morpheus/report", Some(&w.police));
+    assert_eq!((r.status, r.json()["totals"]["house_searches"].as_u64()), (200, Some(3)), "{}", r.body);
+    let r = server.get("/api/v1/operations/Morpheus/report?format=md", Some(&w.coordinator));
+    assert_eq!(r.header("content-type"), Some("text/markdown; charset=utf-8"));
+    assert!(r.body.starts_with("# Operation Morpheus") && r.body.contains("3 house searches"), "{}", r.body);
+    assert_eq!(server.get("/api/v1/operations/Morpheus", Some(&w.outsider)).status, 404);
+    // Each write is logged and signed (entry 1 is the world's operation):
+    // the log verifies, and entry 3's proof (the action) is served.
+    let r = server.get("/api/v1/audit/verify", Some(&w.coordinator));
+    assert_eq!((r.status, r.json()["problems"].clone()), (200, serde_json::json!([])), "{}", r.body);
+    assert_eq!(r.json()["newest_head"]["size"], 3, "{}", r.body);
+    let r = server.get("/api/v1/audit/proof/3", Some(&w.coordinator));
+    assert_eq!((r.status, r.json()["action"].as_str()), (200, Some("case.action")), "{}", r.body);
+    assert_eq!(r.json()["tree_size"], 3);
+    assert_eq!(server.get("/api/v1/audit/entries", Some(&w.police)).status, 403);
+    let r = server.get("/api/v1/audit/entries?after=2", Some(&w.coordinator));
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.body);
 }

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use dragnet_core::access::{Community, Org, OrgKind, Recipient, Role, Sharing, Viewer, may_see};
+use dragnet_core::digest::{hex, sha256};
 use dragnet_core::store::{NewToken, Source, TokenRecord};
 use dragnet_core::{Observable, Store, Timestamp, Tlp};
-use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
@@ -218,13 +218,9 @@ fn new_secret() -> Result<String> {
     Ok(format!("dgt_{}", hex(&bytes)))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// SHA-256 of a token's secret, hex: all the store ever holds of it.
 pub fn token_digest(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex(&sha256(secret.as_bytes()))
 }
 
 /// Creates a token for `org`; the secret is returned once and never stored.

@@ -6,6 +6,7 @@
 //! a report that the edges render.
 
 pub mod access;
+pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -14,7 +15,9 @@ pub mod export;
 pub mod geo;
 pub mod ingest;
 pub mod lookup;
+pub mod operations;
 pub mod packages;
+pub mod report;
 pub mod servers;
 pub mod snapshot;
 pub mod takedown;

@@ -102,7 +102,7 @@ pub fn show(store: &mut dyn Store, ctx: &Context, scope: &Scope, now: Timestamp,
         .into_iter()
         .find(|r| r.server == server)
         .ok_or_else(|| Error::NotFound(format!("no server {server}")))?;
-    let history = store.takedown_history(server)?;
+    let history = store.takedown_history(Some(server))?;
     Ok(Shown { next: row.state.next().to_vec(), row, history })
 }
 

@@ -37,6 +37,8 @@ pub struct Config {
     pub location: Location,
     /// The data directory (enrichment data, the embedded store).
     pub data: PathBuf,
+    /// The ed25519 seed that signs the audit log's tree heads.
+    pub audit_key: PathBuf,
     /// How long a writer waits for another writer on the embedded store.
     pub busy_timeout: Duration,
     /// Largest request body (a submitted feed file).

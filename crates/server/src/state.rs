@@ -16,6 +16,7 @@ use axum::http::request::Parts;
 use dragnet_core::Store;
 use dragnet_core::access::Role;
 use dragnet_engine::access::{Directory, Scope, Who, authenticate, token_digest};
+use dragnet_engine::audit::Signer;
 use dragnet_engine::lookup::Context;
 use dragnet_engine::snapshot::Snapshot;
 
@@ -49,6 +50,8 @@ pub struct Inner {
     tokens: Mutex<HashMap<String, (Who, Instant)>>,
     pub limiter: Limiter,
     pub metrics: Metrics,
+    /// Signs a tree head after each change the audit log records.
+    pub signer: Signer,
 }
 
 /// The shared state, cheap to clone into every handler.
@@ -105,6 +108,7 @@ impl App {
             tracing::warn!("{u}");
         }
         let limiter = Limiter::new(config.rate);
+        let signer = Signer::load_or_create(&config.audit_key)?;
         Ok(App(Arc::new(Inner {
             config,
             permits: Arc::new(tokio::sync::Semaphore::new(workers)),
@@ -116,6 +120,7 @@ impl App {
             tokens: Mutex::new(HashMap::new()),
             limiter,
             metrics: Metrics::default(),
+            signer,
         })))
     }
 

@@ -12,7 +12,14 @@ use dragnet_core::store::{NewToken, PackageRecord, Routing, TaxiiObject, TaxiiQu
 use dragnet_core::store::{TakedownEvent, TakedownRecord};
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
+use dragnet_core::audit::{Logged, TreeHead};
+use dragnet_core::digest::Hash;
+
 use crate::access;
+use dragnet_core::case::{CaseAction, Operation};
+
+use crate::audit;
+use crate::cases;
 use crate::codec;
 use crate::schema::sql;
 use crate::takedowns;
@@ -751,8 +758,44 @@ impl<C: Connection> Store for SqlStore<C> {
         takedowns::all(&mut self.conn)
     }
 
-    fn takedown_history(&mut self, server: &str) -> Result<Vec<TakedownEvent>, StoreError> {
+    fn takedown_history(&mut self, server: Option<&str>) -> Result<Vec<TakedownEvent>, StoreError> {
         takedowns::history(&mut self.conn, server)
+    }
+
+    fn add_operation(&mut self, op: &Operation) -> Result<bool, StoreError> {
+        cases::add_operation(&mut self.conn, op)
+    }
+
+    fn operations(&mut self) -> Result<Vec<Operation>, StoreError> {
+        cases::operations(&mut self.conn)
+    }
+
+    fn add_case_action(&mut self, action: &CaseAction) -> Result<(), StoreError> {
+        cases::add_action(&mut self.conn, action)
+    }
+
+    fn case_actions(&mut self, operation: Option<&str>) -> Result<Vec<CaseAction>, StoreError> {
+        cases::actions(&mut self.conn, operation)
+    }
+
+    fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {
+        audit::entries(&mut self.conn, after, limit)
+    }
+
+    fn audit_leaves(&mut self, size: u64) -> Result<Vec<Hash>, StoreError> {
+        audit::leaves(&mut self.conn, size)
+    }
+
+    fn audit_size(&mut self) -> Result<u64, StoreError> {
+        audit::size(&mut self.conn)
+    }
+
+    fn add_tree_head(&mut self, head: &TreeHead) -> Result<bool, StoreError> {
+        audit::add_head(&mut self.conn, head)
+    }
+
+    fn tree_heads(&mut self) -> Result<Vec<TreeHead>, StoreError> {
+        audit::heads(&mut self.conn)
     }
 
     fn generation(&mut self) -> Result<i64, StoreError> {

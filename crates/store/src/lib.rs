@@ -4,6 +4,8 @@
 //! conformance suite.
 
 mod access;
+mod audit;
+mod cases;
 mod codec;
 mod db;
 mod migration;

@@ -38,10 +38,22 @@ pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Res
             if *version == schema::DIGEST_VERSION {
                 fill_digests(c)?;
             }
+            if *version == schema::AUDIT_VERSION {
+                log_earlier_changes(c)?;
+            }
             c.exec("INSERT INTO dragnet_schema (version) VALUES ($1)", &[Param::Int(*version)])?;
         }
         Ok(())
     })
+}
+
+/// Logs the takedown moves made before the audit log existed, in the order
+/// they were made, so that the log accounts for every row it checks.
+fn log_earlier_changes<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
+    for event in crate::takedowns::history(conn, None)? {
+        crate::audit::append(conn, event.audit_entry())?;
+    }
+    Ok(())
 }
 
 /// Replaces the `old:N` placeholders the digest migration leaves with the
@@ -170,6 +182,36 @@ mod tests {
         assert_eq!(store.source("nobody").unwrap(), None::<Source>);
         // Opening a current store migrates nothing.
         migrate(&mut store.conn, &all).unwrap();
+    }
+
+    /// Takedown moves made before the audit log (schema v10) are logged, in
+    /// order, when the log starts.
+    #[test]
+    fn moves_made_before_the_audit_log_are_logged_by_the_migration() {
+        use dragnet_core::audit;
+        let mut conn = crate::sqlite::SqliteConnection(rusqlite::Connection::open_in_memory().unwrap());
+        let all = schema::migrations(Dialect::Sqlite);
+        let v10: Vec<_> = all.iter().filter(|(v, _)| *v <= 10).cloned().collect();
+        migrate(&mut conn, &v10).unwrap();
+        conn.batch(
+            "INSERT INTO takedowns (server_id, state, updated) VALUES ('srv-a', 'attributed', 20);
+             INSERT INTO takedown_events (server_id, from_state, to_state, decided_by, decided_at, reason, evidence)
+             VALUES ('srv-a', 'identified', 'validated', 'coord', 10, 'checked', ''),
+                    ('srv-a', 'validated', 'attributed', 'coord', 20, 'hoster known', 'ticket 9');",
+        )
+        .unwrap();
+        migrate(&mut conn, &all).unwrap();
+        let mut store = SqlStore { conn };
+        let history = store.takedown_history(None).unwrap();
+        let logged = store.audit_entries(0, 10).unwrap();
+        assert_eq!(logged.len(), 2);
+        let mut chain = audit::CHAIN_START;
+        for (n, (l, event)) in logged.iter().zip(&history).enumerate() {
+            assert_eq!(l.entry, audit::Entry { seq: n as u64 + 1, ..event.audit_entry() });
+            chain = audit::chain(&chain, &audit::leaf_hash(&l.entry));
+            assert_eq!(l.chain, chain);
+        }
+        assert_eq!(store.audit_size().unwrap(), 2);
     }
 
     #[test]

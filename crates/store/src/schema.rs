@@ -280,7 +280,72 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX takedown_events_by_server ON takedown_events (server_id, id);",
     ),
+    // The audit log: entries appended in the transaction of their change,
+    // a tip row that hands out sequence numbers in turn, and signed tree
+    // heads. Moves made before it are logged by the migration
+    // (`migration::log_earlier_changes`).
+    (
+        11,
+        "CREATE TABLE audit_log (
+        seq BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        leaf TEXT NOT NULL,
+        chain TEXT NOT NULL
+    );
+    CREATE TABLE audit_tip (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, chain TEXT NOT NULL);
+    INSERT INTO audit_tip (id, seq, chain) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+    CREATE TABLE audit_heads (
+        size BIGINT PRIMARY KEY,
+        root TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        signer TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );",
+    ),
+    // Operations, their participants, and what agencies did in them.
+    (
+        12,
+        "CREATE TABLE operations (
+        id {serial},
+        name TEXT NOT NULL UNIQUE,
+        starts BIGINT NOT NULL,
+        ends BIGINT NOT NULL,
+        scope TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        created_by TEXT NOT NULL
+    );
+    CREATE TABLE operation_participants (
+        operation TEXT NOT NULL,
+        org TEXT NOT NULL,
+        role TEXT NOT NULL,
+        PRIMARY KEY (operation, org)
+    );
+    CREATE TABLE case_actions (
+        id {serial},
+        operation TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        agency TEXT NOT NULL,
+        country TEXT NOT NULL,
+        happened BIGINT NOT NULL,
+        server_id TEXT,
+        count BIGINT NOT NULL,
+        bytes BIGINT,
+        sha256 TEXT,
+        note TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        recorded_at BIGINT NOT NULL
+    );
+    CREATE INDEX case_actions_by_operation ON case_actions (operation, id);",
+    ),
 ];
+
+/// The schema version that starts the audit log; migrating to it logs the
+/// takedown moves made before (`migration::log_earlier_changes`).
+pub const AUDIT_VERSION: i64 = 11;
 
 /// The first schema version whose identities are digests; migrating to it
 /// computes them (`db::fill_digests`).
@@ -325,6 +390,31 @@ pub mod sql {
     pub const TAKEDOWN_HISTORY: &str =
         "SELECT server_id, from_state, to_state, decided_by, decided_at, reason, evidence
         FROM takedown_events WHERE server_id = $1 ORDER BY id";
+    pub const ALL_TAKEDOWN_HISTORY: &str = "SELECT server_id, from_state, to_state, decided_by, decided_at, reason, evidence FROM takedown_events ORDER BY id";
+    pub const ADVANCE_AUDIT_TIP: &str = "UPDATE audit_tip SET seq = seq + 1 WHERE id = 1 RETURNING seq, chain";
+    pub const SET_AUDIT_CHAIN: &str = "UPDATE audit_tip SET chain = $1 WHERE id = 1";
+    pub const AUDIT_TIP: &str = "SELECT seq FROM audit_tip WHERE id = 1";
+    pub const INSERT_AUDIT_ENTRY: &str = "INSERT INTO audit_log (seq, at, actor, action, subject, body, leaf, chain)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub const AUDIT_ENTRIES: &str = "SELECT seq, at, actor, action, subject, body, leaf, chain
+        FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
+    pub const AUDIT_LEAVES: &str = "SELECT leaf FROM audit_log WHERE seq <= $1 ORDER BY seq";
+    pub const INSERT_TREE_HEAD: &str = "INSERT INTO audit_heads (size, root, at, signer, signature)
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING";
+    pub const TREE_HEADS: &str = "SELECT size, root, at, signer, signature FROM audit_heads ORDER BY size";
+    pub const INSERT_OPERATION: &str = "INSERT INTO operations (name, starts, ends, scope, created, created_by)
+        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING";
+    pub const INSERT_PARTICIPANT: &str = "INSERT INTO operation_participants (operation, org, role) VALUES ($1, $2, $3)
+        ON CONFLICT (operation, org) DO UPDATE SET role = excluded.role";
+    pub const OPERATIONS: &str = "SELECT name, starts, ends, scope, created, created_by FROM operations ORDER BY id";
+    pub const PARTICIPANTS: &str = "SELECT operation, org, role FROM operation_participants ORDER BY operation, org";
+    pub const INSERT_CASE_ACTION: &str = "INSERT INTO case_actions
+        (operation, kind, agency, country, happened, server_id, count, bytes, sha256, note, recorded_by, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    pub const CASE_ACTIONS: &str = "SELECT operation, kind, agency, country, happened, server_id, count, bytes, sha256,
+        note, recorded_by, recorded_at FROM case_actions ORDER BY id";
+    pub const CASE_ACTIONS_OF: &str = "SELECT operation, kind, agency, country, happened, server_id, count, bytes,
+        sha256, note, recorded_by, recorded_at FROM case_actions WHERE operation = $1 ORDER BY id";
     pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
     pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =

@@ -6,6 +6,7 @@ use dragnet_core::store::{TakedownEvent, TakedownRecord};
 use dragnet_core::takedown::State;
 use dragnet_core::{StoreError, Timestamp};
 
+use crate::audit;
 use crate::db::{Cell, Connection, Param, at, transaction};
 use crate::schema::sql;
 
@@ -44,6 +45,7 @@ pub fn apply<C: Connection>(conn: &mut C, events: &[TakedownEvent]) -> Result<()
                     Param::Text(&e.evidence),
                 ],
             )?;
+            audit::append(conn, e.audit_entry())?;
         }
         Ok(())
     })
@@ -62,9 +64,13 @@ pub fn all<C: Connection>(conn: &mut C) -> Result<Vec<TakedownRecord>, StoreErro
         .collect()
 }
 
-pub fn history<C: Connection>(conn: &mut C, server: &str) -> Result<Vec<TakedownEvent>, StoreError> {
-    conn.query(sql::TAKEDOWN_HISTORY, &[Param::Text(server)])?
-        .iter()
+/// One server's moves, or with `None` every server's, in the order made.
+pub fn history<C: Connection>(conn: &mut C, server: Option<&str>) -> Result<Vec<TakedownEvent>, StoreError> {
+    let rows = match server {
+        Some(server) => conn.query(sql::TAKEDOWN_HISTORY, &[Param::Text(server)])?,
+        None => conn.query(sql::ALL_TAKEDOWN_HISTORY, &[])?,
+    };
+    rows.iter()
         .map(|r| {
             Ok(TakedownEvent {
                 server: at(r, 0)?.text()?.to_string(),

@@ -72,6 +72,7 @@ fn takedowns_move_by_compare_and_set(store: &mut dyn Store) {
         reason: "checked by hand".into(),
         evidence: "ticket 17 — Überprüfung".into(),
     };
+    let logged_before = store.audit_size().unwrap();
     store.move_takedowns(&[event("s1", State::Identified, State::Validated, 10)]).unwrap();
     // A move from a state the server is no longer in fails, and takes the
     // whole set with it.
@@ -82,7 +83,7 @@ fn takedowns_move_by_compare_and_set(store: &mut dyn Store) {
     let all = store.takedowns().unwrap();
     assert_eq!(all.len(), 1, "s2 was not written: {all:?}");
     assert_eq!((all[0].server.as_str(), all[0].state, all[0].updated), ("s1", State::Attributed, 12));
-    let history = store.takedown_history("s1").unwrap();
+    let history = store.takedown_history(Some("s1")).unwrap();
     assert_eq!(
         history,
         vec![
@@ -90,7 +91,40 @@ fn takedowns_move_by_compare_and_set(store: &mut dyn Store) {
             event("s1", State::Validated, State::Attributed, 12)
         ]
     );
-    assert!(store.takedown_history("s2").unwrap().is_empty());
+    assert!(store.takedown_history(Some("s2")).unwrap().is_empty());
+    assert_eq!(store.takedown_history(None).unwrap(), history);
+    audit_log_records_each_move_with_its_change(store, logged_before, &history);
+}
+
+/// Each committed move has one audit entry, appended in its transaction (the
+/// refused set left none), chained and leaf-hashed as `core::audit` says.
+fn audit_log_records_each_move_with_its_change(
+    store: &mut dyn Store,
+    before: u64,
+    moves: &[dragnet_core::store::TakedownEvent],
+) {
+    use dragnet_core::audit::{self, TreeHead};
+    assert_eq!(store.audit_size().unwrap(), before + moves.len() as u64);
+    let logged = store.audit_entries(before, 100).unwrap();
+    assert_eq!(logged.len(), moves.len());
+    let mut chain = match before {
+        0 => audit::CHAIN_START,
+        n => store.audit_entries(n - 1, 1).unwrap()[0].chain,
+    };
+    for (n, (entry, change)) in logged.iter().zip(moves).enumerate() {
+        assert_eq!(entry.entry, audit::Entry { seq: before + 1 + n as u64, ..change.audit_entry() });
+        assert_eq!(entry.leaf, audit::leaf_hash(&entry.entry));
+        chain = audit::chain(&chain, &entry.leaf);
+        assert_eq!(entry.chain, chain);
+    }
+    let leaves = store.audit_leaves(before + 2).unwrap();
+    assert_eq!(leaves.len() as u64, before + 2);
+    assert_eq!(leaves[leaves.len() - 2..], [logged[0].leaf, logged[1].leaf]);
+    let head =
+        TreeHead { size: before + 2, root: audit::root(&leaves), at: 13, key: vec![7; 32], signature: vec![9; 64] };
+    assert!(store.add_tree_head(&head).unwrap());
+    assert!(!store.add_tree_head(&TreeHead { at: 14, ..head.clone() }).unwrap(), "one head per size");
+    assert_eq!(store.tree_heads().unwrap().last(), Some(&head));
 }
 
 fn every_written_batch_moves_the_generation(store: &mut dyn Store) {

@@ -4,8 +4,10 @@
 //! To add a route: write the handler in the module of its resource,
 //! annotate it, and add one `.routes(routes!(…))` line below.
 
+mod audit;
 mod directory;
 mod lookup;
+mod operations;
 mod packages;
 mod servers;
 mod submissions;
@@ -45,6 +47,8 @@ use crate::state::{Access, App, Credential};
         (name = "submissions", description = "Partners' data in"),
         (name = "packages", description = "What each agency must act on"),
         (name = "takedowns", description = "Each server from identified to verified offline"),
+        (name = "operations", description = "Operations, what agencies did in them, and their reports"),
+        (name = "audit", description = "The tamper-evident log of changes"),
         (name = "public", description = "TLP:CLEAR data, no token needed")
     )
 )]
@@ -78,7 +82,14 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(packages::one))
         .routes(routes!(packages::export))
         .routes(routes!(takedowns::list, takedowns::set))
-        .routes(routes!(takedowns::one));
+        .routes(routes!(takedowns::one))
+        .routes(routes!(operations::list, operations::create))
+        .routes(routes!(operations::one))
+        .routes(routes!(operations::actions, operations::record))
+        .routes(routes!(operations::report))
+        .routes(routes!(audit::entries))
+        .routes(routes!(audit::verify))
+        .routes(routes!(audit::proof));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

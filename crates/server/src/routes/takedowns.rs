@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use dragnet_core::access::Role;
 use dragnet_core::store::TakedownEvent;
+use dragnet_engine::audit;
 use dragnet_engine::takedown::{self, Move, Row, Selection, Shown};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -130,6 +131,7 @@ pub async fn set(
     let which = body.filter.selection()?;
     let servers = body.servers;
     let (reason, evidence) = (body.reason, body.evidence);
+    let signer = app.clone();
     app.call(credential, Access::Token(Role::Analyst), move |store, ctx, scope| {
         let now = dragnet_engine::now();
         let servers = if named {
@@ -137,7 +139,9 @@ pub async fn set(
         } else {
             takedown::list(store, ctx, scope, now, &which)?.into_iter().map(|r| r.server).collect()
         };
-        Ok(takedown::set(store, ctx, scope, now, &Move { servers, to, reason, evidence })?)
+        let moved = takedown::set(store, ctx, scope, now, &Move { servers, to, reason, evidence })?;
+        audit::checkpoint(store, &signer.signer, now)?;
+        Ok(moved)
     })
     .await
     .map(Json)

@@ -1,0 +1,141 @@
+//! Operations and what agencies did in them: the case actions an
+//! operation's report counts (house searches, arrests, seizures, …).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{LabelError, string_enum};
+use crate::{Category, Timestamp};
+
+/// What an agency did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ActionKind {
+    HouseSearch,
+    Arrest,
+    SuspectIdentified,
+    UnderInvestigation,
+    DeviceSeized,
+    ServerSeized,
+    /// Data seized: the action carries its size in bytes and its SHA-256.
+    DataSeized,
+    Sinkholed,
+}
+
+string_enum!(ActionKind, "case action", {
+    HouseSearch => "house-search",
+    Arrest => "arrest",
+    SuspectIdentified => "suspect-identified",
+    UnderInvestigation => "under-investigation",
+    DeviceSeized => "device-seized",
+    ServerSeized => "server-seized",
+    DataSeized => "data-seized",
+    Sinkholed => "sinkholed",
+});
+
+impl FromStr for ActionKind {
+    type Err = LabelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+        ActionKind::ALL.iter().copied().find(|k| k.as_str() == wanted).ok_or_else(|| LabelError {
+            what: "case action",
+            value: s.to_string(),
+            expected: "house-search, arrest, suspect-identified, under-investigation, device-seized, \
+                       server-seized, data-seized or sinkholed",
+        })
+    }
+}
+
+/// An operation: a named, dated effort with its participants.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operation {
+    pub name: String,
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+    /// The categories it goes after; empty: all.
+    pub scope: Vec<Category>,
+    /// (organisation, its role in the operation: `coordinator`, `partner`, `agency`, …)
+    pub participants: Vec<Participant>,
+    pub created: Timestamp,
+    pub created_by: String,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    pub org: String,
+    pub role: String,
+}
+
+/// One thing an agency did, as recorded.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseAction {
+    pub operation: String,
+    pub kind: ActionKind,
+    pub agency: String,
+    /// ISO 3166 code of where it happened.
+    pub country: String,
+    pub happened: Timestamp,
+    /// The server it concerns, if one.
+    pub server: Option<String>,
+    /// How many (21 house searches are one record of 21).
+    pub count: u32,
+    /// Data seized: its size.
+    pub bytes: Option<u64>,
+    /// Data seized: its SHA-256 (hex).
+    pub sha256: Option<String>,
+    pub note: String,
+    /// Who recorded it, and when.
+    pub by: String,
+    pub at: Timestamp,
+}
+
+impl Operation {
+    pub const AUDIT_ACTION: &'static str = "operation.create";
+
+    /// The audit entry that records its creation.
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        crate::audit::Entry {
+            seq: 0,
+            at: self.created,
+            actor: self.created_by.clone(),
+            action: Self::AUDIT_ACTION.to_string(),
+            subject: self.name.clone(),
+            body: serde_json::to_string(self).unwrap_or_default(),
+        }
+    }
+}
+
+impl CaseAction {
+    pub const AUDIT_ACTION: &'static str = "case.action";
+
+    /// The audit entry that records it.
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        crate::audit::Entry {
+            seq: 0,
+            at: self.at,
+            actor: self.by.clone(),
+            action: Self::AUDIT_ACTION.to_string(),
+            subject: self.operation.clone(),
+            body: serde_json::to_string(self).unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_read_back_and_refusals_name_the_kinds() {
+        for &k in ActionKind::ALL {
+            assert_eq!(k.as_str().parse::<ActionKind>().unwrap(), k);
+        }
+        assert_eq!("House Search".parse::<ActionKind>().unwrap(), ActionKind::HouseSearch);
+        let e = "raid".parse::<ActionKind>().unwrap_err().to_string();
+        assert!(e.contains("house-search") && e.contains("data-seized"), "{e}");
+    }
+}

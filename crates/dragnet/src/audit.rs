@@ -1,0 +1,102 @@
+//! `dragnet audit`: sign the log's tree head, check the log and the store's
+//! rows against it, print an inclusion proof, read entries.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use dragnet_core::Store;
+use dragnet_core::digest::{hex, parse_hex};
+use dragnet_engine::audit::{self, Signer};
+
+use crate::output::print_json;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Sign a tree head over every entry so far (every command that changes
+    /// what the log records does this itself).
+    Checkpoint,
+    /// Check every entry, every signed tree head and the takedown rows
+    /// against the log; exits 1 naming the first altered entry.
+    Verify {
+        /// Also trust tree heads signed by this ed25519 public key (hex);
+        /// this machine's key is always trusted.
+        #[arg(long = "trust", value_name = "KEY")]
+        trusted: Vec<String>,
+    },
+    /// An entry's RFC 6962 inclusion proof in the newest signed tree head,
+    /// as JSON that any RFC 6962 and ed25519 implementation can check.
+    Proof { entry: u64 },
+    /// The log's entries, oldest first.
+    Log {
+        /// Only entries after this one.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// This machine's public key (hex), for `--trust` elsewhere.
+    Key,
+}
+
+pub fn run(store: &mut dyn Store, key: &Path, command: Command, json: bool) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Checkpoint => {
+            let signer = Signer::load_or_create(key)?;
+            match audit::checkpoint(store, &signer, dragnet_engine::now())? {
+                Some(head) if json => print_json(&audit::HeadView::from(&head))?,
+                Some(head) => println!("tree head: {} entries, root {}", head.size, hex(&head.root)),
+                None => println!("the log is empty"),
+            }
+        }
+        Command::Verify { trusted } => {
+            let mut keys = vec![Signer::load_or_create(key)?.public_key()];
+            for k in &trusted {
+                keys.push(
+                    parse_hex(k)
+                        .filter(|b| b.len() == 32)
+                        .ok_or_else(|| anyhow::anyhow!("--trust {k}: not a 64-digit hex ed25519 public key"))?,
+                );
+            }
+            let report = audit::verify(store, &keys)?;
+            if json {
+                print_json(&report)?;
+            } else {
+                println!("{} entries, {} signed tree heads", report.entries, report.tree_heads);
+                if let Some(head) = &report.newest_head {
+                    println!("newest tree head: size {} at {}, root {}", head.size, head.at, head.root);
+                }
+                for p in &report.problems {
+                    println!("ALTERED: {}", p.what);
+                }
+                match report.first_altered {
+                    Some(seq) => println!("first altered entry: {seq}"),
+                    None if report.problems.is_empty() => println!("the log and the store agree"),
+                    None => {}
+                }
+            }
+            if !report.problems.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Proof { entry } => print_json(&audit::proof(store, entry)?)?,
+        Command::Log { after, limit } => {
+            let entries = audit::entries(store, after, limit)?;
+            if json {
+                print_json(&entries)?;
+            } else {
+                for e in &entries {
+                    println!("{:>6}  {}  {:<14} {:<16} {}  {}", e.seq, e.at, e.actor, e.action, e.subject, e.body);
+                }
+            }
+        }
+        Command::Key => println!("{}", hex(&Signer::load_or_create(key)?.public_key())),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs a tree head over what a command just logged.
+pub fn checkpoint(store: &mut dyn Store, key: &Path) -> anyhow::Result<()> {
+    let signer = Signer::load_or_create(key)?;
+    audit::checkpoint(store, &signer, dragnet_engine::now())?;
+    Ok(())
+}

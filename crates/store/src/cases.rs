@@ -1,0 +1,123 @@
+//! Operations and case actions. Each is written with its audit entry in
+//! one transaction.
+
+use dragnet_core::case::{ActionKind, CaseAction, Operation, Participant};
+use dragnet_core::{Category, StoreError};
+
+use crate::audit;
+use crate::db::{Cell, Connection, Param, at, transaction};
+use crate::schema::sql;
+
+fn corrupt(what: &'static str, value: &str) -> StoreError {
+    StoreError::Corrupt { what, value: value.to_string() }
+}
+
+/// Adds an operation; false (and nothing written) if one of that name exists.
+pub fn add_operation<C: Connection>(conn: &mut C, op: &Operation) -> Result<bool, StoreError> {
+    let scope: Vec<&str> = op.scope.iter().map(|c| c.as_str()).collect();
+    transaction(conn, |conn| {
+        let added = conn.exec(
+            sql::INSERT_OPERATION,
+            &[
+                Param::Text(&op.name),
+                Param::Int(op.starts),
+                Param::Int(op.ends),
+                Param::Text(&scope.join(",")),
+                Param::Int(op.created),
+                Param::Text(&op.created_by),
+            ],
+        )?;
+        if added != 1 {
+            return Ok(false);
+        }
+        for p in &op.participants {
+            conn.exec(sql::INSERT_PARTICIPANT, &[Param::Text(&op.name), Param::Text(&p.org), Param::Text(&p.role)])?;
+        }
+        audit::append(conn, op.audit_entry())?;
+        Ok(true)
+    })
+}
+
+pub fn operations<C: Connection>(conn: &mut C) -> Result<Vec<Operation>, StoreError> {
+    let participants = conn.query(sql::PARTICIPANTS, &[])?;
+    conn.query(sql::OPERATIONS, &[])?
+        .iter()
+        .map(|r| {
+            let name = at(r, 0)?.text()?.to_string();
+            let scope = at(r, 3)?.text()?;
+            Ok(Operation {
+                starts: at(r, 1)?.int()?,
+                ends: at(r, 2)?.int()?,
+                scope: scope
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.parse::<Category>().map_err(|_| corrupt("operation scope", c)))
+                    .collect::<Result<_, _>>()?,
+                participants: participants
+                    .iter()
+                    .filter(|p| p.first().is_some_and(|c| *c == Cell::Text(name.clone())))
+                    .map(|p| {
+                        Ok(Participant { org: at(p, 1)?.text()?.to_string(), role: at(p, 2)?.text()?.to_string() })
+                    })
+                    .collect::<Result<_, StoreError>>()?,
+                created: at(r, 4)?.int()?,
+                created_by: at(r, 5)?.text()?.to_string(),
+                name,
+            })
+        })
+        .collect()
+}
+
+pub fn add_action<C: Connection>(conn: &mut C, a: &CaseAction) -> Result<(), StoreError> {
+    let bytes = a.bytes.map(|b| i64::try_from(b).map_err(|_| corrupt("bytes", &b.to_string()))).transpose()?;
+    transaction(conn, |conn| {
+        conn.exec(
+            sql::INSERT_CASE_ACTION,
+            &[
+                Param::Text(&a.operation),
+                Param::Text(a.kind.as_str()),
+                Param::Text(&a.agency),
+                Param::Text(&a.country),
+                Param::Int(a.happened),
+                a.server.as_deref().map_or(Param::Null, Param::Text),
+                Param::Int(i64::from(a.count)),
+                bytes.map_or(Param::Null, Param::Int),
+                a.sha256.as_deref().map_or(Param::Null, Param::Text),
+                Param::Text(&a.note),
+                Param::Text(&a.by),
+                Param::Int(a.at),
+            ],
+        )?;
+        audit::append(conn, a.audit_entry())?;
+        Ok(())
+    })
+}
+
+/// An operation's actions (or every operation's), in the order recorded.
+pub fn actions<C: Connection>(conn: &mut C, operation: Option<&str>) -> Result<Vec<CaseAction>, StoreError> {
+    let rows = match operation {
+        Some(op) => conn.query(sql::CASE_ACTIONS_OF, &[Param::Text(op)])?,
+        None => conn.query(sql::CASE_ACTIONS, &[])?,
+    };
+    rows.iter()
+        .map(|r| {
+            let kind = at(r, 1)?.text()?;
+            let count = at(r, 6)?.int()?;
+            let bytes = at(r, 7)?.opt_int()?;
+            Ok(CaseAction {
+                operation: at(r, 0)?.text()?.to_string(),
+                kind: kind.parse::<ActionKind>().map_err(|_| corrupt("case action", kind))?,
+                agency: at(r, 2)?.text()?.to_string(),
+                country: at(r, 3)?.text()?.to_string(),
+                happened: at(r, 4)?.int()?,
+                server: at(r, 5)?.opt_text()?,
+                count: u32::try_from(count).map_err(|_| corrupt("action count", &count.to_string()))?,
+                bytes: bytes.map(|b| u64::try_from(b).map_err(|_| corrupt("bytes", &b.to_string()))).transpose()?,
+                sha256: at(r, 8)?.opt_text()?,
+                note: at(r, 9)?.text()?.to_string(),
+                by: at(r, 10)?.text()?.to_string(),
+                at: at(r, 11)?.int()?,
+            })
+        })
+        .collect()
+}
