@@ -263,6 +263,18 @@ impl TakedownEvent {
     }
 }
 
+/// Where a hosting provider takes abuse reports: for a network (`AS64500`
+/// or a CIDR prefix), an e-mail address.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AbuseContact {
+    /// `AS<n>`, or a prefix in its normal form.
+    pub network: String,
+    pub email: String,
+    /// The provider's name, if known.
+    pub name: String,
+}
+
 /// Where one server's takedown stands (servers without one are identified).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -474,6 +486,12 @@ pub trait Store {
 
     /// An operation's case actions (or all), in the order recorded.
     fn case_actions(&mut self, operation: Option<&str>) -> Result<Vec<crate::case::CaseAction>, StoreError>;
+
+    /// Adds or replaces abuse contacts (by network), all or none.
+    fn put_contacts(&mut self, contacts: &[AbuseContact], now: Timestamp) -> Result<(), StoreError>;
+
+    /// Every abuse contact, by network.
+    fn contacts(&mut self) -> Result<Vec<AbuseContact>, StoreError>;
 
     /// Audit entries after `after`, at most `limit`, as stored.
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<crate::audit::Logged>, StoreError>;

@@ -11,6 +11,7 @@ mod export;
 mod geo;
 mod ingest;
 mod lookup;
+mod notices;
 mod operations;
 mod output;
 mod packages;
@@ -129,6 +130,12 @@ enum Command {
     Action(operations::ActionCommand),
     /// An operation's report: takedowns, countries, partners, what is still online.
     Report(operations::ReportArgs),
+    /// Hosting providers' abuse desks, by ASN or prefix.
+    #[command(subcommand)]
+    Contacts(notices::ContactsCommand),
+    /// Takedown requests: X-ARF reports e-mailed to abuse desks.
+    #[command(subcommand)]
+    Notice(notices::NoticeCommand),
     /// The tamper-evident audit log: checkpoint, verify, proof, log, key.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -190,6 +197,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Op(c) => operations::op(&mut *open()?, &audit_key, c, cli.json),
         Command::Action(c) => operations::action(&mut *open()?, &audit_key, c, cli.json),
         Command::Report(args) => operations::report(&mut *open()?, &cli.data, &args),
+        Command::Contacts(c) => notices::contacts(&mut *open()?, c, cli.json),
+        Command::Notice(c) => notices::notice(&mut *open()?, &cli.data, &audit_key, c, cli.json),
         Command::Audit(c) => audit::run(&mut *open()?, &audit_key, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),
         Command::Token(c) => access::token(&mut *open()?, c, cli.json),

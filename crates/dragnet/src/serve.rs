@@ -5,6 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use dragnet_engine::export::xarf::Reporter;
+use dragnet_engine::notices::Mailer;
 use dragnet_store::Location;
 
 #[derive(clap::Args)]
@@ -21,6 +23,19 @@ pub struct Args {
     /// Seconds a request may take before it is answered 408.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// The SMTP relay takedown notices go through (`smtp://host:port`,
+    /// `?tls=required` for STARTTLS, or `smtps://`); none: no notices.
+    #[arg(long, env = "DRAGNET_SMTP_RELAY", hide_env_values = true, requires_all = ["reporter_org", "reporter_contact", "reporter_domain"])]
+    smtp_relay: Option<String>,
+    /// Notices: the reporting organisation.
+    #[arg(long)]
+    reporter_org: Option<String>,
+    /// Notices: the reporter's abuse address (their sender).
+    #[arg(long)]
+    reporter_contact: Option<String>,
+    /// Notices: the reporter's domain.
+    #[arg(long)]
+    reporter_domain: Option<String>,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     openapi: bool,
@@ -47,6 +62,14 @@ pub fn run(
         max_body: args.max_body,
         rate: args.rate,
         timeout: Duration::from_secs(args.timeout.max(1)),
+        mailer: args.smtp_relay.clone().map(|relay| Mailer {
+            relay,
+            reporter: Reporter {
+                org: args.reporter_org.clone().unwrap_or_default(),
+                contact: args.reporter_contact.clone().unwrap_or_default(),
+                domain: args.reporter_domain.clone().unwrap_or_default(),
+            },
+        }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(dragnet_server::serve(config))?;

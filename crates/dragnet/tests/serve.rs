@@ -106,6 +106,10 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
                     let body = serde_json::json!({"servers": [server_id], "to": "validated", "reason": "walk"});
                     (concrete, Some(body.to_string().into_bytes()))
                 }
+                ("post", "/api/v1/notices") => {
+                    (concrete, Some(serde_json::json!({"servers": [server_id]}).to_string().into_bytes()))
+                }
+                ("post", "/api/v1/contacts") => (concrete, Some(b"AS64500,abuse@walk.example\n".to_vec())),
                 ("post", "/api/v1/operations") => {
                     (concrete, Some(br#"{"name": "walk", "from": "2024-01-01", "to": "2024-02-01"}"#.to_vec()))
                 }

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod config;
+pub mod contacts;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
@@ -15,6 +16,7 @@ pub mod export;
 pub mod geo;
 pub mod ingest;
 pub mod lookup;
+pub mod notices;
 pub mod operations;
 pub mod packages;
 pub mod report;

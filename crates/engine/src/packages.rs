@@ -18,7 +18,7 @@ use crate::servers::{ServerView, compute};
 use crate::{Error, Result};
 
 /// Whether `ip` lies in the CIDR `prefix` (a prefix that does not parse covers nothing).
-fn covers(prefix: &str, ip: IpAddr) -> bool {
+pub(crate) fn covers(prefix: &str, ip: IpAddr) -> bool {
     let Some((net, len)) = prefix.split_once('/') else { return false };
     let (Ok(net), Ok(len)) = (net.parse::<IpAddr>(), len.parse::<u32>()) else { return false };
     let (net, ip, bits) = match (net, ip) {

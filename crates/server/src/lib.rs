@@ -47,6 +47,8 @@ pub struct Config {
     pub rate: u32,
     /// Longest a request may take.
     pub timeout: Duration,
+    /// How takedown notices go out; none: this server sends none.
+    pub mailer: Option<dragnet_engine::notices::Mailer>,
 }
 
 /// The whole application: every route, with its limits and metrics.

@@ -1,8 +1,9 @@
-//! Operations and case actions. Each is written with its audit entry in
-//! one transaction.
+//! Operations, case actions and abuse contacts. Operations and actions
+//! are written with their audit entry in one transaction.
 
 use dragnet_core::case::{ActionKind, CaseAction, Operation, Participant};
-use dragnet_core::{Category, StoreError};
+use dragnet_core::store::AbuseContact;
+use dragnet_core::{Category, StoreError, Timestamp};
 
 use crate::audit;
 use crate::db::{Cell, Connection, Param, at, transaction};
@@ -117,6 +118,31 @@ pub fn actions<C: Connection>(conn: &mut C, operation: Option<&str>) -> Result<V
                 note: at(r, 9)?.text()?.to_string(),
                 by: at(r, 10)?.text()?.to_string(),
                 at: at(r, 11)?.int()?,
+            })
+        })
+        .collect()
+}
+
+pub fn put_contacts<C: Connection>(conn: &mut C, contacts: &[AbuseContact], now: Timestamp) -> Result<(), StoreError> {
+    transaction(conn, |conn| {
+        for c in contacts {
+            conn.exec(
+                sql::PUT_CONTACT,
+                &[Param::Text(&c.network), Param::Text(&c.email), Param::Text(&c.name), Param::Int(now)],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+pub fn contacts<C: Connection>(conn: &mut C) -> Result<Vec<AbuseContact>, StoreError> {
+    conn.query(sql::CONTACTS, &[])?
+        .iter()
+        .map(|r| {
+            Ok(AbuseContact {
+                network: at(r, 0)?.text()?.to_string(),
+                email: at(r, 1)?.text()?.to_string(),
+                name: at(r, 2)?.text()?.to_string(),
             })
         })
         .collect()

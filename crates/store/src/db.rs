@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dragnet_core::access::{Org, Sharing};
+use dragnet_core::store::{AbuseContact, TakedownEvent, TakedownRecord};
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
 use dragnet_core::store::{NewToken, PackageRecord, Routing, TaxiiObject, TaxiiQuery, TokenRecord};
-use dragnet_core::store::{TakedownEvent, TakedownRecord};
 use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use dragnet_core::audit::{Logged, TreeHead};
@@ -776,6 +776,14 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn case_actions(&mut self, operation: Option<&str>) -> Result<Vec<CaseAction>, StoreError> {
         cases::actions(&mut self.conn, operation)
+    }
+
+    fn put_contacts(&mut self, contacts: &[AbuseContact], now: Timestamp) -> Result<(), StoreError> {
+        cases::put_contacts(&mut self.conn, contacts, now)
+    }
+
+    fn contacts(&mut self) -> Result<Vec<AbuseContact>, StoreError> {
+        cases::contacts(&mut self.conn)
     }
 
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {

@@ -341,6 +341,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX case_actions_by_operation ON case_actions (operation, id);",
     ),
+    // Hosting providers' abuse desks, by ASN or prefix.
+    (
+        13,
+        "CREATE TABLE abuse_contacts (
+        network TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        name TEXT NOT NULL,
+        updated BIGINT NOT NULL
+    );",
+    ),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -415,6 +425,9 @@ pub mod sql {
         note, recorded_by, recorded_at FROM case_actions ORDER BY id";
     pub const CASE_ACTIONS_OF: &str = "SELECT operation, kind, agency, country, happened, server_id, count, bytes,
         sha256, note, recorded_by, recorded_at FROM case_actions WHERE operation = $1 ORDER BY id";
+    pub const PUT_CONTACT: &str = "INSERT INTO abuse_contacts (network, email, name, updated) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (network) DO UPDATE SET email = excluded.email, name = excluded.name, updated = excluded.updated";
+    pub const CONTACTS: &str = "SELECT network, email, name FROM abuse_contacts ORDER BY network";
     pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
     pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =

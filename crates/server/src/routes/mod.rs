@@ -7,6 +7,7 @@
 mod audit;
 mod directory;
 mod lookup;
+mod notices;
 mod operations;
 mod packages;
 mod servers;
@@ -48,6 +49,7 @@ use crate::state::{Access, App, Credential};
         (name = "packages", description = "What each agency must act on"),
         (name = "takedowns", description = "Each server from identified to verified offline"),
         (name = "operations", description = "Operations, what agencies did in them, and their reports"),
+        (name = "notices", description = "Abuse desks and the takedown requests sent to them"),
         (name = "audit", description = "The tamper-evident log of changes"),
         (name = "public", description = "TLP:CLEAR data, no token needed")
     )
@@ -87,6 +89,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(operations::one))
         .routes(routes!(operations::actions, operations::record))
         .routes(routes!(operations::report))
+        .routes(routes!(notices::list, notices::import))
+        .routes(routes!(notices::send))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::proof));
