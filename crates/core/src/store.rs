@@ -275,6 +275,24 @@ pub struct AbuseContact {
     pub name: String,
 }
 
+/// What one probe of one address and port found.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeResult {
+    pub server: String,
+    pub address: String,
+    pub port: u16,
+    pub at: Timestamp,
+    /// A TCP connection was accepted.
+    pub connected: bool,
+    /// SHA-256 of the certificate a TLS handshake showed (hex).
+    pub certificate: Option<String>,
+    /// The status an HTTP GET / was answered with.
+    pub http_status: Option<u16>,
+    /// Why it did not connect or answer, if it did not.
+    pub error: Option<String>,
+}
+
 /// Where one server's takedown stands (servers without one are identified).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -492,6 +510,16 @@ pub trait Store {
 
     /// Every abuse contact, by network.
     fn contacts(&mut self) -> Result<Vec<AbuseContact>, StoreError>;
+
+    /// Keeps a round of probe results and each probed server's run of
+    /// silent rounds, all or none.
+    fn add_probe_round(&mut self, results: &[ProbeResult], silent_rounds: &[(String, u32)]) -> Result<(), StoreError>;
+
+    /// Each probed server's current run of silent rounds.
+    fn probe_streaks(&mut self) -> Result<Vec<(String, u32)>, StoreError>;
+
+    /// A server's probe results, newest first, at most `limit`.
+    fn probe_results(&mut self, server: &str, limit: u32) -> Result<Vec<ProbeResult>, StoreError>;
 
     /// Audit entries after `after`, at most `limit`, as stored.
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<crate::audit::Logged>, StoreError>;

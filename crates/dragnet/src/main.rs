@@ -15,6 +15,7 @@ mod notices;
 mod operations;
 mod output;
 mod packages;
+mod probe;
 mod serve;
 mod servers;
 mod simulate;
@@ -136,6 +137,9 @@ enum Command {
     /// Takedown requests: X-ARF reports e-mailed to abuse desks.
     #[command(subcommand)]
     Notice(notices::NoticeCommand),
+    /// The verification prober: is each actioned server really offline?
+    #[command(subcommand)]
+    Probe(probe::Command),
     /// The tamper-evident audit log: checkpoint, verify, proof, log, key.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -199,6 +203,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => operations::report(&mut *open()?, &cli.data, &args),
         Command::Contacts(c) => notices::contacts(&mut *open()?, c, cli.json),
         Command::Notice(c) => notices::notice(&mut *open()?, &cli.data, &audit_key, c, cli.json),
+        Command::Probe(c) => probe::run(&mut *open()?, &cli.data, &audit_key, c, cli.json),
         Command::Audit(c) => audit::run(&mut *open()?, &audit_key, c, cli.json),
         Command::Org(c) => access::org(&mut *open()?, c, cli.json),
         Command::Token(c) => access::token(&mut *open()?, c, cli.json),

@@ -19,6 +19,7 @@ pub mod lookup;
 pub mod notices;
 pub mod operations;
 pub mod packages;
+pub mod probe;
 pub mod report;
 pub mod servers;
 pub mod snapshot;

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dragnet_core::access::{Org, Sharing};
-use dragnet_core::store::{AbuseContact, TakedownEvent, TakedownRecord};
+use dragnet_core::store::{AbuseContact, ProbeResult, TakedownEvent, TakedownRecord};
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
@@ -21,6 +21,7 @@ use dragnet_core::case::{CaseAction, Operation};
 use crate::audit;
 use crate::cases;
 use crate::codec;
+use crate::probes;
 use crate::schema::sql;
 use crate::takedowns;
 use crate::taxii;
@@ -784,6 +785,18 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn contacts(&mut self) -> Result<Vec<AbuseContact>, StoreError> {
         cases::contacts(&mut self.conn)
+    }
+
+    fn add_probe_round(&mut self, results: &[ProbeResult], silent_rounds: &[(String, u32)]) -> Result<(), StoreError> {
+        probes::add_round(&mut self.conn, results, silent_rounds)
+    }
+
+    fn probe_streaks(&mut self) -> Result<Vec<(String, u32)>, StoreError> {
+        probes::streaks(&mut self.conn)
+    }
+
+    fn probe_results(&mut self, server: &str, limit: u32) -> Result<Vec<ProbeResult>, StoreError> {
+        probes::results(&mut self.conn, server, limit)
     }
 
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {

@@ -10,6 +10,7 @@ mod codec;
 mod db;
 mod migration;
 mod postgres;
+mod probes;
 mod schema;
 mod sqlite;
 mod takedowns;

@@ -351,6 +351,23 @@ const MIGRATIONS: &[(i64, &str)] = &[
         updated BIGINT NOT NULL
     );",
     ),
+    // What the verification prober found, and each server's run of silent rounds.
+    (
+        14,
+        "CREATE TABLE probe_results (
+        id {serial},
+        server_id TEXT NOT NULL,
+        address TEXT NOT NULL,
+        port BIGINT NOT NULL,
+        probed_at BIGINT NOT NULL,
+        connected BIGINT NOT NULL,
+        certificate TEXT,
+        http_status BIGINT,
+        error TEXT
+    );
+    CREATE INDEX probe_results_by_server ON probe_results (server_id, id);
+    CREATE TABLE probe_streaks (server_id TEXT PRIMARY KEY, silent_rounds BIGINT NOT NULL);",
+    ),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -428,6 +445,14 @@ pub mod sql {
     pub const PUT_CONTACT: &str = "INSERT INTO abuse_contacts (network, email, name, updated) VALUES ($1, $2, $3, $4)
         ON CONFLICT (network) DO UPDATE SET email = excluded.email, name = excluded.name, updated = excluded.updated";
     pub const CONTACTS: &str = "SELECT network, email, name FROM abuse_contacts ORDER BY network";
+    pub const INSERT_PROBE_RESULT: &str = "INSERT INTO probe_results
+        (server_id, address, port, probed_at, connected, certificate, http_status, error)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub const PUT_PROBE_STREAK: &str = "INSERT INTO probe_streaks (server_id, silent_rounds) VALUES ($1, $2)
+        ON CONFLICT (server_id) DO UPDATE SET silent_rounds = excluded.silent_rounds";
+    pub const PROBE_STREAKS: &str = "SELECT server_id, silent_rounds FROM probe_streaks ORDER BY server_id";
+    pub const PROBE_RESULTS: &str = "SELECT server_id, address, port, probed_at, connected, certificate, http_status,
+        error FROM probe_results WHERE server_id = $1 ORDER BY id DESC LIMIT $2";
     pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
     pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =

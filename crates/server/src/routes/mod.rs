@@ -85,6 +85,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(packages::export))
         .routes(routes!(takedowns::list, takedowns::set))
         .routes(routes!(takedowns::one))
+        .routes(routes!(takedowns::probes))
         .routes(routes!(operations::list, operations::create))
         .routes(routes!(operations::one))
         .routes(routes!(operations::actions, operations::record))

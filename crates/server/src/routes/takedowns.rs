@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::State;
 use dragnet_core::access::Role;
-use dragnet_core::store::TakedownEvent;
+use dragnet_core::store::{ProbeResult, TakedownEvent};
 use dragnet_engine::audit;
 use dragnet_engine::takedown::{self, Move, Row, Selection, Shown};
 use serde::Deserialize;
@@ -142,6 +142,28 @@ pub async fn set(
         let moved = takedown::set(store, ctx, scope, now, &Move { servers, to, reason, evidence })?;
         audit::checkpoint(store, &signer.signer, now)?;
         Ok(moved)
+    })
+    .await
+    .map(Json)
+}
+
+/// What the verification prober found for a server, newest first.
+#[utoipa::path(get, path = "/takedowns/{server}/probes", tag = "takedowns",
+    params(("server" = String, Path, description = "A server id (`srv-…`)")),
+    responses(
+        (status = 200, description = "Probe results: connected, certificate, HTTP status, error", body = Vec<ProbeResult>),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 404, description = "No such server, or none the caller may see", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn probes(
+    State(app): State<App>,
+    credential: Credential,
+    Path(server): Path<String>,
+) -> Result<Json<Vec<ProbeResult>>, ApiError> {
+    app.call(credential, Access::Token(Role::Reader), move |store, ctx, scope| {
+        takedown::show(store, ctx, scope, dragnet_engine::now(), &server)?;
+        Ok(store.probe_results(&server, 100)?)
     })
     .await
     .map(Json)

@@ -1,0 +1,140 @@
+//! `dragnet probe`: the verification prober, round after round, and what
+//! it found for a server.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use dragnet_core::{Store, format_timestamp};
+use dragnet_engine::access::Scope;
+use dragnet_engine::lookup::Context;
+use dragnet_engine::probe::{self, Config};
+
+use crate::output::print_json;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Probe every server whose takedown was actioned or verified: a
+    /// server silent for --offline-after rounds in a row is verified
+    /// offline, one verified offline that answers has reappeared.
+    Run {
+        /// Only the servers of this operation's categories.
+        #[arg(long = "op", value_name = "OPERATION")]
+        operation: Option<String>,
+        /// Rounds to run.
+        #[arg(long, default_value_t = 1)]
+        rounds: u32,
+        /// Pause between rounds (30s, 15m, 1h).
+        #[arg(long, default_value = "60s", value_parser = crate::taxii::parse_duration)]
+        every: Duration,
+        #[arg(long, default_value_t = 3)]
+        offline_after: u32,
+        /// Ports to probe (TLS is tried on 443, 8443, 465, 993, 995).
+        #[arg(long, value_delimiter = ',', default_value = "80,443")]
+        ports: Vec<u16>,
+        /// Seconds a connection or an answer may take.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+        /// Probes at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// New connections a second to one /24 (or /48).
+        #[arg(long, default_value_t = 10)]
+        rate_per_network: u32,
+        /// Connect somewhere else for an address and port, keeping the
+        /// results under the address (a lab stand-in): `ADDR:PORT=ADDR:PORT`.
+        #[arg(long = "connect-to", value_name = "FROM=TO")]
+        connect_to: Vec<String>,
+        /// Probe nothing that has no --connect-to rule (a lab or a demo).
+        #[arg(long)]
+        mapped_only: bool,
+    },
+    /// What the prober found for a server, newest first.
+    Results {
+        server: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+pub fn run(
+    store: &mut dyn Store,
+    data: &Path,
+    audit_key: &Path,
+    command: Command,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run {
+            operation,
+            rounds,
+            every,
+            offline_after,
+            ports,
+            timeout,
+            concurrency,
+            rate_per_network,
+            connect_to,
+            mapped_only,
+        } => {
+            let config = Config {
+                ports,
+                timeout: Duration::from_secs(timeout.max(1)),
+                concurrency,
+                per_network_per_second: rate_per_network,
+                offline_after,
+                connect_to: connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<Result<_, _>>()?,
+                mapped_only,
+            };
+            let ctx = Context::load(store, data)?;
+            for n in 1..=rounds.max(1) {
+                let round = probe::round(
+                    store,
+                    &ctx,
+                    &Scope::operator(),
+                    dragnet_engine::now(),
+                    operation.as_deref(),
+                    &config,
+                )?;
+                crate::audit::checkpoint(store, audit_key)?;
+                if json {
+                    print_json(&round)?;
+                } else {
+                    println!(
+                        "round {n}: {} servers, {} probes: {} answered, {} silent; verified offline: {}; reappeared: {}",
+                        round.servers,
+                        round.probes,
+                        round.answered.len(),
+                        round.silent.len(),
+                        list(&round.verified_offline),
+                        list(&round.reappeared)
+                    );
+                }
+                if n < rounds {
+                    std::thread::sleep(every);
+                }
+            }
+        }
+        Command::Results { server, limit } => {
+            let results = store.probe_results(&server, limit)?;
+            if json {
+                print_json(&results)?;
+            } else {
+                for r in &results {
+                    let what = match (r.connected, &r.certificate, r.http_status) {
+                        (false, _, _) => format!("silent ({})", r.error.as_deref().unwrap_or("-")),
+                        (true, Some(c), _) => format!("answers, certificate {c}"),
+                        (true, None, Some(s)) => format!("answers HTTP {s}"),
+                        (true, None, None) => "accepts connections".to_string(),
+                    };
+                    println!("{}  {}:{}  {what}", format_timestamp(r.at), r.address, r.port);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(servers: &[String]) -> String {
+    if servers.is_empty() { "-".to_string() } else { servers.join(", ") }
+}
