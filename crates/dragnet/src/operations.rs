@@ -212,8 +212,9 @@ pub fn report(store: &mut dyn Store, data: &Path, args: &ReportArgs) -> anyhow::
     let built = report::build(store, &ctx, &scope, &args.operation, dragnet_engine::now())?;
     let text = match args.format.as_str() {
         "md" | "markdown" => report::markdown::render(&built),
+        "html" => report::html::render(&built),
         "json" => serde_json::to_string_pretty(&built)? + "\n",
-        other => anyhow::bail!("--format {other}: use md or json"),
+        other => anyhow::bail!("--format {other}: use md, html or json"),
     };
     match &args.out {
         Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,

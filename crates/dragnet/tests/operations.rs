@@ -179,6 +179,26 @@ fn an_operations_report_counts_what_was_done() {
     assert!(md.contains("| MN | 1 | 0 | 21 house searches, 1 server seized |"), "{md}");
     assert!(md.contains("80.0 GB of data seized"), "{md}");
 
+    // The HTML report: one self-contained file; an operation's name is text,
+    // never markup; Chromium (Debian) reads it with its charts.
+    run(d, &["op", "create", "Night <i>Fury</i>", "--from", "2024-05-01", "--to", "2024-06-30"]);
+    let html_path = d.join("report.html");
+    run(d, &["report", "Night <i>Fury</i>", "--format", "html", "--out", html_path.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"), "nothing is fetched");
+    assert!(html.contains("Night &lt;i&gt;Fury&lt;/i&gt;") && !html.contains("<i>"), "escaped");
+    if let Some(chromium) = dragnet_testkit::oracle("chromium") {
+        let out = std::process::Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .arg(format!("file://{}", html_path.display()))
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(dom.contains("<title>Operation Night &lt;i&gt;Fury&lt;/i&gt;</title>"), "{dom}");
+        assert_eq!(dom.matches("<svg").count(), 2, "the rate bar and the country chart: {dom}");
+        assert!(dom.contains("<td>EE</td>") && dom.contains("50.0 %"), "all four servers, two taken offline: {dom}");
+    }
+
     // Every write is in the audit log; a case action altered behind
     // Dragnet's back is caught.
     let honest = run(d, &["--json", "audit", "verify"]).json();
@@ -186,7 +206,7 @@ fn an_operations_report_counts_what_was_done() {
     let log = run(d, &["--json", "audit", "log", "--limit", "1000"]).json();
     let actions: Vec<&Value> = log.as_array().unwrap().iter().filter(|e| e["action"] == "case.action").collect();
     assert_eq!(actions.len(), 4);
-    assert_eq!(log.as_array().unwrap().iter().filter(|e| e["action"] == "operation.create").count(), 1);
+    assert_eq!(log.as_array().unwrap().iter().filter(|e| e["action"] == "operation.create").count(), 2);
     let conn = rusqlite::Connection::open(d.join("dragnet.sqlite")).unwrap();
     conn.execute("UPDATE case_actions SET count = 210 WHERE kind = 'house-search'", []).unwrap();
     drop(conn);

@@ -4,6 +4,9 @@ use std::fmt::Write;
 
 use super::{Actions, Report};
 
+/// Servers still online listed by the text reports (JSON lists all).
+pub const SHOWN: usize = 100;
+
 /// Bytes in the largest unit that keeps a number ≥ 1 (decimal units).
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
@@ -17,9 +20,15 @@ pub fn bytes(n: u64) -> String {
     if unit == 0 { format!("{n} B") } else { format!("{value:.1} {name}") }
 }
 
+/// The day of an RFC 3339 time.
+pub fn day(time: &str) -> &str {
+    time.split('T').next().unwrap_or(time)
+}
+
 pub fn hours(h: Option<f64>) -> String {
     match h {
         None => "–".to_string(),
+        Some(h) if h < 1.0 => format!("{:.0} min", h * 60.0),
         Some(h) if h < 48.0 => format!("{h:.1} h"),
         Some(h) => format!("{:.1} days", h / 24.0),
     }
@@ -50,7 +59,7 @@ pub fn render(r: &Report) -> String {
     let t = &r.totals;
     let mut s = String::new();
     let _ = writeln!(s, "# Operation {}\n", r.operation);
-    let _ = writeln!(s, "{} to {}. Figures as of {}.\n", r.from, r.to, r.as_of);
+    let _ = writeln!(s, "{} to {}. Figures as of {}.\n", day(&r.from), day(&r.to), r.as_of);
     let _ = writeln!(
         s,
         "**{} of {} identified servers taken offline** ({:.1} %; {} of {} IPs); {} verified offline, {} rejected as \
@@ -94,8 +103,11 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "| {} | {} | {} |", p.source, p.servers_reported, p.servers_taken_offline);
     }
     let _ = writeln!(s, "\n## Still online ({})\n", r.still_online.len());
+    if r.still_online.len() > SHOWN {
+        let _ = writeln!(s, "The {SHOWN} highest scores (`--format json` lists all).\n");
+    }
     let _ = writeln!(s, "| server | state | score | countries | addresses |\n| --- | --- | ---: | --- | --- |");
-    for b in &r.still_online {
+    for b in r.still_online.iter().take(SHOWN) {
         let values: Vec<&str> = b.ips.iter().chain(&b.domains).map(String::as_str).take(4).collect();
         let _ = writeln!(
             s,

@@ -14,6 +14,7 @@ use crate::lookup::Context;
 use crate::servers::compute;
 use crate::{Result, operations};
 
+pub mod html;
 pub mod markdown;
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

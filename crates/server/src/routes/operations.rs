@@ -208,7 +208,7 @@ pub async fn record(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportFormat {
-    /// `json` (default) or `md`.
+    /// `json` (default), `md` or `html`.
     format: Option<String>,
 }
 
@@ -216,8 +216,8 @@ pub struct ReportFormat {
 #[utoipa::path(get, path = "/operations/{name}/report", tag = "operations",
     params(("name" = String, Path, description = "The operation's name"), ReportFormat),
     responses(
-        (status = 200, description = "The report (JSON, or Markdown with format=md)",
-            content((report::Report = "application/json"), (String = "text/markdown"))),
+        (status = 200, description = "The report (JSON; Markdown with format=md; one self-contained HTML file with format=html)",
+            content((report::Report = "application/json"), (String = "text/markdown"), (String = "text/html"))),
         (status = 400, description = "An unknown format", body = ErrorBody),
         (status = 401, description = "No usable token", body = ErrorBody),
         (status = 404, description = "No such operation, or not one the caller takes part in", body = ErrorBody),
@@ -229,19 +229,20 @@ pub async fn report(
     Path(name): Path<String>,
     Query(q): Query<ReportFormat>,
 ) -> Result<Response, ApiError> {
-    let markdown = match q.format.as_deref().unwrap_or("json") {
-        "json" => false,
-        "md" | "markdown" => true,
-        other => return Err(ApiError::Engine(Error::invalid(format!("format: `{other}`; use json or md")))),
-    };
+    let format = q.format.unwrap_or_else(|| "json".into());
+    if !["json", "md", "markdown", "html"].contains(&format.as_str()) {
+        return Err(ApiError::Engine(Error::invalid(format!("format: `{format}`; use json, md or html"))));
+    }
     let built = app
         .call(credential, Access::Token(Role::Reader), move |store, ctx, scope| {
             Ok(report::build(store, ctx, scope, &name, dragnet_engine::now())?)
         })
         .await?;
-    Ok(if markdown {
-        ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], report::markdown::render(&built)).into_response()
-    } else {
-        Json(built).into_response()
+    Ok(match format.as_str() {
+        "md" | "markdown" => {
+            ([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], report::markdown::render(&built)).into_response()
+        }
+        "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], report::html::render(&built)).into_response(),
+        _ => Json(built).into_response(),
     })
 }
