@@ -150,8 +150,9 @@ enum Command {
     Taxii(taxii::Command),
     /// Serve the REST API (OpenAPI at /api/v1/openapi.json) until SIGTERM.
     Serve(serve::Args),
-    /// Ingest the bundled demo feeds into the store and look a few values up.
-    Demo,
+    /// A whole takedown operation, simulated end to end, with its report
+    /// (`--feeds`: the bundled demo feeds and a few lookups).
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -216,7 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sources => output::sources(&mut *open()?, cli.json),
         Command::Stats => output::stats(&mut *open()?, cli.json),
         Command::Rejects(args) => output::rejects(&mut *open()?, &args, cli.json),
-        Command::Demo => demo::run(&mut *open()?, &location.display(), cli.json),
+        Command::Demo(args) => demo::run(&mut *open()?, &cli.data, &location.display(), &args, cli.json),
         Command::Collect(c) => collect::run(&c),
         Command::Simulate(args) => simulate::run(&args, cli.json),
         Command::Beacons(args) => telemetry::beacons(&args, cli.json),

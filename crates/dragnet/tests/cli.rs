@@ -227,7 +227,7 @@ fn csv_with_a_column_mapping() {
 #[test]
 fn demo_runs_on_the_embedded_default() {
     let data = tempfile::tempdir().unwrap();
-    let run = dragnet(data.path(), &["demo", "--json"]);
+    let run = dragnet(data.path(), &["demo", "--feeds", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.json();
     let accepted: u64 = report["ingests"].as_array().unwrap().iter().map(|r| r["accepted"].as_u64().unwrap()).sum();

@@ -326,7 +326,7 @@ fn two_servers_share_one_postgresql_store() {
 fn schemathesis_finds_no_server_error_and_no_schema_break() {
     let Some(schemathesis) = dragnet_testkit::oracle("schemathesis") else { return };
     let w = world();
-    ok(w.data.path(), &["demo"]);
+    ok(w.data.path(), &["demo", "--feeds"]);
     let server = Server::start(w.data.path(), &[], &["--rate", "100000"]);
     let url = format!("http://127.0.0.1:{}/api/v1/openapi.json", server.port);
     let seed = std::env::var("DRAGNET_SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".into());

@@ -17,6 +17,7 @@ pub mod geo;
 pub mod ingest;
 pub mod lookup;
 pub mod notices;
+pub mod operation_demo;
 pub mod operations;
 pub mod packages;
 pub mod probe;

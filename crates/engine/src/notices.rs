@@ -99,6 +99,7 @@ pub fn send(
         planned.push((view, to));
     }
     let mut outcome = Outcome { sent: Vec::new(), failed: Vec::new() };
+    let mut moves = Vec::new();
     for (view, to) in planned {
         let json = serde_json::to_value(view).map_err(|e| Error::invalid(e.to_string()))?;
         let why = vec![format!("takedown request of {}", format_timestamp(now))];
@@ -119,13 +120,12 @@ pub fn send(
         match deliver(&transport, &from, &to, &report, &message_id, view) {
             Ok(()) => {
                 let evidence = format!("notice {message_id} to {}", to.iter().cloned().collect::<Vec<_>>().join(", "));
-                let request = Move {
+                moves.push(Move {
                     servers: vec![view.id.clone()],
                     to: State::Requested,
                     reason: "takedown notice sent (X-ARF)".into(),
                     evidence,
-                };
-                takedown::set(store, ctx, scope, now, &request)?;
+                });
                 outcome.sent.push(Sent {
                     server: view.id.clone(),
                     to: to.into_iter().collect(),
@@ -135,6 +135,10 @@ pub fn send(
             }
             Err(reason) => outcome.failed.push(Failed { server: view.id.clone(), reason }),
         }
+    }
+    // Each server whose notice went out moves on, with its own message id.
+    if !moves.is_empty() {
+        takedown::set_many(store, ctx, scope, now, &moves)?;
     }
     Ok(outcome)
 }

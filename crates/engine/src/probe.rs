@@ -158,6 +158,7 @@ pub fn round(
             .collect();
         found.join("; ")
     };
+    let mut moves = Vec::new();
     for (servers, to, reason) in [
         (
             &out.verified_offline,
@@ -167,10 +168,11 @@ pub fn round(
         (&out.reappeared, State::Reappeared, "prober: it answers again".to_string()),
     ] {
         for server in servers {
-            let request =
-                Move { servers: vec![server.clone()], to, reason: reason.clone(), evidence: evidence(server) };
-            takedown::set(store, ctx, scope, now, &request)?;
+            moves.push(Move { servers: vec![server.clone()], to, reason: reason.clone(), evidence: evidence(server) });
         }
+    }
+    if !moves.is_empty() {
+        takedown::set_many(store, ctx, scope, now, &moves)?;
     }
     out.results = results;
     Ok(out)

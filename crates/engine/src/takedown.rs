@@ -116,15 +116,19 @@ pub fn set(
     now: Timestamp,
     request: &Move,
 ) -> Result<Vec<TakedownEvent>> {
+    set_many(store, ctx, scope, now, std::slice::from_ref(request))
+}
+
+/// Several moves (each with its own reason and evidence) made as one, all
+/// or none; a server may appear in one of them only.
+pub fn set_many(
+    store: &mut dyn Store,
+    ctx: &Context,
+    scope: &Scope,
+    now: Timestamp,
+    requests: &[Move],
+) -> Result<Vec<TakedownEvent>> {
     scope.require(Role::Analyst)?;
-    let reason = bounded("reason", &request.reason)?;
-    if reason.is_empty() {
-        return Err(Error::invalid("a move needs a reason"));
-    }
-    let evidence = bounded("evidence", &request.evidence)?;
-    if request.servers.is_empty() {
-        return Err(Error::invalid("no server to move"));
-    }
     let actable = actable(store, scope)?;
     let rows: HashMap<String, Row> =
         list(store, ctx, scope, now, &Selection::default())?.into_iter().map(|r| (r.server.clone(), r)).collect();
@@ -133,28 +137,38 @@ pub fn set(
         Who::Operator => "operator".to_string(),
         Who::Anyone => return Err(Error::Unauthenticated("a token is needed".into())),
     };
-    let mut events = Vec::with_capacity(request.servers.len());
+    let mut events = Vec::new();
     let mut seen = BTreeSet::new();
-    for server in &request.servers {
-        if !seen.insert(server) {
-            continue;
+    for request in requests {
+        let reason = bounded("reason", &request.reason)?;
+        if reason.is_empty() {
+            return Err(Error::invalid("a move needs a reason"));
         }
-        let row = rows.get(server).ok_or_else(|| Error::NotFound(format!("no server {server}")))?;
-        if let Some(allowed) = &actable
-            && !allowed.contains(server)
-        {
-            return Err(Error::Forbidden(format!("{server} is not in a package of {by}")));
+        let evidence = bounded("evidence", &request.evidence)?;
+        if request.servers.is_empty() {
+            return Err(Error::invalid("no server to move"));
         }
-        let to = transition(row.state, request.to).map_err(|e| Error::invalid(format!("{server}: {e}")))?;
-        events.push(TakedownEvent {
-            server: server.clone(),
-            from: row.state,
-            to,
-            by: by.clone(),
-            at: now,
-            reason: reason.to_string(),
-            evidence: evidence.to_string(),
-        });
+        for server in &request.servers {
+            if !seen.insert(server) {
+                continue;
+            }
+            let row = rows.get(server).ok_or_else(|| Error::NotFound(format!("no server {server}")))?;
+            if let Some(allowed) = &actable
+                && !allowed.contains(server)
+            {
+                return Err(Error::Forbidden(format!("{server} is not in a package of {by}")));
+            }
+            let to = transition(row.state, request.to).map_err(|e| Error::invalid(format!("{server}: {e}")))?;
+            events.push(TakedownEvent {
+                server: server.clone(),
+                from: row.state,
+                to,
+                by: by.clone(),
+                at: now,
+                reason: reason.to_string(),
+                evidence: evidence.to_string(),
+            });
+        }
     }
     store.move_takedowns(&events)?;
     Ok(events)

@@ -112,6 +112,9 @@ pub struct Truth {
     /// Partner name → the file it delivered.
     pub partners: Vec<(String, String)>,
     pub sensor_internal_network: String,
+    /// How providers and police answer the takedown of each server.
+    pub responses: Vec<crate::response::Response>,
+    pub case_actions: Vec<crate::response::CaseAction>,
 }
 
 fn special(ip: u32) -> bool {
@@ -429,8 +432,11 @@ pub fn generate(s: &Scenario) -> (Vec<(String, Vec<u8>)>, Truth) {
     files.push(("telemetry/sensor-1/dns.log".to_string(), logs.dns.into_bytes()));
     files.push(("geo/ranges.csv".to_string(), geo_ranges(&servers).into_bytes()));
     files.extend(warninglists());
+    let (responses, case_actions) = crate::response::respond(s.seed, &servers);
     let truth = Truth {
         seed: s.seed,
+        responses,
+        case_actions,
         as_of: dragnet_core::format_timestamp(s.start + 86_400),
         partners: vec![
             ("partner-a".to_string(), "feeds/partner-a-stix.json".to_string()),
