@@ -125,6 +125,65 @@ impl CaseAction {
     }
 }
 
+/// A file kept as evidence, by its content: the SHA-256 is its identity.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub sha256: String,
+    pub size: u64,
+    /// The file's name when it was handed in.
+    pub name: String,
+    pub operation: String,
+    pub server: Option<String>,
+    pub description: String,
+    pub added_by: String,
+    pub added_at: Timestamp,
+}
+
+/// One hand-over of a piece of evidence: who gave it to whom, when.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Custody {
+    pub sha256: String,
+    /// Empty for the first holder (the evidence was handed in).
+    pub from: String,
+    pub to: String,
+    pub at: Timestamp,
+    pub note: String,
+    /// Who recorded it.
+    pub by: String,
+}
+
+impl Evidence {
+    pub const AUDIT_ACTION: &'static str = "evidence.add";
+
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        crate::audit::Entry {
+            seq: 0,
+            at: self.added_at,
+            actor: self.added_by.clone(),
+            action: Self::AUDIT_ACTION.to_string(),
+            subject: self.sha256.clone(),
+            body: serde_json::to_string(self).unwrap_or_default(),
+        }
+    }
+}
+
+impl Custody {
+    pub const AUDIT_ACTION: &'static str = "evidence.custody";
+
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        crate::audit::Entry {
+            seq: 0,
+            at: self.at,
+            actor: self.by.clone(),
+            action: Self::AUDIT_ACTION.to_string(),
+            subject: self.sha256.clone(),
+            body: serde_json::to_string(self).unwrap_or_default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

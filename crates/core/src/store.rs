@@ -521,6 +521,24 @@ pub trait Store {
     /// A server's probe results, newest first, at most `limit`.
     fn probe_results(&mut self, server: &str, limit: u32) -> Result<Vec<ProbeResult>, StoreError>;
 
+    /// Keeps a piece of evidence and its first holder, all or none; false
+    /// (nothing written) if that content is kept already.
+    fn add_evidence(
+        &mut self,
+        evidence: &crate::case::Evidence,
+        first: &crate::case::Custody,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a hand-over, if `custody.from` still holds the evidence
+    /// (else `Conflict`).
+    fn add_custody(&mut self, custody: &crate::case::Custody) -> Result<(), StoreError>;
+
+    /// Evidence (of one operation, or all), in the order kept.
+    fn evidence(&mut self, operation: Option<&str>) -> Result<Vec<crate::case::Evidence>, StoreError>;
+
+    /// Custody records (of one piece, or all), in the order made.
+    fn custody(&mut self, sha256: Option<&str>) -> Result<Vec<crate::case::Custody>, StoreError>;
+
     /// Audit entries after `after`, at most `limit`, as stored.
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<crate::audit::Logged>, StoreError>;
 

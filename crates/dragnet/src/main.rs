@@ -7,6 +7,7 @@ mod collect;
 mod config;
 mod demo;
 mod evaluate;
+mod evidence;
 mod export;
 mod geo;
 mod ingest;
@@ -129,6 +130,9 @@ enum Command {
     /// Case actions: what agencies did in an operation (house searches, arrests, seizures, …).
     #[command(subcommand)]
     Action(operations::ActionCommand),
+    /// Evidence files kept by content, with their custody chain.
+    #[command(subcommand)]
+    Evidence(evidence::Command),
     /// An operation's report: takedowns, countries, partners, what is still online.
     Report(operations::ReportArgs),
     /// Hosting providers' abuse desks, by ASN or prefix.
@@ -201,6 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Takedown(c) => takedown::run(&mut *open()?, &cli.data, &audit_key, c, cli.json),
         Command::Op(c) => operations::op(&mut *open()?, &audit_key, c, cli.json),
         Command::Action(c) => operations::action(&mut *open()?, &audit_key, c, cli.json),
+        Command::Evidence(c) => evidence::run(&mut *open()?, &cli.data, &audit_key, c, cli.json),
         Command::Report(args) => operations::report(&mut *open()?, &cli.data, &args),
         Command::Contacts(c) => notices::contacts(&mut *open()?, c, cli.json),
         Command::Notice(c) => notices::notice(&mut *open()?, &cli.data, &audit_key, c, cli.json),

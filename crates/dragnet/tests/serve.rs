@@ -98,13 +98,20 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
                 .replace("{id}", id)
                 .replace("{server}", server_id)
                 .replace("{name}", "Endgame")
-                .replace("{entry}", "1");
+                .replace("{entry}", "1")
+                .replace("{sha256}", &"ab".repeat(32));
             let (concrete, body) = match (method.as_str(), path.as_str()) {
                 ("post", "/api/v1/lookup") => (concrete, Some(format!(r#"{{"values": ["{SECRET}"]}}"#).into_bytes())),
                 ("post", "/api/v1/packages") => (format!("{concrete}?for=police-ee"), None),
                 ("post", "/api/v1/takedowns") => {
                     let body = serde_json::json!({"servers": [server_id], "to": "validated", "reason": "walk"});
                     (concrete, Some(body.to_string().into_bytes()))
+                }
+                ("post", "/api/v1/evidence/{sha256}/custody") => {
+                    (concrete, Some(br#"{"from": "police-ee", "to": "coord"}"#.to_vec()))
+                }
+                ("post", "/api/v1/operations/{name}/evidence") => {
+                    (format!("{concrete}?name=image.bin&holder=police-ee"), Some(b"walk".to_vec()))
                 }
                 ("post", "/api/v1/notices") => {
                     (concrete, Some(serde_json::json!({"servers": [server_id]}).to_string().into_bytes()))
@@ -613,4 +620,20 @@ fn operations_actions_reports_and_the_audit_log_over_the_api() {
     assert_eq!(server.get("/api/v1/audit/entries", Some(&w.police)).status, 403);
     let r = server.get("/api/v1/audit/entries?after=2", Some(&w.coordinator));
     assert_eq!(r.json().as_array().map(Vec::len), Some(1), "{}", r.body);
+    // Evidence handed in by the agency, its custody chain read back.
+    let image = b"seized server image \x00\x01\x02";
+    let r = server.request(
+        "POST",
+        "/api/v1/operations/Morpheus/evidence?name=image.bin&holder=police-ee",
+        Some(&police_analyst),
+        Some(image),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sha = dragnet_core::digest::hex(&dragnet_core::digest::sha256(image));
+    assert_eq!(r.json()["sha256"].as_str(), Some(sha.as_str()));
+    let r = server.get(&format!("/api/v1/evidence/{sha}"), Some(&w.police));
+    assert_eq!((r.status, r.json()["custody"][0]["to"].as_str()), (200, Some("police-ee")), "{}", r.body);
+    assert_eq!(server.get(&format!("/api/v1/evidence/{sha}"), Some(&w.outsider)).status, 404);
+    let r = server.get("/api/v1/evidence/verify", Some(&w.coordinator));
+    assert_eq!(r.json()[0]["status"], "ok", "{}", r.body);
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use dragnet_core::audit::{self, CHAIN_START, Entry, Frontier, TreeHead};
-use dragnet_core::case::{CaseAction, Operation};
+use dragnet_core::case::{CaseAction, Custody, Evidence, Operation};
 use dragnet_core::digest::{Hash, hex, parse_hex};
 use dragnet_core::store::TakedownEvent;
 use dragnet_core::{Store, Timestamp, format_timestamp};
@@ -239,6 +239,10 @@ pub fn verify(store: &mut dyn Store, trusted: &[Vec<u8>]) -> Result<Verification
     check_rows("operation", &rows, &logged(Operation::AUDIT_ACTION), &mut problems);
     let rows: Vec<Entry> = store.case_actions(None)?.iter().map(CaseAction::audit_entry).collect();
     check_rows("case action", &rows, &logged(CaseAction::AUDIT_ACTION), &mut problems);
+    let rows: Vec<Entry> = store.evidence(None)?.iter().map(Evidence::audit_entry).collect();
+    check_rows("evidence", &rows, &logged(Evidence::AUDIT_ACTION), &mut problems);
+    let rows: Vec<Entry> = store.custody(None)?.iter().map(Custody::audit_entry).collect();
+    check_rows("custody", &rows, &logged(Custody::AUDIT_ACTION), &mut problems);
     let first_altered = problems.iter().filter_map(|p| p.entry).min();
     Ok(Verification {
         entries: frontier.size(),

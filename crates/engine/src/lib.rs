@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
+pub mod evidence;
 pub mod export;
 pub mod geo;
 pub mod ingest;

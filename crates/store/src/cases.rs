@@ -1,7 +1,7 @@
 //! Operations, case actions and abuse contacts. Operations and actions
 //! are written with their audit entry in one transaction.
 
-use dragnet_core::case::{ActionKind, CaseAction, Operation, Participant};
+use dragnet_core::case::{ActionKind, CaseAction, Custody, Evidence, Operation, Participant};
 use dragnet_core::store::AbuseContact;
 use dragnet_core::{Category, StoreError, Timestamp};
 
@@ -143,6 +143,95 @@ pub fn contacts<C: Connection>(conn: &mut C) -> Result<Vec<AbuseContact>, StoreE
                 network: at(r, 0)?.text()?.to_string(),
                 email: at(r, 1)?.text()?.to_string(),
                 name: at(r, 2)?.text()?.to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn add_evidence<C: Connection>(conn: &mut C, e: &Evidence, first: &Custody) -> Result<bool, StoreError> {
+    let size = i64::try_from(e.size).map_err(|_| corrupt("evidence size", &e.size.to_string()))?;
+    transaction(conn, |conn| {
+        let added = conn.exec(
+            sql::INSERT_EVIDENCE,
+            &[
+                Param::Text(&e.sha256),
+                Param::Int(size),
+                Param::Text(&e.name),
+                Param::Text(&e.operation),
+                e.server.as_deref().map_or(Param::Null, Param::Text),
+                Param::Text(&e.description),
+                Param::Text(&e.added_by),
+                Param::Int(e.added_at),
+            ],
+        )?;
+        if added != 1 {
+            return Ok(false);
+        }
+        audit::append(conn, e.audit_entry())?;
+        insert_custody(conn, first)?;
+        Ok(true)
+    })
+}
+
+fn insert_custody<C: Connection>(conn: &mut C, c: &Custody) -> Result<(), StoreError> {
+    conn.exec(
+        sql::INSERT_CUSTODY,
+        &[
+            Param::Text(&c.sha256),
+            Param::Text(&c.from),
+            Param::Text(&c.to),
+            Param::Int(c.at),
+            Param::Text(&c.note),
+            Param::Text(&c.by),
+        ],
+    )?;
+    audit::append(conn, c.audit_entry())?;
+    Ok(())
+}
+
+pub fn add_custody<C: Connection>(conn: &mut C, c: &Custody) -> Result<(), StoreError> {
+    transaction(conn, |conn| {
+        let holder = match conn.query(sql::HOLDER, &[Param::Text(&c.sha256)])?.first() {
+            Some(row) => at(row, 0)?.text()?.to_string(),
+            None => return Err(StoreError::Conflict(format!("no evidence {}", c.sha256))),
+        };
+        if holder != c.from {
+            return Err(StoreError::Conflict(format!("{} is held by {holder}, not {}", c.sha256, c.from)));
+        }
+        insert_custody(conn, c)
+    })
+}
+
+pub fn evidence<C: Connection>(conn: &mut C, operation: Option<&str>) -> Result<Vec<Evidence>, StoreError> {
+    conn.query(sql::EVIDENCE, &[Param::Text(operation.unwrap_or(""))])?
+        .iter()
+        .map(|r| {
+            let size = at(r, 1)?.int()?;
+            Ok(Evidence {
+                sha256: at(r, 0)?.text()?.to_string(),
+                size: u64::try_from(size).map_err(|_| corrupt("evidence size", &size.to_string()))?,
+                name: at(r, 2)?.text()?.to_string(),
+                operation: at(r, 3)?.text()?.to_string(),
+                server: at(r, 4)?.opt_text()?,
+                description: at(r, 5)?.text()?.to_string(),
+                added_by: at(r, 6)?.text()?.to_string(),
+                added_at: at(r, 7)?.int()?,
+            })
+        })
+        .collect()
+}
+
+pub fn custody<C: Connection>(conn: &mut C, sha256: Option<&str>) -> Result<Vec<Custody>, StoreError> {
+    conn.query(sql::CUSTODY, &[Param::Text(sha256.unwrap_or(""))])?
+        .iter()
+        .map(|r| {
+            Ok(Custody {
+                sha256: at(r, 0)?.text()?.to_string(),
+                from: at(r, 1)?.text()?.to_string(),
+                to: at(r, 2)?.text()?.to_string(),
+                at: at(r, 3)?.int()?,
+                note: at(r, 4)?.text()?.to_string(),
+                by: at(r, 5)?.text()?.to_string(),
             })
         })
         .collect()

@@ -16,7 +16,7 @@ use dragnet_core::audit::{Logged, TreeHead};
 use dragnet_core::digest::Hash;
 
 use crate::access;
-use dragnet_core::case::{CaseAction, Operation};
+use dragnet_core::case::{CaseAction, Custody, Evidence, Operation};
 
 use crate::audit;
 use crate::cases;
@@ -797,6 +797,22 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn probe_results(&mut self, server: &str, limit: u32) -> Result<Vec<ProbeResult>, StoreError> {
         probes::results(&mut self.conn, server, limit)
+    }
+
+    fn add_evidence(&mut self, evidence: &Evidence, first: &Custody) -> Result<bool, StoreError> {
+        cases::add_evidence(&mut self.conn, evidence, first)
+    }
+
+    fn add_custody(&mut self, custody: &Custody) -> Result<(), StoreError> {
+        cases::add_custody(&mut self.conn, custody)
+    }
+
+    fn evidence(&mut self, operation: Option<&str>) -> Result<Vec<Evidence>, StoreError> {
+        cases::evidence(&mut self.conn, operation)
+    }
+
+    fn custody(&mut self, sha256: Option<&str>) -> Result<Vec<Custody>, StoreError> {
+        cases::custody(&mut self.conn, sha256)
     }
 
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {

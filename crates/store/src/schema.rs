@@ -368,6 +368,31 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX probe_results_by_server ON probe_results (server_id, id);
     CREATE TABLE probe_streaks (server_id TEXT PRIMARY KEY, silent_rounds BIGINT NOT NULL);",
     ),
+    // Evidence files by content, and who handed each to whom.
+    (
+        15,
+        "CREATE TABLE evidence (
+        id {serial},
+        sha256 TEXT NOT NULL UNIQUE,
+        size BIGINT NOT NULL,
+        name TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        server_id TEXT,
+        description TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at BIGINT NOT NULL
+    );
+    CREATE TABLE custody (
+        id {serial},
+        sha256 TEXT NOT NULL,
+        from_org TEXT NOT NULL,
+        to_org TEXT NOT NULL,
+        handed_at BIGINT NOT NULL,
+        note TEXT NOT NULL,
+        recorded_by TEXT NOT NULL
+    );
+    CREATE INDEX custody_by_evidence ON custody (sha256, id);",
+    ),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -453,6 +478,16 @@ pub mod sql {
     pub const PROBE_STREAKS: &str = "SELECT server_id, silent_rounds FROM probe_streaks ORDER BY server_id";
     pub const PROBE_RESULTS: &str = "SELECT server_id, address, port, probed_at, connected, certificate, http_status,
         error FROM probe_results WHERE server_id = $1 ORDER BY id DESC LIMIT $2";
+    pub const INSERT_EVIDENCE: &str = "INSERT INTO evidence
+        (sha256, size, name, operation, server_id, description, added_by, added_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING";
+    pub const EVIDENCE: &str = "SELECT sha256, size, name, operation, server_id, description, added_by, added_at
+        FROM evidence WHERE ($1 = '' OR operation = $1) ORDER BY id";
+    pub const INSERT_CUSTODY: &str = "INSERT INTO custody (sha256, from_org, to_org, handed_at, note, recorded_by)
+        VALUES ($1, $2, $3, $4, $5, $6)";
+    pub const HOLDER: &str = "SELECT to_org FROM custody WHERE sha256 = $1 ORDER BY id DESC LIMIT 1";
+    pub const CUSTODY: &str = "SELECT sha256, from_org, to_org, handed_at, note, recorded_by FROM custody
+        WHERE ($1 = '' OR sha256 = $1) ORDER BY id";
     pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
     pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =

@@ -6,6 +6,7 @@
 
 mod audit;
 mod directory;
+mod evidence;
 mod lookup;
 mod notices;
 mod operations;
@@ -90,6 +91,10 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(operations::one))
         .routes(routes!(operations::actions, operations::record))
         .routes(routes!(operations::report))
+        .routes(routes!(evidence::hand_in))
+        .routes(routes!(evidence::verify))
+        .routes(routes!(evidence::one))
+        .routes(routes!(evidence::transfer))
         .routes(routes!(notices::list, notices::import))
         .routes(routes!(notices::send))
         .routes(routes!(audit::entries))
