@@ -184,6 +184,70 @@ impl Custody {
     }
 }
 
+/// A suspect, as little as an agency needs: an alias, a nationality, a
+/// role, visible to the owning agency only and erased at its retention date.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suspect {
+    /// Given by the store.
+    pub id: i64,
+    pub operation: String,
+    /// The owning agency: nobody else sees the record.
+    pub agency: String,
+    pub alias: String,
+    pub nationality: Option<String>,
+    pub role: String,
+    /// Erased by `dragnet retention apply` after this.
+    pub retain_until: Timestamp,
+    pub added_by: String,
+    pub added_at: Timestamp,
+}
+
+impl Suspect {
+    pub const AUDIT_ADD: &'static str = "suspect.add";
+    pub const AUDIT_ERASE: &'static str = "suspect.erase";
+
+    /// The SHA-256 of the personal fields: the audit log keeps this, never
+    /// the data, so erasing the record leaves nothing personal behind.
+    pub fn digest(&self) -> String {
+        let fields = [self.alias.as_str(), self.nationality.as_deref().unwrap_or(""), self.role.as_str()];
+        let mut bytes = Vec::new();
+        for f in fields {
+            bytes.extend_from_slice(&(f.len() as u64).to_be_bytes());
+            bytes.extend_from_slice(f.as_bytes());
+        }
+        crate::digest::hex(&crate::digest::sha256(&bytes))
+    }
+
+    /// The entry that records it: who, where, until when, and the digest.
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        let body = serde_json::json!({
+            "id": self.id, "operation": self.operation, "agency": self.agency,
+            "retain_until": self.retain_until, "record_sha256": self.digest(),
+        });
+        crate::audit::Entry {
+            seq: 0,
+            at: self.added_at,
+            actor: self.added_by.clone(),
+            action: Self::AUDIT_ADD.to_string(),
+            subject: format!("suspect-{}", self.id),
+            body: body.to_string(),
+        }
+    }
+
+    /// The entry that records its erasure.
+    pub fn erase_entry(&self, by: &str, at: Timestamp) -> crate::audit::Entry {
+        crate::audit::Entry {
+            seq: 0,
+            at,
+            actor: by.to_string(),
+            action: Self::AUDIT_ERASE.to_string(),
+            subject: format!("suspect-{}", self.id),
+            body: serde_json::json!({"id": self.id, "retain_until": self.retain_until}).to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -539,6 +539,16 @@ pub trait Store {
     /// Custody records (of one piece, or all), in the order made.
     fn custody(&mut self, sha256: Option<&str>) -> Result<Vec<crate::case::Custody>, StoreError>;
 
+    /// Keeps a suspect (its id given here), logged by digest only.
+    fn add_suspect(&mut self, suspect: &crate::case::Suspect) -> Result<i64, StoreError>;
+
+    /// Suspects (of one agency, or all), by id.
+    fn suspects(&mut self, agency: Option<&str>) -> Result<Vec<crate::case::Suspect>, StoreError>;
+
+    /// Erases the suspects whose retention ended before `now`, logging each
+    /// erasure; returns them.
+    fn erase_suspects(&mut self, now: Timestamp, by: &str) -> Result<Vec<crate::case::Suspect>, StoreError>;
+
     /// Audit entries after `after`, at most `limit`, as stored.
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<crate::audit::Logged>, StoreError>;
 

@@ -20,6 +20,7 @@ mod probe;
 mod serve;
 mod servers;
 mod simulate;
+mod suspects;
 mod takedown;
 mod taxii;
 mod telemetry;
@@ -130,6 +131,12 @@ enum Command {
     /// Case actions: what agencies did in an operation (house searches, arrests, seizures, …).
     #[command(subcommand)]
     Action(operations::ActionCommand),
+    /// Suspects: minimal records, seen by their agency only.
+    #[command(subcommand)]
+    Suspect(suspects::SuspectCommand),
+    /// Data retention: erase what is kept past its date.
+    #[command(subcommand)]
+    Retention(suspects::RetentionCommand),
     /// Evidence files kept by content, with their custody chain.
     #[command(subcommand)]
     Evidence(evidence::Command),
@@ -205,6 +212,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Takedown(c) => takedown::run(&mut *open()?, &cli.data, &audit_key, c, cli.json),
         Command::Op(c) => operations::op(&mut *open()?, &audit_key, c, cli.json),
         Command::Action(c) => operations::action(&mut *open()?, &audit_key, c, cli.json),
+        Command::Suspect(c) => suspects::suspect(&mut *open()?, &audit_key, c, cli.json),
+        Command::Retention(c) => suspects::retention(&mut *open()?, &audit_key, c, cli.json),
         Command::Evidence(c) => evidence::run(&mut *open()?, &cli.data, &audit_key, c, cli.json),
         Command::Report(args) => operations::report(&mut *open()?, &cli.data, &args),
         Command::Contacts(c) => notices::contacts(&mut *open()?, c, cli.json),

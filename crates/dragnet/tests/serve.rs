@@ -113,6 +113,10 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
                 ("post", "/api/v1/operations/{name}/evidence") => {
                     (format!("{concrete}?name=image.bin&holder=police-ee"), Some(b"walk".to_vec()))
                 }
+                ("post", "/api/v1/operations/{name}/suspects") => {
+                    let body = r#"{"agency": "police-ee", "alias": "walker", "retain_until": "2099-01-01"}"#;
+                    (concrete, Some(body.as_bytes().to_vec()))
+                }
                 ("post", "/api/v1/notices") => {
                     (concrete, Some(serde_json::json!({"servers": [server_id]}).to_string().into_bytes()))
                 }

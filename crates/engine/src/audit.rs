@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use dragnet_core::audit::{self, CHAIN_START, Entry, Frontier, TreeHead};
-use dragnet_core::case::{CaseAction, Custody, Evidence, Operation};
+use dragnet_core::case::{CaseAction, Custody, Evidence, Operation, Suspect};
 use dragnet_core::digest::{Hash, hex, parse_hex};
 use dragnet_core::store::TakedownEvent;
 use dragnet_core::{Store, Timestamp, format_timestamp};
@@ -243,6 +243,13 @@ pub fn verify(store: &mut dyn Store, trusted: &[Vec<u8>]) -> Result<Verification
     check_rows("evidence", &rows, &logged(Evidence::AUDIT_ACTION), &mut problems);
     let rows: Vec<Entry> = store.custody(None)?.iter().map(Custody::audit_entry).collect();
     check_rows("custody", &rows, &logged(Custody::AUDIT_ACTION), &mut problems);
+    // Suspects: those added and not erased, each matching its digest.
+    let erased: std::collections::BTreeSet<String> =
+        logged(Suspect::AUDIT_ERASE).into_iter().map(|(_, e)| e.subject).collect();
+    let live: Vec<(u64, Entry)> =
+        logged(Suspect::AUDIT_ADD).into_iter().filter(|(_, e)| !erased.contains(&e.subject)).collect();
+    let rows: Vec<Entry> = store.suspects(None)?.iter().map(Suspect::audit_entry).collect();
+    check_rows("suspect", &rows, &live, &mut problems);
     let first_altered = problems.iter().filter_map(|p| p.entry).min();
     Ok(Verification {
         entries: frontier.size(),

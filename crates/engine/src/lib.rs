@@ -25,6 +25,7 @@ pub mod probe;
 pub mod report;
 pub mod servers;
 pub mod snapshot;
+pub mod suspects;
 pub mod takedown;
 pub mod taxii;
 pub mod taxii_pull;

@@ -1,7 +1,7 @@
 //! Operations, case actions and abuse contacts. Operations and actions
 //! are written with their audit entry in one transaction.
 
-use dragnet_core::case::{ActionKind, CaseAction, Custody, Evidence, Operation, Participant};
+use dragnet_core::case::{ActionKind, CaseAction, Custody, Evidence, Operation, Participant, Suspect};
 use dragnet_core::store::AbuseContact;
 use dragnet_core::{Category, StoreError, Timestamp};
 
@@ -235,4 +235,60 @@ pub fn custody<C: Connection>(conn: &mut C, sha256: Option<&str>) -> Result<Vec<
             })
         })
         .collect()
+}
+
+pub fn add_suspect<C: Connection>(conn: &mut C, s: &Suspect) -> Result<i64, StoreError> {
+    transaction(conn, |conn| {
+        let rows = conn.query(
+            sql::INSERT_SUSPECT,
+            &[
+                Param::Text(&s.operation),
+                Param::Text(&s.agency),
+                Param::Text(&s.alias),
+                s.nationality.as_deref().map_or(Param::Null, Param::Text),
+                Param::Text(&s.role),
+                Param::Int(s.retain_until),
+                Param::Text(&s.added_by),
+                Param::Int(s.added_at),
+            ],
+        )?;
+        let id = rows.first().ok_or_else(|| StoreError::Backend("no suspect id".into()))?;
+        let id = at(id, 0)?.int()?;
+        audit::append(conn, Suspect { id, ..s.clone() }.audit_entry())?;
+        Ok(id)
+    })
+}
+
+fn suspect_rows<C: Connection>(conn: &mut C, query: &str, param: Param<'_>) -> Result<Vec<Suspect>, StoreError> {
+    conn.query(query, &[param])?
+        .iter()
+        .map(|r| {
+            Ok(Suspect {
+                id: at(r, 0)?.int()?,
+                operation: at(r, 1)?.text()?.to_string(),
+                agency: at(r, 2)?.text()?.to_string(),
+                alias: at(r, 3)?.text()?.to_string(),
+                nationality: at(r, 4)?.opt_text()?,
+                role: at(r, 5)?.text()?.to_string(),
+                retain_until: at(r, 6)?.int()?,
+                added_by: at(r, 7)?.text()?.to_string(),
+                added_at: at(r, 8)?.int()?,
+            })
+        })
+        .collect()
+}
+
+pub fn suspects<C: Connection>(conn: &mut C, agency: Option<&str>) -> Result<Vec<Suspect>, StoreError> {
+    suspect_rows(conn, sql::SUSPECTS, Param::Text(agency.unwrap_or("")))
+}
+
+pub fn erase_suspects<C: Connection>(conn: &mut C, now: Timestamp, by: &str) -> Result<Vec<Suspect>, StoreError> {
+    transaction(conn, |conn| {
+        let expired = suspect_rows(conn, sql::EXPIRED_SUSPECTS, Param::Int(now))?;
+        for s in &expired {
+            conn.exec(sql::DELETE_SUSPECT, &[Param::Int(s.id)])?;
+            audit::append(conn, s.erase_entry(by, now))?;
+        }
+        Ok(expired)
+    })
 }

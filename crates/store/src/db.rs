@@ -16,7 +16,7 @@ use dragnet_core::audit::{Logged, TreeHead};
 use dragnet_core::digest::Hash;
 
 use crate::access;
-use dragnet_core::case::{CaseAction, Custody, Evidence, Operation};
+use dragnet_core::case::{CaseAction, Custody, Evidence, Operation, Suspect};
 
 use crate::audit;
 use crate::cases;
@@ -813,6 +813,18 @@ impl<C: Connection> Store for SqlStore<C> {
 
     fn custody(&mut self, sha256: Option<&str>) -> Result<Vec<Custody>, StoreError> {
         cases::custody(&mut self.conn, sha256)
+    }
+
+    fn add_suspect(&mut self, suspect: &Suspect) -> Result<i64, StoreError> {
+        cases::add_suspect(&mut self.conn, suspect)
+    }
+
+    fn suspects(&mut self, agency: Option<&str>) -> Result<Vec<Suspect>, StoreError> {
+        cases::suspects(&mut self.conn, agency)
+    }
+
+    fn erase_suspects(&mut self, now: Timestamp, by: &str) -> Result<Vec<Suspect>, StoreError> {
+        cases::erase_suspects(&mut self.conn, now, by)
     }
 
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {

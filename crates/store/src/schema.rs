@@ -393,6 +393,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX custody_by_evidence ON custody (sha256, id);",
     ),
+    // Suspects: minimal, owned by one agency, erased at their retention date.
+    (
+        16,
+        "CREATE TABLE suspects (
+        id {serial},
+        operation TEXT NOT NULL,
+        agency TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        nationality TEXT,
+        role TEXT NOT NULL,
+        retain_until BIGINT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at BIGINT NOT NULL
+    );",
+    ),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -488,6 +503,15 @@ pub mod sql {
     pub const HOLDER: &str = "SELECT to_org FROM custody WHERE sha256 = $1 ORDER BY id DESC LIMIT 1";
     pub const CUSTODY: &str = "SELECT sha256, from_org, to_org, handed_at, note, recorded_by FROM custody
         WHERE ($1 = '' OR sha256 = $1) ORDER BY id";
+    pub const INSERT_SUSPECT: &str = "INSERT INTO suspects
+        (operation, agency, alias, nationality, role, retain_until, added_by, added_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    pub const SUSPECTS: &str =
+        "SELECT id, operation, agency, alias, nationality, role, retain_until, added_by, added_at
+        FROM suspects WHERE ($1 = '' OR agency = $1) ORDER BY id";
+    pub const EXPIRED_SUSPECTS: &str = "SELECT id, operation, agency, alias, nationality, role, retain_until, added_by,
+        added_at FROM suspects WHERE retain_until < $1 ORDER BY id";
+    pub const DELETE_SUSPECT: &str = "DELETE FROM suspects WHERE id = $1";
     pub const BUMP_GENERATION: &str = "UPDATE generation SET value = value + 1 WHERE id = 1";
     pub const GENERATION: &str = "SELECT value FROM generation WHERE id = 1";
     pub const INSERT_ORIGIN: &str =

@@ -7,8 +7,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use dragnet_core::Category;
 use dragnet_core::access::Role;
-use dragnet_core::case::{CaseAction, Operation};
+use dragnet_core::case::{CaseAction, Operation, Suspect};
 use dragnet_engine::operations::{self, NewAction, NewOperation};
+use dragnet_engine::suspects::{self, NewSuspect};
 use dragnet_engine::{Error, audit, report};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -245,4 +246,71 @@ pub async fn report(
         "html" => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], report::html::render(&built)).into_response(),
         _ => Json(built).into_response(),
     })
+}
+
+/// A suspect to record: as little as the case needs.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SuspectRequest {
+    agency: String,
+    #[schema(min_length = 1, max_length = 200)]
+    alias: String,
+    /// ISO 3166 code.
+    nationality: Option<String>,
+    #[serde(default)]
+    role: String,
+    /// RFC 3339 or YYYY-MM-DD: erased after this.
+    retain_until: String,
+}
+
+/// Records a suspect (an analyst of the owning agency).
+#[utoipa::path(post, path = "/operations/{name}/suspects", tag = "operations", request_body = SuspectRequest,
+    params(("name" = String, Path, description = "The operation's name")),
+    responses(
+        (status = 200, description = "Recorded", body = Suspect),
+        (status = 400, description = "A bad field, or a retention date not in the future", body = ErrorBody),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 403, description = "Not an analyst of that agency", body = ErrorBody),
+        (status = 404, description = "No such operation or agency", body = ErrorBody),
+        (status = 413, description = "Larger than the server accepts", body = ErrorBody),
+        (status = 415, description = "Not sent as application/json", body = ErrorBody),
+        (status = 422, description = "JSON, but not the documented shape", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn add_suspect(
+    State(app): State<App>,
+    credential: Credential,
+    Path(name): Path<String>,
+    Body(body): Body<SuspectRequest>,
+) -> Result<Json<Suspect>, ApiError> {
+    let new = NewSuspect {
+        operation: name,
+        agency: body.agency,
+        alias: body.alias,
+        nationality: body.nationality,
+        role: body.role,
+        retain_until: time("retain_until", &body.retain_until)?,
+    };
+    let signer = app.clone();
+    app.call(credential, Access::Token(Role::Analyst), move |store, _, scope| {
+        let now = dragnet_engine::now();
+        let kept = suspects::add(store, scope, &new, now)?;
+        audit::checkpoint(store, &signer.signer, now)?;
+        Ok(kept)
+    })
+    .await
+    .map(Json)
+}
+
+/// The caller's agency's suspects (nobody else's, and to no other kind of organisation).
+#[utoipa::path(get, path = "/suspects", tag = "operations",
+    responses(
+        (status = 200, description = "The agency's own suspects", body = Vec<Suspect>),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 403, description = "Not an agency's token", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn suspects_list(State(app): State<App>, credential: Credential) -> Result<Json<Vec<Suspect>>, ApiError> {
+    app.call(credential, Access::Token(Role::Reader), |store, _, scope| Ok(suspects::list(store, scope)?))
+        .await
+        .map(Json)
 }
