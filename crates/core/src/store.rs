@@ -549,6 +549,10 @@ pub trait Store {
     /// erasure; returns them.
     fn erase_suspects(&mut self, now: Timestamp, by: &str) -> Result<Vec<crate::case::Suspect>, StoreError>;
 
+    /// Appends entries that record no change of the store's rows (reads of
+    /// restricted data), all or none.
+    fn append_audit(&mut self, entries: &[crate::audit::Entry]) -> Result<(), StoreError>;
+
     /// Audit entries after `after`, at most `limit`, as stored.
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<crate::audit::Logged>, StoreError>;
 

@@ -43,12 +43,15 @@ impl Directory {
 pub struct Scope {
     pub who: Who,
     directory: Arc<Directory>,
+    /// What this caller was allowed to see marked AMBER+STRICT or RED, by
+    /// source and marking: the audit log records such reads.
+    restricted: Arc<std::sync::Mutex<BTreeMap<(String, Tlp), u64>>>,
 }
 
 impl Scope {
     /// The operator: everything, no lookups needed.
     pub fn operator() -> Scope {
-        Scope { who: Who::Operator, directory: Arc::default() }
+        Scope { who: Who::Operator, directory: Arc::default(), restricted: Arc::default() }
     }
 
     /// The scope of `who`, with the store's organisations and sharing limits.
@@ -66,7 +69,7 @@ impl Scope {
         {
             return Err(Error::NotFound(format!("no organisation `{name}`")));
         }
-        Ok(Scope { who, directory })
+        Ok(Scope { who, directory, restricted: Arc::default() })
     }
 
     /// The scope of an organisation seen as one of its readers
@@ -86,13 +89,25 @@ impl Scope {
     /// THE question every read asks: may this caller see something marked
     /// `tlp` that `source` reported?
     pub fn allows(&self, source: &str, tlp: Tlp) -> bool {
-        match self.who {
+        let allowed = match self.who {
             Who::Operator => true,
             _ => match self.directory.sharing.get(source) {
                 Some(sharing) => may_see(&self.directory.community, self.viewer(), tlp, sharing),
                 None => may_see(&self.directory.community, self.viewer(), tlp, &Sharing::default()),
             },
+        };
+        if allowed && tlp >= Tlp::AmberStrict && matches!(self.who, Who::Org { .. }) {
+            let mut seen = self.restricted.lock().unwrap_or_else(|p| p.into_inner());
+            *seen.entry((source.to_string(), tlp)).or_default() += 1;
         }
+        allowed
+    }
+
+    /// The AMBER+STRICT and RED items this caller was allowed, by source
+    /// and marking, since last asked (for the audit log).
+    pub fn take_restricted_reads(&self) -> Vec<(String, Tlp, u64)> {
+        let mut seen = self.restricted.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut *seen).into_iter().map(|((source, tlp), n)| (source, tlp, n)).collect()
     }
 
     /// Warninglisted values are kept for the operator's eyes only: never

@@ -15,6 +15,7 @@ use dragnet_core::{Store, Timestamp, format_timestamp};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::Serialize;
 
+use crate::access::{Scope, Who};
 use crate::{Error, Result};
 
 /// Entries read from the store at a time.
@@ -125,6 +126,27 @@ pub fn checkpoint(store: &mut dyn Store, signer: &Signer, now: Timestamp) -> Res
 
 fn missing(seq: u64) -> Error {
     Error::invalid(format!("audit entry {seq} is missing: run dragnet audit verify"))
+}
+
+/// The action of an entry that records reads of AMBER+STRICT or RED data.
+pub const RESTRICTED_READ: &str = "read.restricted";
+
+/// Entries for the restricted reads `scope` made since last asked: one per
+/// source and marking, with how many items.
+pub fn restricted_reads(scope: &Scope, now: Timestamp) -> Vec<Entry> {
+    let Who::Org { name, .. } = &scope.who else { return Vec::new() };
+    scope
+        .take_restricted_reads()
+        .into_iter()
+        .map(|(source, tlp, items)| Entry {
+            seq: 0,
+            at: now,
+            actor: name.clone(),
+            action: RESTRICTED_READ.to_string(),
+            subject: source,
+            body: serde_json::json!({"tlp": tlp.as_str(), "items": items}).to_string(),
+        })
+        .collect()
 }
 
 /// One thing `verify` found wrong.

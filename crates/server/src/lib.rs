@@ -80,9 +80,14 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         .map_err(std::io::Error::other)?
         .map_err(std::io::Error::other)?;
     tokio::spawn(refresh_snapshots(state.clone()));
+    let last = state.clone();
     tracing::info!(listen = %listener.local_addr()?, "serving");
     let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
+    // Restricted reads answered from the snapshot since the last tick.
+    if let Err(e) = tokio::task::spawn_blocking(move || last.flush_reads()).await {
+        tracing::error!("restricted reads not logged at shutdown: {e}");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -95,7 +100,7 @@ async fn refresh_snapshots(state: App) {
     loop {
         every.tick().await;
         let app = state.clone();
-        match tokio::task::spawn_blocking(move || app.refresh_snapshot()).await {
+        match tokio::task::spawn_blocking(move || app.refresh_snapshot().and_then(|()| app.flush_reads())).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!("lookup snapshot not refreshed: {e:?}"),
             Err(e) => tracing::warn!("lookup snapshot not refreshed: {e}"),

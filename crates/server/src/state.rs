@@ -52,6 +52,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Signs a tree head after each change the audit log records.
     pub signer: Signer,
+    /// Restricted reads answered from the snapshot, not yet in the log.
+    pending_reads: Mutex<Vec<dragnet_core::audit::Entry>>,
 }
 
 /// The shared state, cheap to clone into every handler.
@@ -121,6 +123,7 @@ impl App {
             limiter,
             metrics: Metrics::default(),
             signer,
+            pending_reads: Mutex::new(Vec::new()),
         })))
     }
 
@@ -224,7 +227,15 @@ impl App {
         };
         let directory = fresh(&self.directory, DIRECTORY_TTL)?;
         let context = fresh(&self.context, CONTEXT_TTL)?;
-        Some(self.admit(credential, access, who, directory).and_then(|scope| work(&self.snapshot(), &context, &scope)))
+        Some(self.admit(credential, access, who, directory).and_then(|scope| {
+            let out = work(&self.snapshot(), &context, &scope);
+            // No store here: the refresher appends these within half a second.
+            let reads = dragnet_engine::audit::restricted_reads(&scope, dragnet_engine::now());
+            if !reads.is_empty() {
+                self.pending_reads.lock().unwrap_or_else(|p| p.into_inner()).extend(reads);
+            }
+            out
+        }))
     }
 
     /// Whether the store answers (for `/readyz`).
@@ -257,9 +268,11 @@ impl App {
         run_blocking(move || {
             let _permit = permit;
             let mut store = app.checkout()?;
-            let out = app
-                .authorised(&mut *store, &credential, access)
-                .and_then(|(ctx, scope)| work(&mut *store, &ctx, &scope));
+            let out = app.authorised(&mut *store, &credential, access).and_then(|(ctx, scope)| {
+                let out = work(&mut *store, &ctx, &scope);
+                app.log_restricted_reads(&mut *store, &scope);
+                out
+            });
             // A connection that failed may be broken: open a new one next time.
             if !matches!(out, Err(ApiError::Engine(dragnet_engine::Error::Store(_)))) {
                 app.give_back(store);
@@ -267,6 +280,36 @@ impl App {
             out
         })
         .await
+    }
+
+    /// Appends the restricted reads a request made to the audit log, and
+    /// signs a tree head over them.
+    fn log_restricted_reads(&self, store: &mut dyn Store, scope: &Scope) {
+        let mut reads = dragnet_engine::audit::restricted_reads(scope, dragnet_engine::now());
+        reads.extend(std::mem::take(&mut *self.pending_reads.lock().unwrap_or_else(|p| p.into_inner())));
+        if reads.is_empty() {
+            return;
+        }
+        let logged = store
+            .append_audit(&reads)
+            .map_err(dragnet_engine::Error::from)
+            .and_then(|()| dragnet_engine::audit::checkpoint(store, &self.signer, dragnet_engine::now()).map(|_| ()));
+        if let Err(e) = logged {
+            tracing::error!("restricted reads not logged: {e}");
+            self.pending_reads.lock().unwrap_or_else(|p| p.into_inner()).extend(reads);
+        }
+    }
+
+    /// Appends the reads answered from the snapshot since the last call
+    /// (blocking: run it off the async threads).
+    pub fn flush_reads(&self) -> Result<(), ApiError> {
+        if self.pending_reads.lock().unwrap_or_else(|p| p.into_inner()).is_empty() {
+            return Ok(());
+        }
+        let mut store = self.checkout()?;
+        self.log_restricted_reads(&mut *store, &Scope::operator());
+        self.give_back(store);
+        Ok(())
     }
 
     fn authorised(

@@ -827,6 +827,15 @@ impl<C: Connection> Store for SqlStore<C> {
         cases::erase_suspects(&mut self.conn, now, by)
     }
 
+    fn append_audit(&mut self, entries: &[dragnet_core::audit::Entry]) -> Result<(), StoreError> {
+        transaction(&mut self.conn, |conn| {
+            for e in entries {
+                audit::append(conn, e.clone())?;
+            }
+            Ok(())
+        })
+    }
+
     fn audit_entries(&mut self, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {
         audit::entries(&mut self.conn, after, limit)
     }
