@@ -150,8 +150,9 @@ pub fn op(store: &mut dyn Store, audit_key: &Path, command: OpCommand, json: boo
             let scope = crate::lookup::scope(store, viewer.as_deref())?;
             let op = operations::show(store, &scope, &name)?;
             let actions = operations::actions(store, &scope, &name)?;
+            let packages = operations::packages(store, &scope, &name)?;
             if json {
-                print_json(&serde_json::json!({ "operation": op, "actions": actions }))?;
+                print_json(&serde_json::json!({ "operation": op, "actions": actions, "packages": packages }))?;
             } else {
                 println!("{}  {} to {}", op.name, format_timestamp(op.starts), format_timestamp(op.ends));
                 let scope: Vec<&str> = op.scope.iter().map(|c| c.as_str()).collect();
@@ -159,7 +160,10 @@ pub fn op(store: &mut dyn Store, audit_key: &Path, command: OpCommand, json: boo
                 for p in &op.participants {
                     println!("  {} ({})", p.org, p.role);
                 }
-                println!("{} case actions", actions.len());
+                for p in &packages {
+                    println!("  package {} for {} v{}: {} servers", p.id, p.org, p.version, p.servers);
+                }
+                println!("{} packages, {} case actions", packages.len(), actions.len());
             }
         }
     }

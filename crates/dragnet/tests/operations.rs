@@ -147,6 +147,13 @@ fn an_operations_report_counts_what_was_done() {
     );
     assert_ne!(foreign.code, 0);
     assert!(foreign.stderr.contains("only its own"), "{}", foreign.stderr);
+    // The packages sent within it: built for its agencies in its dates.
+    run(d, &["package", "build", "--for", "police-ee", "--at", "2024-06-01"]);
+    run(d, &["package", "build", "--for", "police-ee"]);
+    let shown = run(d, &["--json", "op", "show", "Endgame"]).json();
+    let packages = shown["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 1, "the second was built after the operation ended: {shown}");
+    assert_eq!((packages[0]["org"].as_str(), packages[0]["version"].as_i64()), (Some("police-ee"), Some(1)));
     // An agency sees its own actions only.
     let seen = run(d, &["--json", "action", "list", "--op", "Endgame", "--as", "police-ee"]).json();
     assert_eq!(seen.as_array().unwrap().len(), 2, "{seen}");

@@ -123,6 +123,19 @@ pub fn show(store: &mut dyn Store, scope: &Scope, name: &str) -> Result<Operatio
         .ok_or_else(|| Error::NotFound(format!("no operation {name}")))
 }
 
+/// The packages sent within an operation: those built for its agencies
+/// between its start and its end, as the caller may see them.
+pub fn packages(store: &mut dyn Store, scope: &Scope, name: &str) -> Result<Vec<dragnet_core::store::PackageRecord>> {
+    let op = show(store, scope, name)?;
+    let agencies: Vec<&str> = op.participants.iter().map(|p| p.org.as_str()).collect();
+    Ok(store
+        .packages(None)?
+        .into_iter()
+        .filter(|p| agencies.contains(&p.org.as_str()) && (op.starts..=op.ends).contains(&p.created))
+        .filter(|p| scope.acts_for(&p.org))
+        .collect())
+}
+
 /// Records what an agency did. An agency's analysts record their own
 /// agency's actions; coordinators' analysts record any agency's.
 pub fn record(store: &mut dyn Store, scope: &Scope, new: &NewAction, now: Timestamp) -> Result<CaseAction> {

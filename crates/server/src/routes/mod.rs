@@ -91,6 +91,7 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(operations::one))
         .routes(routes!(operations::actions, operations::record))
         .routes(routes!(operations::report))
+        .routes(routes!(operations::packages))
         .routes(routes!(operations::add_suspect))
         .routes(routes!(operations::suspects_list))
         .routes(routes!(evidence::hand_in))

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use dragnet_core::Category;
 use dragnet_core::access::Role;
 use dragnet_core::case::{CaseAction, Operation, Suspect};
+use dragnet_core::store::PackageRecord;
 use dragnet_engine::operations::{self, NewAction, NewOperation};
 use dragnet_engine::suspects::{self, NewSuspect};
 use dragnet_engine::{Error, audit, report};
@@ -313,4 +314,25 @@ pub async fn suspects_list(State(app): State<App>, credential: Credential) -> Re
     app.call(credential, Access::Token(Role::Reader), |store, _, scope| Ok(suspects::list(store, scope)?))
         .await
         .map(Json)
+}
+
+/// The packages sent within the operation: built for its agencies between its start and end.
+#[utoipa::path(get, path = "/operations/{name}/packages", tag = "operations",
+    params(("name" = String, Path, description = "The operation's name")),
+    responses(
+        (status = 200, description = "Packages (without their bodies) the caller may read", body = Vec<PackageRecord>),
+        (status = 401, description = "No usable token", body = ErrorBody),
+        (status = 404, description = "No such operation, or not one the caller takes part in", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    ))]
+pub async fn packages(
+    State(app): State<App>,
+    credential: Credential,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<PackageRecord>>, ApiError> {
+    app.call(credential, Access::Token(Role::Reader), move |store, _, scope| {
+        Ok(operations::packages(store, scope, &name)?)
+    })
+    .await
+    .map(Json)
 }
