@@ -23,6 +23,22 @@ pub struct Entry {
     pub body: String,
 }
 
+impl Entry {
+    /// The entry that records `change` (its JSON as the body) done by
+    /// `actor` to `subject` at `at`; its `seq` is the log's to give.
+    pub fn of<T: serde::Serialize>(action: &str, actor: &str, subject: &str, at: Timestamp, change: &T) -> Entry {
+        Entry {
+            seq: 0,
+            at,
+            actor: actor.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+            // Serialising plain data into a String cannot fail.
+            body: serde_json::to_string(change).unwrap_or_default(),
+        }
+    }
+}
+
 /// An entry with the hashes the log keeps beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logged {

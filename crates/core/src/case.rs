@@ -98,14 +98,7 @@ impl Operation {
 
     /// The audit entry that records its creation.
     pub fn audit_entry(&self) -> crate::audit::Entry {
-        crate::audit::Entry {
-            seq: 0,
-            at: self.created,
-            actor: self.created_by.clone(),
-            action: Self::AUDIT_ACTION.to_string(),
-            subject: self.name.clone(),
-            body: serde_json::to_string(self).unwrap_or_default(),
-        }
+        crate::audit::Entry::of(Self::AUDIT_ACTION, &self.created_by, &self.name, self.created, self)
     }
 }
 
@@ -114,14 +107,7 @@ impl CaseAction {
 
     /// The audit entry that records it.
     pub fn audit_entry(&self) -> crate::audit::Entry {
-        crate::audit::Entry {
-            seq: 0,
-            at: self.at,
-            actor: self.by.clone(),
-            action: Self::AUDIT_ACTION.to_string(),
-            subject: self.operation.clone(),
-            body: serde_json::to_string(self).unwrap_or_default(),
-        }
+        crate::audit::Entry::of(Self::AUDIT_ACTION, &self.by, &self.operation, self.at, self)
     }
 }
 
@@ -158,14 +144,7 @@ impl Evidence {
     pub const AUDIT_ACTION: &'static str = "evidence.add";
 
     pub fn audit_entry(&self) -> crate::audit::Entry {
-        crate::audit::Entry {
-            seq: 0,
-            at: self.added_at,
-            actor: self.added_by.clone(),
-            action: Self::AUDIT_ACTION.to_string(),
-            subject: self.sha256.clone(),
-            body: serde_json::to_string(self).unwrap_or_default(),
-        }
+        crate::audit::Entry::of(Self::AUDIT_ACTION, &self.added_by, &self.sha256, self.added_at, self)
     }
 }
 
@@ -173,14 +152,7 @@ impl Custody {
     pub const AUDIT_ACTION: &'static str = "evidence.custody";
 
     pub fn audit_entry(&self) -> crate::audit::Entry {
-        crate::audit::Entry {
-            seq: 0,
-            at: self.at,
-            actor: self.by.clone(),
-            action: Self::AUDIT_ACTION.to_string(),
-            subject: self.sha256.clone(),
-            body: serde_json::to_string(self).unwrap_or_default(),
-        }
+        crate::audit::Entry::of(Self::AUDIT_ACTION, &self.by, &self.sha256, self.at, self)
     }
 }
 
@@ -225,26 +197,13 @@ impl Suspect {
             "id": self.id, "operation": self.operation, "agency": self.agency,
             "retain_until": self.retain_until, "record_sha256": self.digest(),
         });
-        crate::audit::Entry {
-            seq: 0,
-            at: self.added_at,
-            actor: self.added_by.clone(),
-            action: Self::AUDIT_ADD.to_string(),
-            subject: format!("suspect-{}", self.id),
-            body: body.to_string(),
-        }
+        crate::audit::Entry::of(Self::AUDIT_ADD, &self.added_by, &format!("suspect-{}", self.id), self.added_at, &body)
     }
 
     /// The entry that records its erasure.
     pub fn erase_entry(&self, by: &str, at: Timestamp) -> crate::audit::Entry {
-        crate::audit::Entry {
-            seq: 0,
-            at,
-            actor: by.to_string(),
-            action: Self::AUDIT_ERASE.to_string(),
-            subject: format!("suspect-{}", self.id),
-            body: serde_json::json!({"id": self.id, "retain_until": self.retain_until}).to_string(),
-        }
+        let body = serde_json::json!({"id": self.id, "retain_until": self.retain_until});
+        crate::audit::Entry::of(Self::AUDIT_ERASE, by, &format!("suspect-{}", self.id), at, &body)
     }
 }
 

@@ -251,15 +251,7 @@ impl TakedownEvent {
         }
         let body =
             Body { from: self.from.as_str(), to: self.to.as_str(), reason: &self.reason, evidence: &self.evidence };
-        crate::audit::Entry {
-            seq: 0,
-            at: self.at,
-            actor: self.by.clone(),
-            action: Self::AUDIT_ACTION.to_string(),
-            subject: self.server.clone(),
-            // Serialising borrowed strings into a String cannot fail.
-            body: serde_json::to_string(&body).unwrap_or_default(),
-        }
+        crate::audit::Entry::of(Self::AUDIT_ACTION, &self.by, &self.server, self.at, &body)
     }
 }
 
