@@ -82,16 +82,17 @@ fn the_prober_verifies_silent_servers_and_catches_one_that_reappears() {
         tls,
     );
 
-    std::fs::write(d.join("c2.txt"), "45.10.1.1\n45.10.1.2\n45.20.1.1\n").unwrap();
+    std::fs::write(d.join("c2.txt"), "45.10.1.1\n45.10.1.2\n45.20.1.1\n45.40.1.1\n").unwrap();
     run(d, &["ingest", d.join("c2.txt").to_str().unwrap(), "--source", "partner-a", "--category", "botnet-c2"]);
     let id = |ip: &str| run(d, &["--json", "server", ip]).json()["id"].as_str().unwrap().to_string();
-    let (alive, gone, also_gone) = (id("45.10.1.1"), id("45.10.1.2"), id("45.20.1.1"));
-    for server in [&alive, &gone, &also_gone] {
+    let (alive, gone, also_gone, mover) = (id("45.10.1.1"), id("45.10.1.2"), id("45.20.1.1"), id("45.40.1.1"));
+    for server in [&alive, &gone, &also_gone, &mover] {
         for to in ["validated", "attributed", "assigned", "requested", "acknowledged", "seized"] {
             run(d, &["takedown", "set", server, "--to", to, "--reason", "routine"]);
         }
     }
-    let map = |alive_at: &str| {
+    // The mover shows the TLS stand-in's certificate at first, then goes dark.
+    let map_with = |alive_at: &str, mover_tls: u16| {
         vec![
             format!("45.10.1.1:80=127.0.0.1:{http}"),
             format!("45.10.1.1:443=127.0.0.1:{tls}"),
@@ -99,8 +100,11 @@ fn the_prober_verifies_silent_servers_and_catches_one_that_reappears() {
             format!("45.10.1.2:443=127.0.0.1:{closed}"),
             format!("45.20.1.1:80=127.0.0.1:{closed}"),
             format!("45.20.1.1:443=127.0.0.1:{closed}"),
+            format!("45.40.1.1:80=127.0.0.1:{closed}"),
+            format!("45.40.1.1:443=127.0.0.1:{mover_tls}"),
         ]
     };
+    let map = |alive_at: &str| map_with(alive_at, tls);
     let probe = |rules: &[String], rounds: &str| {
         let mut args: Vec<String> =
             ["--json", "probe", "run", "--rounds", rounds, "--every", "1s", "--offline-after", "2"]
@@ -125,12 +129,14 @@ fn the_prober_verifies_silent_servers_and_catches_one_that_reappears() {
         args.extend(["--connect-to", r.as_str()]);
     }
     let refused = dragnet(d, &args);
-    assert!(refused.stderr.contains("45.20.1.1:443 has no --connect-to rule"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("45.40.1.1:443 has no --connect-to rule"), "{}", refused.stderr);
 
     // Two rounds: the silent servers are verified offline, the live one is not.
     let rounds = probe(&map(&format!("127.0.0.1:{closed}")), "2");
     assert_eq!(rounds.len(), 2);
-    assert_eq!(rounds[0]["answered"], serde_json::json!([alive]));
+    let mut answered = vec![alive.clone(), mover.clone()];
+    answered.sort();
+    assert_eq!(rounds[0]["answered"], serde_json::json!(answered));
     assert_eq!(rounds[0]["verified_offline"], serde_json::json!([]));
     let mut offline: Vec<String> = serde_json::from_value(rounds[1]["verified_offline"].clone()).unwrap();
     offline.sort();
@@ -156,5 +162,23 @@ fn the_prober_verifies_silent_servers_and_catches_one_that_reappears() {
     assert_eq!(rounds[0]["reappeared"], serde_json::json!([gone]));
     assert_eq!(state(&gone)["state"], "reappeared");
     assert_eq!(state(&also_gone)["state"], "verified-offline");
+
+    // The mover goes dark and is verified offline; then its certificate
+    // answers at the live server's address: it has moved there.
+    let dark = map_with(&format!("127.0.0.1:{closed}"), closed);
+    let rounds = probe(&dark, "2");
+    assert_eq!(rounds[1]["verified_offline"], serde_json::json!([mover]), "{rounds:?}");
+    let rounds = probe(&dark, "1");
+    assert_eq!(rounds[0]["moved"][0]["server"], mover.as_str(), "{rounds:?}");
+    let evidence = rounds[0]["moved"][0]["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains(&fingerprint) && evidence.contains("45.10.1.1:443") && evidence.contains(&alive),
+        "{evidence}"
+    );
+    let moved = state(&mover);
+    assert_eq!(moved["state"], "reappeared");
+    assert!(
+        moved["history"].as_array().unwrap().last().unwrap()["evidence"].as_str().unwrap().contains("45.10.1.1:443")
+    );
     assert_eq!(run(d, &["--json", "audit", "verify"]).json()["problems"], serde_json::json!([]));
 }

@@ -3,7 +3,8 @@
 //! certificate's SHA-256, an HTTP GET), with bounded concurrency and a rate
 //! limit per target network. A server silent for `offline_after`
 //! consecutive rounds is verified offline; one that answers again after it
-//! was verified has reappeared.
+//! was verified has reappeared, and so has one whose certificate answers
+//! at another server's address.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -72,9 +73,20 @@ pub struct Round {
     pub silent: Vec<String>,
     /// Moved to verified-offline this round.
     pub verified_offline: Vec<String>,
-    /// Moved to reappeared this round.
+    /// Moved to reappeared this round: they answered again.
     pub reappeared: Vec<String>,
+    /// Moved to reappeared this round: their certificate answered elsewhere.
+    pub moved: Vec<Moved>,
     pub results: Vec<ProbeResult>,
+}
+
+/// A server verified offline whose certificate answered at another address.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    pub server: String,
+    /// Where, and under which server that address is.
+    pub evidence: String,
 }
 
 /// States whose servers are probed.
@@ -144,6 +156,31 @@ pub fn round(
             }
         }
     }
+    // A certificate once shown by a server now verified offline (or
+    // closed), answering on another server's address: it moved there.
+    let mut known: HashMap<String, String> = HashMap::new();
+    for row in rows.iter().filter(|r| r.state.is_down()) {
+        for seen in store.probe_results(&row.server, 100)? {
+            if let Some(c) = seen.certificate {
+                known.entry(c).or_insert_with(|| row.server.clone());
+            }
+        }
+    }
+    let mut moved: BTreeMap<String, String> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.connected) {
+        let Some(old) = r.certificate.as_ref().and_then(|c| known.get(c)) else { continue };
+        if old != &r.server && !out.reappeared.contains(old) {
+            moved.entry(old.clone()).or_insert_with(|| {
+                format!(
+                    "its certificate {} answers on {}:{} (server {})",
+                    r.certificate.as_deref().unwrap_or_default(),
+                    r.address,
+                    r.port,
+                    r.server
+                )
+            });
+        }
+    }
     store.add_probe_round(&results, &updates)?;
     let evidence = |server: &str| {
         let found: Vec<String> = results
@@ -170,6 +207,15 @@ pub fn round(
         for server in servers {
             moves.push(Move { servers: vec![server.clone()], to, reason: reason.clone(), evidence: evidence(server) });
         }
+    }
+    for (server, why) in &moved {
+        moves.push(Move {
+            servers: vec![server.clone()],
+            to: State::Reappeared,
+            reason: "prober: it answers at another address".into(),
+            evidence: why.clone(),
+        });
+        out.moved.push(Moved { server: server.clone(), evidence: why.clone() });
     }
     if !moves.is_empty() {
         takedown::set_many(store, ctx, scope, now, &moves)?;
