@@ -224,9 +224,19 @@ impl GeoIndex {
             // IPv4 addresses are keyed inside ::ffff:0:0/96; an IPv6 range
             // spanning that block (`::,2001:db8::`) says nothing of IPv4 and
             // must not hide the IPv4 ranges (found by fuzzing).
-            if lo < MAPPED_V4.0 && hi > MAPPED_V4.1 {
-                table.push(Range { lo, hi: MAPPED_V4.0 - 1, fact: fact.clone() });
-                table.push(Range { lo: MAPPED_V4.1 + 1, hi, fact });
+            // One that starts or ends inside the block is cut at its edge, so
+            // that no range mixes IPv6 and IPv4 addresses (found by fuzzing:
+            // `::8000:0:0/81` ends at 255.255.255.255).
+            let (v4_lo, v4_hi) = MAPPED_V4;
+            if lo < v4_lo && hi > v4_hi {
+                table.push(Range { lo, hi: v4_lo - 1, fact: fact.clone() });
+                table.push(Range { lo: v4_hi + 1, hi, fact });
+            } else if lo < v4_lo && hi >= v4_lo {
+                table.push(Range { lo, hi: v4_lo - 1, fact: fact.clone() });
+                table.push(Range { lo: v4_lo, hi, fact });
+            } else if lo <= v4_hi && hi > v4_hi {
+                table.push(Range { lo, hi: v4_hi, fact: fact.clone() });
+                table.push(Range { lo: v4_hi + 1, hi, fact });
             } else {
                 table.push(Range { lo, hi, fact });
             }
@@ -292,6 +302,21 @@ mod tests {
 
     const ASN: &str = "# start,end,asn,org\n1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n2001:db8::,2001:db8:ffff:ffff:ffff:ffff:ffff:ffff,64500,Doc Net\n";
     const COUNTRY: &str = "16777216,16777471,AU\n16777472,16778239,??\n2001:db8::,2001:db8::ffff,ZZ\n";
+
+    #[test]
+    fn a_range_reaching_into_the_ipv4_block_is_found_at_both_ends() {
+        let asn = |n| Fact::Asn { asn: n, org: String::new() };
+        let below = key("::8000:0:0".parse().unwrap());
+        let top = key("255.255.255.255".parse().unwrap());
+        let above = key("::1:0:0:1".parse().unwrap());
+        let inside = key("10.0.0.0".parse().unwrap());
+        let index = GeoIndex::build([(below, top, asn(1)), (inside, above, asn(2))]);
+        for (ip, want) in
+            [("::8000:0:0", 1), ("255.255.255.255", 1), ("10.0.0.0", 1), ("::1:0:0:1", 2), ("::1:0:0:0", 2)]
+        {
+            assert_eq!(index.enrich(ip.parse().unwrap()).asn, Some(want), "{ip}");
+        }
+    }
 
     #[test]
     fn enriches_from_asn_and_country_ranges() {
