@@ -439,11 +439,40 @@ pub fn access_text(data: &[u8]) {
     if let Ok(r) = text.parse::<Role>() {
         assert_eq!(r.as_str().parse::<Role>(), Ok(r));
     }
+    if let Ok(s) = text.parse::<dragnet_core::takedown::State>() {
+        assert_eq!(s.as_str().parse::<dragnet_core::takedown::State>(), Ok(s));
+    }
+    if let Ok(k) = text.parse::<dragnet_core::case::ActionKind>() {
+        assert_eq!(k.as_str().parse::<dragnet_core::case::ActionKind>(), Ok(k));
+    }
     if dragnet_engine::access::check_name(text).is_ok() {
         assert!(!text.contains([',', ':', '/', ' ']) && text.len() <= 64, "name `{text}`");
     }
     if let Some(t) = dragnet_engine::taxii::parse_timestamp(text) {
         let printed = dragnet_engine::taxii::timestamp(t);
         assert_eq!(dragnet_engine::taxii::parse_timestamp(&printed), Some(t), "`{text}` printed as `{printed}`");
+    }
+}
+
+/// Abuse contact files (`network,email[,name]`): every contact accepted
+/// reads back as itself, every refusal names a line of the input, and an
+/// accepted address can go into a mail header as it is.
+pub fn contacts(data: &[u8]) {
+    let lines = data.split(|b| *b == b'\n').count();
+    match dragnet_engine::contacts::parse(data) {
+        Ok(contacts) => {
+            let again: String = contacts.iter().map(|c| format!("{},{},{}\n", c.network, c.email, c.name)).collect();
+            if contacts.iter().all(|c| !c.name.contains(['#', ','])) {
+                assert_eq!(dragnet_engine::contacts::parse(again.as_bytes()).as_ref(), Ok(&contacts), "{again}");
+            }
+            for c in &contacts {
+                assert_eq!(c.email.matches('@').count(), 1, "{}", c.email);
+                assert!(c.email.bytes().all(|b| b.is_ascii_graphic()), "{}", c.email);
+            }
+        }
+        Err(bad) => {
+            assert!(!bad.is_empty());
+            assert!(bad.iter().all(|b| b.line >= 1 && b.line <= lines), "{bad:?}");
+        }
     }
 }
