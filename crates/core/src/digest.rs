@@ -19,6 +19,20 @@ pub fn sha256_parts(parts: &[&[u8]]) -> Hash {
     hasher.finalize().into()
 }
 
+/// SHA-256 of bytes that arrive in pieces (a file copied in chunks).
+#[derive(Default, Clone)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> Hash {
+        self.0.finalize().into()
+    }
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -71,5 +85,9 @@ mod tests {
         assert_eq!(parse_hex("éé"), None);
         assert_eq!(parse_hash("00"), None);
         assert_eq!(sha256_parts(&[b"a", b"bc"]), h);
+        let mut pieces = Hasher::default();
+        pieces.update(b"ab");
+        pieces.update(b"c");
+        assert_eq!(pieces.finish(), h);
     }
 }

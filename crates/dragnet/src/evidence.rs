@@ -57,12 +57,10 @@ pub fn run(
     let now = dragnet_engine::now();
     match command {
         Command::Add { file, operation, holder, server, description } => {
-            let size = std::fs::metadata(&file).with_context(|| format!("reading {}", file.display()))?.len();
-            anyhow::ensure!(size <= evidence::MAX_SIZE, "{}: larger than {} bytes", file.display(), evidence::MAX_SIZE);
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut content = std::fs::File::open(&file).with_context(|| format!("reading {}", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let new = NewEvidence { name, operation, server, description, holder };
-            let kept = evidence::add(store, data, &scope, &new, &bytes, now)?;
+            let kept = evidence::add(store, data, &scope, &new, &mut content, now)?;
             crate::audit::checkpoint(store, audit_key)?;
             if json {
                 print_json(&kept)?;

@@ -2,11 +2,11 @@
 //! `DATA/evidence/`, each with its custody chain (who handed it to whom,
 //! when), and re-hashed on demand to show that none was altered or lost.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use dragnet_core::case::{Custody, Evidence};
-use dragnet_core::digest::{hex, parse_hash, sha256};
+use dragnet_core::digest::{Hasher, hex, parse_hash};
 use dragnet_core::{Store, StoreError, Timestamp};
 use serde::Serialize;
 
@@ -41,15 +41,16 @@ fn actor(scope: &Scope) -> String {
     }
 }
 
-/// Copies the file into the evidence store (written to a temporary name
-/// and renamed, so a crash leaves no half file under its hash) and records
-/// it with its first holder.
+/// Copies the content into the evidence store in chunks, hashing as it
+/// goes (memory stays bounded whatever the size), to a temporary name that
+/// is renamed to the hash, so a crash leaves no half file under a hash;
+/// then records it with its first holder.
 pub fn add(
     store: &mut dyn Store,
     data: &Path,
     scope: &Scope,
     new: &NewEvidence,
-    bytes: &[u8],
+    content: &mut dyn Read,
     now: Timestamp,
 ) -> Result<Evidence> {
     scope.require(dragnet_core::access::Role::Analyst)?;
@@ -57,22 +58,27 @@ pub fn add(
     if !store.orgs()?.iter().any(|o| o.name == new.holder) {
         return Err(Error::NotFound(format!("no organisation {}", new.holder)));
     }
-    let size = bytes.len() as u64;
-    if size > MAX_SIZE {
-        return Err(Error::invalid(format!("{}: larger than {MAX_SIZE} bytes", new.name)));
-    }
     let name = new.name.trim();
     if name.chars().count() > 255 || name.chars().any(char::is_control) {
         return Err(Error::invalid("name: longer than 255 characters, or holds a control character"));
     }
-    let digest = hex(&sha256(bytes));
+    let incoming = data.join("evidence");
+    std::fs::create_dir_all(&incoming).map_err(Error::io("create", &incoming))?;
+    let temporary = incoming.join(format!(".incoming-{}-{}.partial", std::process::id(), crate::now_micros()));
+    let copied = copy_hashing(content, &temporary, &new.name);
+    let (digest, size) = match copied {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(e);
+        }
+    };
     let target = path_of(data, &digest);
-    if !target.exists() {
+    if target.exists() {
+        let _ = std::fs::remove_file(&temporary);
+    } else {
         let dir = target.parent().unwrap_or(data);
         std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
-        let temporary = dir.join(format!(".{digest}.partial"));
-        let mut file = std::fs::File::create(&temporary).map_err(Error::io("write", &temporary))?;
-        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(Error::io("write", &temporary))?;
         std::fs::rename(&temporary, &target).map_err(Error::io("write", &target))?;
     }
     let evidence = Evidence {
@@ -97,6 +103,34 @@ pub fn add(
         return Err(Error::invalid(format!("this content is kept already as evidence {digest}")));
     }
     Ok(evidence)
+}
+
+/// Copies `content` to `path`, at most `MAX_SIZE` bytes, synced; its
+/// SHA-256 (hex) and size.
+fn copy_hashing(content: &mut dyn Read, path: &Path, name: &str) -> Result<(String, u64)> {
+    let mut file = std::fs::File::create(path).map_err(Error::io("write", path))?;
+    let copied = hash_into(content, &mut file, MAX_SIZE).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
+    file.sync_all().map_err(Error::io("write", path))?;
+    Ok(copied)
+}
+
+/// Reads `content` in chunks into `out`, hashing it: its SHA-256 (hex) and
+/// size; an error past `limit` bytes.
+fn hash_into(content: &mut dyn Read, out: &mut dyn Write, limit: u64) -> std::io::Result<(String, u64)> {
+    let mut hasher = Hasher::default();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = content.read(&mut buffer)?;
+        let Some(chunk) = buffer.get(..n).filter(|c| !c.is_empty()) else { break };
+        size += n as u64;
+        if size > limit {
+            return Err(std::io::Error::other(format!("larger than {limit} bytes")));
+        }
+        hasher.update(chunk);
+        out.write_all(chunk)?;
+    }
+    Ok((hex(&hasher.finish()), size))
 }
 
 /// Records that `from` (the current holder) handed the evidence to `to`.
@@ -140,9 +174,11 @@ pub fn verify(store: &mut dyn Store, data: &Path) -> Result<Vec<Checked>> {
     let mut out = Vec::new();
     for e in store.evidence(None)? {
         let holder = custody.iter().rev().find(|c| c.sha256 == e.sha256).map(|c| c.to.clone()).unwrap_or_default();
-        let status = match std::fs::read(path_of(data, &e.sha256)) {
+        let hashed = std::fs::File::open(path_of(data, &e.sha256))
+            .and_then(|mut file| hash_into(&mut file, &mut std::io::sink(), u64::MAX));
+        let status = match hashed {
             Err(_) => "missing",
-            Ok(bytes) if hex(&sha256(&bytes)) == e.sha256 && bytes.len() as u64 == e.size => "ok",
+            Ok((digest, size)) if digest == e.sha256 && size == e.size => "ok",
             Ok(_) => "altered",
         };
         out.push(Checked { sha256: e.sha256, name: e.name, status, holder });

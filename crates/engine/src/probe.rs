@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::access::Scope;
 use crate::lookup::Context;
-use crate::takedown::{self, Move, Selection};
+use crate::takedown::{self, Move};
 use crate::{Error, Result, operations};
 
 /// Ports on which a TLS handshake is tried (HTTP GET goes over it).
@@ -110,14 +110,10 @@ pub fn round(
         None => Vec::new(),
     };
     let views = crate::servers::compute(store, ctx, scope, now, false)?.views;
-    let in_scope: HashMap<&str, bool> = views
-        .iter()
-        .map(|v| (v.id.as_str(), categories.is_empty() || v.categories.iter().any(|c| categories.contains(c))))
-        .collect();
-    let rows = takedown::list(store, ctx, scope, now, &Selection::default())?;
+    let rows = takedown::rows(store, &views)?;
     let mut targets: BTreeMap<String, (State, Vec<IpAddr>)> = BTreeMap::new();
-    for row in rows.iter().filter(|r| probed(r.state)) {
-        if !in_scope.get(row.server.as_str()).copied().unwrap_or(false) {
+    for (row, view) in rows.iter().zip(&views).filter(|(r, _)| probed(r.state)) {
+        if !categories.is_empty() && !view.categories.iter().any(|c| categories.contains(c)) {
             continue;
         }
         let ips = row.ips.iter().filter_map(|ip| ip.parse().ok()).collect();

@@ -91,9 +91,14 @@ pub fn list(
     which: &Selection,
 ) -> Result<Vec<Row>> {
     let servers = compute(store, ctx, scope, now, false)?;
+    Ok(rows(store, &servers.views)?.into_iter().filter(|r| which.takes(r)).collect())
+}
+
+/// Where the takedown of each of `views` stands, in their order.
+pub fn rows(store: &mut dyn Store, views: &[ServerView]) -> Result<Vec<Row>> {
     let records: HashMap<String, TakedownRecord> =
         store.takedowns()?.into_iter().map(|r| (r.server.clone(), r)).collect();
-    Ok(servers.views.iter().map(|v| row(v, records.get(&v.id))).filter(|r| which.takes(r)).collect())
+    Ok(views.iter().map(|v| row(v, records.get(&v.id))).collect())
 }
 
 /// One server's takedown and history; not found unless `scope` may see the server.

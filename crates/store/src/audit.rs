@@ -54,7 +54,9 @@ fn bytes(cell: &Cell, what: &'static str) -> Result<Vec<u8>, StoreError> {
 /// Entries with `seq` > `after`, at most `limit`, in order: as stored, so
 /// that a verifier sees what an attacker may have changed.
 pub(crate) fn entries<C: Connection>(conn: &mut C, after: u64, limit: u32) -> Result<Vec<Logged>, StoreError> {
-    conn.query(sql::AUDIT_ENTRIES, &[Param::Int(int(after)?), Param::Int(i64::from(limit))])?
+    // Past the largest sequence a store can hold there is nothing to read.
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    conn.query(sql::AUDIT_ENTRIES, &[Param::Int(after), Param::Int(i64::from(limit))])?
         .iter()
         .map(|r| {
             Ok(Logged {

@@ -86,7 +86,7 @@ pub async fn hand_in(
             description: q.description.unwrap_or_default(),
             holder: q.holder,
         };
-        let kept = evidence::add(store, &state.config.data, scope, &new, &body, now)?;
+        let kept = evidence::add(store, &state.config.data, scope, &new, &mut &body[..], now)?;
         audit::checkpoint(store, &state.signer, now)?;
         Ok(kept)
     })
