@@ -100,6 +100,15 @@ pub struct Org {
     pub clients: Vec<String>,
 }
 
+impl Org {
+    pub const AUDIT_ACTION: &'static str = "org.add";
+
+    /// The audit entry that records its creation by `by` at `at`.
+    pub fn audit_entry(&self, by: &str, at: crate::Timestamp) -> crate::audit::Entry {
+        crate::audit::Entry::of(Self::AUDIT_ACTION, by, &self.name, at, self)
+    }
+}
+
 /// To whom something was given: one organisation by name, or every
 /// organisation of a kind (`kind:agency`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -165,6 +174,15 @@ pub struct Sharing {
     /// The partner whose source this is; it always sees its own data.
     pub owner: Option<String>,
     pub recipients: Vec<Recipient>,
+}
+
+impl Sharing {
+    pub const AUDIT_ACTION: &'static str = "sharing.set";
+
+    /// The audit entry that records `by` setting these limits on `source` at `at`.
+    pub fn audit_entry(&self, source: &str, by: &str, at: crate::Timestamp) -> crate::audit::Entry {
+        crate::audit::Entry::of(Self::AUDIT_ACTION, by, source, at, self)
+    }
 }
 
 impl Default for Sharing {

@@ -205,6 +205,44 @@ pub struct TokenRecord {
     pub created: Timestamp,
     pub expires: Option<Timestamp>,
     pub revoked: Option<Timestamp>,
+    /// SHA-256 of the secret, hex: logged so that a swapped digest (a
+    /// secret planted behind Dragnet's back) is caught; never listed.
+    #[serde(skip)]
+    pub digest: String,
+}
+
+impl TokenRecord {
+    pub const AUDIT_ADD: &'static str = "token.add";
+    pub const AUDIT_REVOKE: &'static str = "token.revoke";
+
+    /// The audit entry that records its creation by `by`.
+    pub fn audit_entry(&self, by: &str) -> crate::audit::Entry {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            org: &'a str,
+            role: &'a str,
+            label: &'a str,
+            expires: Option<Timestamp>,
+            digest: &'a str,
+        }
+        let body = Body {
+            org: &self.org,
+            role: self.role.as_str(),
+            label: &self.label,
+            expires: self.expires,
+            digest: &self.digest,
+        };
+        crate::audit::Entry::of(Self::AUDIT_ADD, by, &self.id.to_string(), self.created, &body)
+    }
+
+    /// The audit entry that records its revocation by `by` at `at`.
+    pub fn revoke_entry(&self, by: &str, at: Timestamp) -> crate::audit::Entry {
+        #[derive(Serialize)]
+        struct Body {
+            revoked: Timestamp,
+        }
+        crate::audit::Entry::of(Self::AUDIT_REVOKE, by, &self.id.to_string(), at, &Body { revoked: at })
+    }
 }
 
 /// A coordinator's routing of a server by hand: added to an agency's
@@ -220,6 +258,22 @@ pub struct Routing {
     /// Who decided (an organisation, or `operator` on the command line).
     pub by: String,
     pub at: Timestamp,
+}
+
+impl Routing {
+    pub const AUDIT_ACTION: &'static str = "routing.add";
+
+    /// The audit entry that records it.
+    pub fn audit_entry(&self) -> crate::audit::Entry {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            org: &'a str,
+            add: bool,
+            reason: &'a str,
+        }
+        let body = Body { org: &self.org, add: self.add, reason: &self.reason };
+        crate::audit::Entry::of(Self::AUDIT_ACTION, &self.by, &self.server, self.at, &body)
+    }
 }
 
 /// One move of a server's takedown: who moved it, when, why, on what evidence.
@@ -265,6 +319,21 @@ pub struct AbuseContact {
     pub email: String,
     /// The provider's name, if known.
     pub name: String,
+}
+
+impl AbuseContact {
+    pub const AUDIT_ACTION: &'static str = "contact.put";
+
+    /// The audit entry that records `by` putting it in place at `at`.
+    pub fn audit_entry(&self, by: &str, at: Timestamp) -> crate::audit::Entry {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            email: &'a str,
+            name: &'a str,
+        }
+        let body = Body { email: &self.email, name: &self.name };
+        crate::audit::Entry::of(Self::AUDIT_ACTION, by, &self.network, at, &body)
+    }
 }
 
 /// What one probe of one address and port found.
@@ -352,6 +421,8 @@ pub struct TaxiiQuery<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct NewToken<'a> {
     pub org: &'a str,
+    /// Who creates it (logged).
+    pub by: &'a str,
     pub role: Role,
     /// SHA-256 of the secret, hex.
     pub digest: &'a str,
@@ -400,8 +471,9 @@ pub trait Store {
     /// Replaces the server assignments, atomically.
     fn put_server_assignments(&mut self, assignments: &[(Observable, String)]) -> Result<(), StoreError>;
 
-    /// Adds an organisation; one of the same name is [`StoreError::Exists`].
-    fn add_org(&mut self, org: &Org, now: Timestamp) -> Result<(), StoreError>;
+    /// Adds an organisation (logged as done by `by`); one of the same name
+    /// is [`StoreError::Exists`].
+    fn add_org(&mut self, org: &Org, by: &str, now: Timestamp) -> Result<(), StoreError>;
 
     /// Every organisation, by name.
     fn orgs(&mut self) -> Result<Vec<Org>, StoreError>;
@@ -415,16 +487,17 @@ pub trait Store {
     /// The token whose secret has this SHA-256 (hex), revoked or not.
     fn token_by_digest(&mut self, digest: &str) -> Result<Option<TokenRecord>, StoreError>;
 
-    /// Revokes a token; false when there is no such token or it was revoked before.
-    fn revoke_token(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError>;
+    /// Revokes a token (logged as done by `by`); false when there is no
+    /// such token or it was revoked before.
+    fn revoke_token(&mut self, id: i64, by: &str, now: Timestamp) -> Result<bool, StoreError>;
 
     /// Each source's sharing limits, by source name (the default for a
     /// source nobody set them on).
     fn sharing(&mut self) -> Result<BTreeMap<String, Sharing>, StoreError>;
 
     /// Sets a source's owner and recipients, creating the source with
-    /// `source`'s defaults if it is new.
-    fn set_sharing(&mut self, source: &Source, sharing: &Sharing, now: Timestamp) -> Result<(), StoreError>;
+    /// `source`'s defaults if it is new; logged as done by `by`.
+    fn set_sharing(&mut self, source: &Source, sharing: &Sharing, by: &str, now: Timestamp) -> Result<(), StoreError>;
 
     /// Records a routing by hand; the latest for a server and organisation wins.
     fn add_routing(&mut self, routing: &Routing) -> Result<(), StoreError>;
@@ -497,8 +570,9 @@ pub trait Store {
     /// An operation's case actions (or all), in the order recorded.
     fn case_actions(&mut self, operation: Option<&str>) -> Result<Vec<crate::case::CaseAction>, StoreError>;
 
-    /// Adds or replaces abuse contacts (by network), all or none.
-    fn put_contacts(&mut self, contacts: &[AbuseContact], now: Timestamp) -> Result<(), StoreError>;
+    /// Adds or replaces abuse contacts (by network), all or none; each is
+    /// logged as put by `by`.
+    fn put_contacts(&mut self, contacts: &[AbuseContact], by: &str, now: Timestamp) -> Result<(), StoreError>;
 
     /// Every abuse contact, by network.
     fn contacts(&mut self) -> Result<Vec<AbuseContact>, StoreError>;

@@ -71,7 +71,7 @@ pub struct ShareArgs {
 pub fn org(store: &mut dyn Store, command: OrgCommand, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         OrgCommand::Add { name, kind, countries, asns, prefixes, clients } => {
-            let org = access::add_org(store, Org { name, kind, countries, asns, prefixes, clients })?;
+            let org = access::add_org(store, Org { name, kind, countries, asns, prefixes, clients }, access::OPERATOR)?;
             if json {
                 print_json(&org)?;
             } else {
@@ -132,7 +132,7 @@ fn print_token(t: &dragnet_core::store::TokenRecord) {
 pub fn token(store: &mut dyn Store, command: TokenCommand, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         TokenCommand::Create { org, role, expires } => {
-            let (secret, record) = access::create_token(store, &org, role, expires)?;
+            let (secret, record) = access::create_token(store, access::OPERATOR, &org, role, expires)?;
             // The secret alone on standard output, so `$(dragnet token create …)` captures it.
             println!("{secret}");
             eprintln!("token {} for {} ({}): store it now, it is not shown again", record.id, record.org, record.role);
@@ -146,7 +146,7 @@ pub fn token(store: &mut dyn Store, command: TokenCommand, json: bool) -> anyhow
             }
         }
         TokenCommand::Revoke { id } => {
-            if !store.revoke_token(id, dragnet_engine::now())? {
+            if !access::revoke_token(store, access::OPERATOR, id)? {
                 anyhow::bail!("no token {id} that is not already revoked");
             }
             println!("token {id} revoked");
@@ -160,7 +160,7 @@ pub fn share(store: &mut dyn Store, args: &ShareArgs, json: bool) -> anyhow::Res
     let source = dragnet_engine::ingest::stored_or(store, &wanted)?;
     let recipients =
         if args.recipients.is_empty() { vec!["kind:coordinator".to_string()] } else { args.recipients.clone() };
-    access::share_source(store, &source, args.owner.as_deref(), &recipients)?;
+    access::share_source(store, access::OPERATOR, &source, args.owner.as_deref(), &recipients)?;
     let sharing = store.sharing()?.remove(&source.name).unwrap_or_default();
     if json {
         print_json(&serde_json::json!({"source": source.name, "sharing": sharing}))?;

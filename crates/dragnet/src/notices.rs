@@ -51,7 +51,7 @@ pub fn contacts(store: &mut dyn Store, command: ContactsCommand, json: bool) -> 
         ContactsCommand::Import { paths } => {
             let mut total = 0;
             for path in &paths {
-                total += contacts::import(store, path, now())?;
+                total += contacts::import(store, dragnet_engine::access::OPERATOR, path, now())?;
             }
             if json {
                 print_json(&serde_json::json!({ "imported": total }))?;

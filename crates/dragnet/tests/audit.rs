@@ -195,3 +195,55 @@ fn an_inclusion_proof_checks_outside_dragnet() {
     assert_ne!(missing.code, 0);
     assert!(missing.stderr.contains("not covered"), "{}", missing.stderr);
 }
+
+#[test]
+fn who_may_see_what_is_logged_and_checked_like_the_takedowns() {
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    std::fs::create_dir_all(d).unwrap();
+    let (one, _) = operation(d);
+    run(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "ee"]);
+    run(d, &["org", "add", "isp-1", "--kind", "partner"]);
+    run(d, &["token", "create", "--org", "police-ee", "--role", "reader"]);
+    run(d, &["token", "create", "--org", "isp-1", "--role", "submitter"]);
+    run(d, &["token", "revoke", "2"]);
+    run(d, &["share", "feed", "--owner", "isp-1", "--with", "police-ee"]);
+    run(d, &["route", "add", &one, "--to", "police-ee", "--reason", "hosted in Tallinn"]);
+    std::fs::write(d.join("contacts.csv"), "AS64500,abuse@hoster.example,Hoster Oü\n").unwrap();
+    run(d, &["contacts", "import", d.join("contacts.csv").to_str().unwrap()]);
+
+    let honest = run(d, &["--json", "audit", "verify"]).json();
+    assert_eq!(honest["problems"], serde_json::json!([]), "{honest}");
+    let log = run(d, &["--json", "audit", "log", "--after", "6"]).json();
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["org.add", "org.add", "token.add", "token.add", "token.revoke", "sharing.set", "routing.add", "contact.put"]
+    );
+    assert!(log.as_array().unwrap().iter().all(|e| e["actor"] == "operator"), "{log}");
+
+    // Each altered row is caught, and names the entry it no longer matches.
+    let cases: [(&str, &str, Option<u64>); 7] = [
+        ("jurisdiction", "UPDATE orgs SET countries = 'EE,LV' WHERE name = 'police-ee'", Some(7)),
+        ("planted-secret", "UPDATE tokens SET digest = 'ab12' WHERE id = 1", Some(9)),
+        ("unrevoked", "UPDATE tokens SET revoked = NULL WHERE id = 2", Some(11)),
+        ("widened", "UPDATE sources SET recipients = 'kind:public' WHERE name = 'feed'", Some(12)),
+        ("unrouted", "DELETE FROM routings", Some(13)),
+        ("redirected", "UPDATE abuse_contacts SET email = 'abuse@attacker.example'", Some(14)),
+        (
+            "extra-token",
+            "INSERT INTO tokens (org_id, role, digest, label, created) SELECT id, 'admin', 'cd34', 'dgt_cd', 1 FROM orgs WHERE name = 'isp-1'",
+            None,
+        ),
+    ];
+    for (name, sql, first) in cases {
+        let (code, report) = verify_altered(d, name, |c| {
+            c.execute(sql, []).unwrap();
+        });
+        assert_eq!(code, 1, "{name}: {report}");
+        assert_eq!(report["first_altered"].as_u64(), first, "{name}: {report}");
+        if first.is_none() {
+            assert!(report["problems"].to_string().contains("is not in the log"), "{name}: {report}");
+        }
+    }
+}

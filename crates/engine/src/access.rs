@@ -38,6 +38,9 @@ impl Directory {
     }
 }
 
+/// The actor the command line acts as.
+pub const OPERATOR: &str = "operator";
+
 /// A caller with what the policy point needs to judge each item for them.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -114,6 +117,16 @@ impl Scope {
     /// served, routed or exported.
     pub fn sees_warninglisted(&self) -> bool {
         self.who == Who::Operator
+    }
+
+    /// Who the caller is in the records it leaves (takedown moves, the
+    /// audit log): its organisation, or `operator` on the command line.
+    pub fn actor(&self) -> Result<String> {
+        match &self.who {
+            Who::Org { name, .. } => Ok(name.clone()),
+            Who::Operator => Ok(OPERATOR.to_string()),
+            Who::Anyone => Err(Error::Unauthenticated("a token is needed".into())),
+        }
     }
 
     /// The caller's organisation, if it is one.
@@ -198,7 +211,7 @@ pub fn check_name(name: &str) -> Result<()> {
 
 /// Checks and normalises an organisation (country codes upper-case,
 /// prefixes in canonical form) and stores it.
-pub fn add_org(store: &mut dyn Store, mut org: Org) -> Result<Org> {
+pub fn add_org(store: &mut dyn Store, mut org: Org, by: &str) -> Result<Org> {
     check_name(&org.name)?;
     for c in &mut org.countries {
         *c = c.trim().to_ascii_uppercase();
@@ -222,7 +235,7 @@ pub fn add_org(store: &mut dyn Store, mut org: Org) -> Result<Org> {
     org.countries.dedup();
     org.asns.sort_unstable();
     org.asns.dedup();
-    store.add_org(&org, crate::now())?;
+    store.add_org(&org, by, crate::now())?;
     Ok(org)
 }
 
@@ -241,6 +254,7 @@ pub fn token_digest(secret: &str) -> String {
 /// Creates a token for `org`; the secret is returned once and never stored.
 pub fn create_token(
     store: &mut dyn Store,
+    by: &str,
     org: &str,
     role: Role,
     expires: Option<Timestamp>,
@@ -252,9 +266,14 @@ pub fn create_token(
     if expires.is_some_and(|e| e <= now) {
         return Err(Error::invalid("--expires is in the past"));
     }
-    let id = store.add_token(&NewToken { org, role, digest: &digest, label: &label, created: now, expires })?;
-    let record = TokenRecord { id, org: org.to_string(), role, label, created: now, expires, revoked: None };
+    let id = store.add_token(&NewToken { org, by, role, digest: &digest, label: &label, created: now, expires })?;
+    let record = TokenRecord { id, org: org.to_string(), role, label, created: now, expires, revoked: None, digest };
     Ok((secret, record))
+}
+
+/// Revokes a token; false when there is none, or it was revoked before.
+pub fn revoke_token(store: &mut dyn Store, by: &str, id: i64) -> Result<bool> {
+    Ok(store.revoke_token(id, by, crate::now())?)
 }
 
 /// The caller a bearer secret stands for; unknown, revoked and expired
@@ -269,7 +288,13 @@ pub fn authenticate(store: &mut dyn Store, secret: &str, now: Timestamp) -> Resu
 }
 
 /// Sets who a source belongs to and who receives its data.
-pub fn share_source(store: &mut dyn Store, source: &Source, owner: Option<&str>, recipients: &[String]) -> Result<()> {
+pub fn share_source(
+    store: &mut dyn Store,
+    by: &str,
+    source: &Source,
+    owner: Option<&str>,
+    recipients: &[String],
+) -> Result<()> {
     let orgs = store.orgs()?;
     let known = |name: &str| orgs.iter().any(|o| o.name == name);
     if let Some(owner) = owner
@@ -288,6 +313,6 @@ pub fn share_source(store: &mut dyn Store, source: &Source, owner: Option<&str>,
         parsed.push(recipient);
     }
     let sharing = Sharing { owner: owner.map(str::to_string), recipients: parsed };
-    store.set_sharing(source, &sharing, crate::now())?;
+    store.set_sharing(source, &sharing, by, crate::now())?;
     Ok(())
 }

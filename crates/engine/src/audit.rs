@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use dragnet_core::access::{Org, Sharing};
 use dragnet_core::audit::{self, CHAIN_START, Entry, Frontier, TreeHead};
 use dragnet_core::case::{CaseAction, Custody, Evidence, Operation, Suspect};
 use dragnet_core::digest::{Hash, hex, parse_hex};
-use dragnet_core::store::TakedownEvent;
+use dragnet_core::store::{AbuseContact, Routing, TakedownEvent, TokenRecord};
 use dragnet_core::{Store, Timestamp, format_timestamp};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::Serialize;
@@ -272,6 +273,7 @@ pub fn verify(store: &mut dyn Store, trusted: &[Vec<u8>]) -> Result<Verification
         logged(Suspect::AUDIT_ADD).into_iter().filter(|(_, e)| !erased.contains(&e.subject)).collect();
     let rows: Vec<Entry> = store.suspects(None)?.iter().map(Suspect::audit_entry).collect();
     check_rows("suspect", &rows, &live, &mut problems);
+    check_access(store, &mut logged, &mut problems)?;
     let first_altered = problems.iter().filter_map(|p| p.entry).min();
     Ok(Verification {
         entries: frontier.size(),
@@ -337,6 +339,66 @@ fn check_rows(what: &str, rows: &[Entry], logged: &[(u64, Entry)], problems: &mu
     }
     for row in rows.iter().skip(logged.len()) {
         problems.push(Problem { entry: None, what: format!("a {what} row of {} is not in the log", row.subject) });
+    }
+}
+
+/// Organisations, tokens, sharing limits, abuse contacts and routings:
+/// what decides who may see what, and where notices go.
+fn check_access(
+    store: &mut dyn Store,
+    logged: &mut impl FnMut(&str) -> Vec<(u64, Entry)>,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
+    let rows: Vec<Entry> = store.routings()?.iter().map(Routing::audit_entry).collect();
+    check_rows("routing", &rows, &logged(Routing::AUDIT_ACTION), problems);
+    // The rest are changed in place: each row must read as the last
+    // entry logged for it (the time and actor are the log's alone).
+    let rows: Vec<Entry> = store.orgs()?.iter().map(|o| o.audit_entry("", 0)).collect();
+    check_latest("organisation", &rows, &logged(Org::AUDIT_ACTION), problems);
+    let tokens = store.tokens()?;
+    let rows: Vec<Entry> = tokens.iter().map(|t| t.audit_entry("")).collect();
+    check_latest("token", &rows, &logged(TokenRecord::AUDIT_ADD), problems);
+    let rows: Vec<Entry> = tokens.iter().filter_map(|t| Some(t.revoke_entry("", t.revoked?))).collect();
+    check_latest("token revocation", &rows, &logged(TokenRecord::AUDIT_REVOKE), problems);
+    let sharing_logged = logged(Sharing::AUDIT_ACTION);
+    // A source nobody set limits on reads as the default and has no entry.
+    let rows: Vec<Entry> = store
+        .sharing()?
+        .iter()
+        .filter(|(source, s)| **s != Sharing::default() || sharing_logged.iter().any(|(_, e)| &e.subject == *source))
+        .map(|(source, s)| s.audit_entry(source, "", 0))
+        .collect();
+    check_latest("sharing limit", &rows, &sharing_logged, problems);
+    let rows: Vec<Entry> = store.contacts()?.iter().map(|c| c.audit_entry("", 0)).collect();
+    check_latest("abuse contact", &rows, &logged(AbuseContact::AUDIT_ACTION), problems);
+    Ok(())
+}
+
+/// Rows changed in place, made into entries: each must have the body of
+/// the last entry logged for its subject, and each subject logged must
+/// still have its row.
+fn check_latest(what: &str, rows: &[Entry], logged: &[(u64, Entry)], problems: &mut Vec<Problem>) {
+    let mut last: BTreeMap<&str, (u64, &Entry)> = BTreeMap::new();
+    for (seq, entry) in logged {
+        last.insert(&entry.subject, (*seq, entry));
+    }
+    for row in rows {
+        match last.remove(row.subject.as_str()) {
+            Some((_, entry)) if entry.body == row.body => {}
+            Some((seq, _)) => problems.push(Problem {
+                entry: Some(seq),
+                what: format!("the {what} of {} differs from entry {seq}", row.subject),
+            }),
+            None => {
+                problems.push(Problem { entry: None, what: format!("the {what} of {} is not in the log", row.subject) })
+            }
+        }
+    }
+    for (subject, (seq, _)) in last {
+        problems.push(Problem {
+            entry: Some(seq),
+            what: format!("the {what} of {subject} logged as entry {seq} is gone from the store"),
+        });
     }
 }
 

@@ -97,21 +97,21 @@ fn check_email(text: &str) -> std::result::Result<String, String> {
     if ok { Ok(text.to_ascii_lowercase()) } else { Err(format!("`{text}`: not a plain e-mail address")) }
 }
 
-/// Reads and stores a contacts file, all or nothing.
-pub fn import(store: &mut dyn Store, path: &std::path::Path, now: Timestamp) -> Result<usize> {
+/// Reads and stores a contacts file, all or nothing, as done by `by`.
+pub fn import(store: &mut dyn Store, by: &str, path: &std::path::Path, now: Timestamp) -> Result<usize> {
     let bytes = std::fs::read(path).map_err(Error::io("read", path))?;
-    import_bytes(store, &path.display().to_string(), &bytes, now)
+    import_bytes(store, by, &path.display().to_string(), &bytes, now)
 }
 
 /// Reads and stores contacts given as bytes (`name` names them in errors).
-pub fn import_bytes(store: &mut dyn Store, name: &str, bytes: &[u8], now: Timestamp) -> Result<usize> {
+pub fn import_bytes(store: &mut dyn Store, by: &str, name: &str, bytes: &[u8], now: Timestamp) -> Result<usize> {
     let contacts = parse(bytes).map_err(|bad| {
         let lines: Vec<String> =
             bad.iter().take(20).map(|b| format!("{name}:{}: {}: {}", b.line, b.field, b.reason)).collect();
         let more = if bad.len() > 20 { format!(" (and {} more)", bad.len() - 20) } else { String::new() };
         Error::invalid(format!("{} bad lines, nothing imported:\n{}{more}", bad.len(), lines.join("\n")))
     })?;
-    store.put_contacts(&contacts, now)?;
+    store.put_contacts(&contacts, by, now)?;
     Ok(contacts.len())
 }
 

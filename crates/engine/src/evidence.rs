@@ -10,7 +10,7 @@ use dragnet_core::digest::{Hasher, hex, parse_hash};
 use dragnet_core::{Store, StoreError, Timestamp};
 use serde::Serialize;
 
-use crate::access::{Scope, Who};
+use crate::access::Scope;
 use crate::{Error, Result, operations};
 
 /// Largest evidence file taken (a disk image belongs elsewhere; its hash here).
@@ -32,13 +32,6 @@ pub struct NewEvidence {
     pub description: String,
     /// Who holds it first (an organisation).
     pub holder: String,
-}
-
-fn actor(scope: &Scope) -> String {
-    match &scope.who {
-        Who::Org { name, .. } => name.clone(),
-        _ => "operator".to_string(),
-    }
 }
 
 /// Copies the content into the evidence store in chunks, hashing as it
@@ -88,7 +81,7 @@ pub fn add(
         operation: op.name,
         server: new.server.clone().filter(|s| !s.is_empty()),
         description: new.description.trim().to_string(),
-        added_by: actor(scope),
+        added_by: scope.actor()?,
         added_at: now,
     };
     let first = Custody {
@@ -97,7 +90,7 @@ pub fn add(
         to: new.holder.clone(),
         at: now,
         note: "handed in".into(),
-        by: actor(scope),
+        by: scope.actor()?,
     };
     if !store.add_evidence(&evidence, &first)? {
         return Err(Error::invalid(format!("this content is kept already as evidence {digest}")));
@@ -148,8 +141,14 @@ pub fn transfer(
     if !store.orgs()?.iter().any(|o| o.name == to) {
         return Err(Error::NotFound(format!("no organisation {to}")));
     }
-    let custody =
-        Custody { sha256: sha, from: from.into(), to: to.into(), at: now, note: note.trim().into(), by: actor(scope) };
+    let custody = Custody {
+        sha256: sha,
+        from: from.into(),
+        to: to.into(),
+        at: now,
+        note: note.trim().into(),
+        by: scope.actor()?,
+    };
     store.add_custody(&custody).map_err(|e| match e {
         StoreError::Conflict(m) => Error::invalid(m),
         other => Error::Store(other),

@@ -264,7 +264,7 @@ pub fn submit_as(
             owner: Some(org.name.clone()),
             recipients: vec![dragnet_core::access::Recipient::Kind(dragnet_core::access::OrgKind::Coordinator)],
         };
-        store.set_sharing(&wanted, &sharing, crate::now())?;
+        store.set_sharing(&wanted, &sharing, &org.name, crate::now())?;
     }
     Ok(report)
 }

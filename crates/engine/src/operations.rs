@@ -42,14 +42,6 @@ pub struct NewAction {
     pub note: String,
 }
 
-fn actor(scope: &Scope) -> Result<String> {
-    match &scope.who {
-        Who::Org { name, .. } => Ok(name.clone()),
-        Who::Operator => Ok("operator".to_string()),
-        Who::Anyone => Err(Error::Unauthenticated("a token is needed".into())),
-    }
-}
-
 fn text(what: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.chars().count() > max {
@@ -92,7 +84,7 @@ pub fn create(store: &mut dyn Store, scope: &Scope, new: &NewOperation, now: Tim
         scope: categories,
         participants,
         created: now,
-        created_by: actor(scope)?,
+        created_by: scope.actor()?,
     };
     if !store.add_operation(&op)? {
         return Err(Error::invalid(format!("an operation {} exists already", op.name)));
@@ -187,7 +179,7 @@ pub fn record(store: &mut dyn Store, scope: &Scope, new: &NewAction, now: Timest
         bytes: new.bytes,
         sha256,
         note: text("note", &new.note, MAX_TEXT)?,
-        by: actor(scope)?,
+        by: scope.actor()?,
         at: now,
     };
     store.add_case_action(&action)?;

@@ -66,10 +66,7 @@ pub fn add(store: &mut dyn Store, scope: &Scope, new: &NewSuspect, now: Timestam
     {
         return Err(Error::invalid(format!("nationality: `{n}` is not an ISO 3166 code")));
     }
-    let by = match &scope.who {
-        Who::Org { name, .. } => name.clone(),
-        _ => "operator".to_string(),
-    };
+    let by = scope.actor()?;
     let mut suspect = Suspect {
         id: 0,
         operation: op.name,
@@ -94,9 +91,6 @@ pub fn list(store: &mut dyn Store, scope: &Scope) -> Result<Vec<Suspect>> {
 /// Erases every suspect whose retention date has passed (operator or admins).
 pub fn apply_retention(store: &mut dyn Store, scope: &Scope, now: Timestamp) -> Result<Vec<Suspect>> {
     scope.require_coordinator(Role::Admin)?;
-    let by = match &scope.who {
-        Who::Org { name, .. } => name.clone(),
-        _ => "operator".to_string(),
-    };
+    let by = scope.actor()?;
     Ok(store.erase_suspects(now, &by)?)
 }

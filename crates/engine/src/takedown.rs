@@ -10,7 +10,7 @@ use dragnet_core::takedown::{State, transition};
 use dragnet_core::{Store, Timestamp, format_timestamp};
 use serde::Serialize;
 
-use crate::access::{Scope, Who};
+use crate::access::Scope;
 use crate::lookup::Context;
 use crate::servers::{ServerView, compute};
 use crate::{Error, Result};
@@ -137,11 +137,7 @@ pub fn set_many(
     let actable = actable(store, scope)?;
     let rows: HashMap<String, Row> =
         list(store, ctx, scope, now, &Selection::default())?.into_iter().map(|r| (r.server.clone(), r)).collect();
-    let by = match &scope.who {
-        Who::Org { name, .. } => name.clone(),
-        Who::Operator => "operator".to_string(),
-        Who::Anyone => return Err(Error::Unauthenticated("a token is needed".into())),
-    };
+    let by = scope.actor()?;
     let mut events = Vec::new();
     let mut seen = BTreeSet::new();
     for request in requests {

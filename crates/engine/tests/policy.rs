@@ -123,7 +123,7 @@ fn source_name(i: usize) -> String {
 fn build(w: &World) -> dragnet_store::SqliteStore {
     let mut store = dragnet_store::SqliteStore::in_memory().unwrap();
     for o in &w.orgs {
-        store.add_org(o, 1).unwrap();
+        store.add_org(o, "test", 1).unwrap();
     }
     for (i, (owner, recipients)) in w.sources.iter().enumerate() {
         let source = Source { name: source_name(i), grade: Grade::UNGRADED, tlp: Tlp::Amber };
@@ -135,7 +135,7 @@ fn build(w: &World) -> dragnet_store::SqliteStore {
                 Err(kind) => Recipient::Kind(*kind).to_string(),
             })
             .collect();
-        share_source(&mut store, &source, owner.as_deref(), &recipients).unwrap();
+        share_source(&mut store, "test", &source, owner.as_deref(), &recipients).unwrap();
         let observations: Vec<_> = w
             .observations
             .iter()

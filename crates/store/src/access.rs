@@ -8,6 +8,7 @@ use dragnet_core::access::{Org, Sharing};
 use dragnet_core::store::{NewToken, PackageRecord, Routing, Source, TokenRecord};
 use dragnet_core::{StoreError, Timestamp};
 
+use crate::audit;
 use crate::db::{Cell, Connection, Param, at, source_id, transaction};
 use crate::schema::sql;
 
@@ -28,25 +29,28 @@ fn label<T: std::str::FromStr>(cell: &Cell, what: &'static str) -> Result<T, Sto
     text.parse().map_err(|_| StoreError::Corrupt { what, value: text.to_string() })
 }
 
-pub fn add_org<C: Connection>(conn: &mut C, org: &Org, now: Timestamp) -> Result<(), StoreError> {
+pub fn add_org<C: Connection>(conn: &mut C, org: &Org, by: &str, now: Timestamp) -> Result<(), StoreError> {
     let (countries, asns, prefixes, clients) =
         (joined(&org.countries), joined(&org.asns), joined(&org.prefixes), joined(&org.clients));
-    let added = conn.exec(
-        sql::INSERT_ORG,
-        &[
-            Param::Text(&org.name),
-            Param::Text(org.kind.as_str()),
-            Param::Text(&countries),
-            Param::Text(&asns),
-            Param::Text(&prefixes),
-            Param::Text(&clients),
-            Param::Int(now),
-        ],
-    )?;
-    if added == 0 {
-        return Err(StoreError::Exists(format!("organisation `{}`", org.name)));
-    }
-    Ok(())
+    transaction(conn, |conn| {
+        let added = conn.exec(
+            sql::INSERT_ORG,
+            &[
+                Param::Text(&org.name),
+                Param::Text(org.kind.as_str()),
+                Param::Text(&countries),
+                Param::Text(&asns),
+                Param::Text(&prefixes),
+                Param::Text(&clients),
+                Param::Int(now),
+            ],
+        )?;
+        if added == 0 {
+            return Err(StoreError::Exists(format!("organisation `{}`", org.name)));
+        }
+        audit::append(conn, org.audit_entry(by, now))?;
+        Ok(())
+    })
 }
 
 pub fn orgs<C: Connection>(conn: &mut C) -> Result<Vec<Org>, StoreError> {
@@ -67,25 +71,39 @@ pub fn orgs<C: Connection>(conn: &mut C) -> Result<Vec<Org>, StoreError> {
 
 pub fn add_token<C: Connection>(conn: &mut C, t: &NewToken<'_>) -> Result<i64, StoreError> {
     let expires = t.expires.map_or(Param::Null, Param::Int);
-    let Some(org) = conn.query(sql::ORG_ID, &[Param::Text(t.org)])?.first().map(|r| at(r, 0)?.int()).transpose()?
-    else {
-        return Err(StoreError::NotFound(format!("no organisation `{}`", t.org)));
-    };
-    let rows = conn.query(
-        sql::INSERT_TOKEN,
-        &[
-            Param::Int(org),
-            Param::Text(t.role.as_str()),
-            Param::Text(t.digest),
-            Param::Text(t.label),
-            Param::Int(t.created),
-            expires,
-        ],
-    )?;
-    match rows.first() {
-        Some(row) => at(row, 0)?.int(),
-        None => Err(StoreError::Backend("a token insert returned no id".into())),
-    }
+    transaction(conn, |conn| {
+        let Some(org) = conn.query(sql::ORG_ID, &[Param::Text(t.org)])?.first().map(|r| at(r, 0)?.int()).transpose()?
+        else {
+            return Err(StoreError::NotFound(format!("no organisation `{}`", t.org)));
+        };
+        let rows = conn.query(
+            sql::INSERT_TOKEN,
+            &[
+                Param::Int(org),
+                Param::Text(t.role.as_str()),
+                Param::Text(t.digest),
+                Param::Text(t.label),
+                Param::Int(t.created),
+                expires,
+            ],
+        )?;
+        let id = match rows.first() {
+            Some(row) => at(row, 0)?.int()?,
+            None => return Err(StoreError::Backend("a token insert returned no id".into())),
+        };
+        let record = TokenRecord {
+            id,
+            org: t.org.to_string(),
+            role: t.role,
+            label: t.label.to_string(),
+            created: t.created,
+            expires: t.expires,
+            revoked: None,
+            digest: t.digest.to_string(),
+        };
+        audit::append(conn, record.audit_entry(t.by))?;
+        Ok(id)
+    })
 }
 
 fn token_from(r: &[Cell]) -> Result<TokenRecord, StoreError> {
@@ -97,6 +115,7 @@ fn token_from(r: &[Cell]) -> Result<TokenRecord, StoreError> {
         created: at(r, 4)?.int()?,
         expires: at(r, 5)?.opt_int()?,
         revoked: at(r, 6)?.opt_int()?,
+        digest: at(r, 7)?.text()?.to_string(),
     })
 }
 
@@ -110,8 +129,18 @@ pub fn token_by_digest<C: Connection>(conn: &mut C, digest: &str) -> Result<Opti
     conn.query(&query, &[Param::Text(digest)])?.first().map(|r| token_from(r)).transpose()
 }
 
-pub fn revoke_token<C: Connection>(conn: &mut C, id: i64, now: Timestamp) -> Result<bool, StoreError> {
-    Ok(conn.exec(sql::REVOKE_TOKEN, &[Param::Int(now), Param::Int(id)])? > 0)
+pub fn revoke_token<C: Connection>(conn: &mut C, id: i64, by: &str, now: Timestamp) -> Result<bool, StoreError> {
+    transaction(conn, |conn| {
+        if conn.exec(sql::REVOKE_TOKEN, &[Param::Int(now), Param::Int(id)])? == 0 {
+            return Ok(false);
+        }
+        let query = format!("{} {}", sql::TOKENS, sql::TOKEN_BY_ID);
+        let Some(record) = conn.query(&query, &[Param::Int(id)])?.first().map(|r| token_from(r)).transpose()? else {
+            return Err(StoreError::Backend("a revoked token vanished".into()));
+        };
+        audit::append(conn, record.revoke_entry(by, now))?;
+        Ok(true)
+    })
 }
 
 pub fn sharing<C: Connection>(conn: &mut C) -> Result<BTreeMap<String, Sharing>, StoreError> {
@@ -133,6 +162,7 @@ pub fn set_sharing<C: Connection>(
     conn: &mut C,
     source: &Source,
     sharing: &Sharing,
+    by: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let recipients = joined(&sharing.recipients);
@@ -140,23 +170,27 @@ pub fn set_sharing<C: Connection>(
     transaction(conn, |conn| {
         source_id(conn, source, now)?;
         conn.exec(sql::SET_SHARING, &[owner, Param::Text(&recipients), Param::Text(&source.name)])?;
+        audit::append(conn, sharing.audit_entry(&source.name, by, now))?;
         Ok(())
     })
 }
 
 pub fn add_routing<C: Connection>(conn: &mut C, r: &Routing) -> Result<(), StoreError> {
-    conn.exec(
-        sql::INSERT_ROUTING,
-        &[
-            Param::Text(&r.server),
-            Param::Text(&r.org),
-            Param::Int(i64::from(r.add)),
-            Param::Text(&r.reason),
-            Param::Text(&r.by),
-            Param::Int(r.at),
-        ],
-    )?;
-    Ok(())
+    transaction(conn, |conn| {
+        conn.exec(
+            sql::INSERT_ROUTING,
+            &[
+                Param::Text(&r.server),
+                Param::Text(&r.org),
+                Param::Int(i64::from(r.add)),
+                Param::Text(&r.reason),
+                Param::Text(&r.by),
+                Param::Int(r.at),
+            ],
+        )?;
+        audit::append(conn, r.audit_entry())?;
+        Ok(())
+    })
 }
 
 pub fn routings<C: Connection>(conn: &mut C) -> Result<Vec<Routing>, StoreError> {

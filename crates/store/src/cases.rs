@@ -123,13 +123,19 @@ pub fn actions<C: Connection>(conn: &mut C, operation: Option<&str>) -> Result<V
         .collect()
 }
 
-pub fn put_contacts<C: Connection>(conn: &mut C, contacts: &[AbuseContact], now: Timestamp) -> Result<(), StoreError> {
+pub fn put_contacts<C: Connection>(
+    conn: &mut C,
+    contacts: &[AbuseContact],
+    by: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     transaction(conn, |conn| {
         for c in contacts {
             conn.exec(
                 sql::PUT_CONTACT,
                 &[Param::Text(&c.network), Param::Text(&c.email), Param::Text(&c.name), Param::Int(now)],
             )?;
+            audit::append(conn, c.audit_entry(by, now))?;
         }
         Ok(())
     })

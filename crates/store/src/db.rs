@@ -665,8 +665,8 @@ impl<C: Connection> Store for SqlStore<C> {
         })
     }
 
-    fn add_org(&mut self, org: &Org, now: Timestamp) -> Result<(), StoreError> {
-        access::add_org(&mut self.conn, org, now)
+    fn add_org(&mut self, org: &Org, by: &str, now: Timestamp) -> Result<(), StoreError> {
+        access::add_org(&mut self.conn, org, by, now)
     }
 
     fn orgs(&mut self) -> Result<Vec<Org>, StoreError> {
@@ -685,16 +685,16 @@ impl<C: Connection> Store for SqlStore<C> {
         access::token_by_digest(&mut self.conn, digest)
     }
 
-    fn revoke_token(&mut self, id: i64, now: Timestamp) -> Result<bool, StoreError> {
-        access::revoke_token(&mut self.conn, id, now)
+    fn revoke_token(&mut self, id: i64, by: &str, now: Timestamp) -> Result<bool, StoreError> {
+        access::revoke_token(&mut self.conn, id, by, now)
     }
 
     fn sharing(&mut self) -> Result<BTreeMap<String, Sharing>, StoreError> {
         access::sharing(&mut self.conn)
     }
 
-    fn set_sharing(&mut self, source: &Source, sharing: &Sharing, now: Timestamp) -> Result<(), StoreError> {
-        access::set_sharing(&mut self.conn, source, sharing, now)
+    fn set_sharing(&mut self, source: &Source, sharing: &Sharing, by: &str, now: Timestamp) -> Result<(), StoreError> {
+        access::set_sharing(&mut self.conn, source, sharing, by, now)
     }
 
     fn add_routing(&mut self, routing: &Routing) -> Result<(), StoreError> {
@@ -779,8 +779,8 @@ impl<C: Connection> Store for SqlStore<C> {
         cases::actions(&mut self.conn, operation)
     }
 
-    fn put_contacts(&mut self, contacts: &[AbuseContact], now: Timestamp) -> Result<(), StoreError> {
-        cases::put_contacts(&mut self.conn, contacts, now)
+    fn put_contacts(&mut self, contacts: &[AbuseContact], by: &str, now: Timestamp) -> Result<(), StoreError> {
+        cases::put_contacts(&mut self.conn, contacts, by, now)
     }
 
     fn contacts(&mut self) -> Result<Vec<AbuseContact>, StoreError> {

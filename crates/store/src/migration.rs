@@ -3,6 +3,7 @@
 //! the lock since another process may have migrated it meanwhile.
 
 use dragnet_core::StoreError;
+use dragnet_core::access::Sharing;
 
 use crate::codec;
 use crate::db::{Cell, Connection, Param, at, transaction};
@@ -41,6 +42,9 @@ pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Res
             if *version == schema::AUDIT_VERSION {
                 log_earlier_changes(c)?;
             }
+            if *version == schema::ACCESS_AUDIT_VERSION {
+                log_access_state(c)?;
+            }
             c.exec("INSERT INTO dragnet_schema (version) VALUES ($1)", &[Param::Int(*version)])?;
         }
         Ok(())
@@ -52,6 +56,37 @@ pub fn migrate<C: Connection>(conn: &mut C, migrations: &[(i64, String)]) -> Res
 fn log_earlier_changes<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
     for event in crate::takedowns::history(conn, None)? {
         crate::audit::append(conn, event.audit_entry())?;
+    }
+    Ok(())
+}
+
+/// Logs the organisations, tokens, sharing limits, routings and abuse
+/// contacts that exist from before they were logged, as done by
+/// `migration`, so that the log accounts for every row it checks.
+fn log_access_state<C: Connection>(conn: &mut C) -> Result<(), StoreError> {
+    const BY: &str = "migration";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    for org in crate::access::orgs(conn)? {
+        crate::audit::append(conn, org.audit_entry(BY, now))?;
+    }
+    for token in crate::access::tokens(conn)? {
+        crate::audit::append(conn, token.audit_entry(BY))?;
+        if let Some(revoked) = token.revoked {
+            crate::audit::append(conn, token.revoke_entry(BY, revoked))?;
+        }
+    }
+    // A source nobody set limits on reads as the default: nothing to log.
+    let set = crate::access::sharing(conn)?.into_iter().filter(|(_, s)| *s != Sharing::default());
+    for (source, sharing) in set {
+        crate::audit::append(conn, sharing.audit_entry(&source, BY, now))?;
+    }
+    for routing in crate::access::routings(conn)? {
+        crate::audit::append(conn, routing.audit_entry())?;
+    }
+    for contact in crate::cases::contacts(conn)? {
+        crate::audit::append(conn, contact.audit_entry(BY, now))?;
     }
     Ok(())
 }
@@ -212,6 +247,55 @@ mod tests {
             assert_eq!(l.chain, chain);
         }
         assert_eq!(store.audit_size().unwrap(), 2);
+    }
+
+    /// Organisations, tokens, sharing limits, routings and contacts that
+    /// exist before they were logged (schema v16) are logged by the
+    /// migration, and a store verified afterwards accounts for them.
+    #[test]
+    fn access_state_made_before_it_was_logged_is_logged_by_the_migration() {
+        let mut conn = crate::sqlite::SqliteConnection(rusqlite::Connection::open_in_memory().unwrap());
+        let all = schema::migrations(Dialect::Sqlite);
+        let v16: Vec<_> = all.iter().filter(|(v, _)| *v <= 16).cloned().collect();
+        migrate(&mut conn, &v16).unwrap();
+        conn.batch(
+            "INSERT INTO orgs (name, kind, countries, asns, prefixes, clients, created)
+                VALUES ('police-ee', 'agency', 'EE', '', '', '', 1);
+             INSERT INTO tokens (org_id, role, digest, label, created, expires, revoked)
+                VALUES (1, 'reader', 'ab12', 'dgt_ab', 2, NULL, 3);
+             INSERT INTO sources (name, grade, tlp, created, owner, recipients)
+                VALUES ('feed', 'A1', 'amber', 1, NULL, 'police-ee'), ('plain', 'A1', 'amber', 1, NULL, NULL);
+             INSERT INTO routings (server_id, org, add_it, reason, decided_by, decided_at)
+                VALUES ('srv-a', 'police-ee', 1, 'hosted there', 'coord', 4);
+             INSERT INTO abuse_contacts (network, email, name, updated) VALUES ('AS64500', 'abuse@a.example', '', 5);",
+        )
+        .unwrap();
+        let before = audit_size(&mut conn);
+        migrate(&mut conn, &all).unwrap();
+        let mut store = SqlStore { conn };
+        let logged: Vec<_> = store.audit_entries(before, 10).unwrap().into_iter().map(|l| l.entry).collect();
+        let said: Vec<(&str, &str, &str)> =
+            logged.iter().map(|e| (e.action.as_str(), e.subject.as_str(), e.actor.as_str())).collect();
+        assert_eq!(
+            said,
+            [
+                ("org.add", "police-ee", "migration"),
+                ("token.add", "1", "migration"),
+                ("token.revoke", "1", "migration"),
+                ("sharing.set", "feed", "migration"),
+                ("routing.add", "srv-a", "coord"),
+                ("contact.put", "AS64500", "migration"),
+            ],
+            "a source nobody set limits on has no entry"
+        );
+        let token = store.tokens().unwrap().remove(0);
+        assert_eq!(logged[1].body, token.audit_entry("").body, "the token's digest is logged");
+        assert_eq!(logged[2].at, 3, "a revocation is logged at the time it was made");
+    }
+
+    fn audit_size(conn: &mut crate::sqlite::SqliteConnection) -> u64 {
+        let rows = conn.query(sql::AUDIT_TIP, &[]).unwrap();
+        at(&rows[0], 0).unwrap().count().unwrap()
     }
 
     #[test]

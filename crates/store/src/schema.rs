@@ -408,11 +408,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
         added_at BIGINT NOT NULL
     );",
     ),
+    // Organisations, tokens, sharing limits, routings and abuse contacts
+    // join the audit log: no new table, the migration logs what exists.
+    (17, "-- migration::log_access_state"),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
 /// takedown moves made before (`migration::log_earlier_changes`).
 pub const AUDIT_VERSION: i64 = 11;
+
+/// The schema version from which organisations, tokens, sharing limits,
+/// routings and abuse contacts are logged; migrating to it logs those that
+/// exist (`migration::log_access_state`).
+pub const ACCESS_AUDIT_VERSION: i64 = 17;
 
 /// The first schema version whose identities are digests; migrating to it
 /// computes them (`db::fill_digests`).
@@ -578,10 +586,11 @@ pub mod sql {
     // SQLite numbers `$N` parameters by first appearance: keep them in order.
     pub const INSERT_TOKEN: &str = "INSERT INTO tokens (org_id, role, digest, label, created, expires)
         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-    pub const TOKENS: &str = "SELECT t.id, o.name, t.role, t.label, t.created, t.expires, t.revoked
+    pub const TOKENS: &str = "SELECT t.id, o.name, t.role, t.label, t.created, t.expires, t.revoked, t.digest
         FROM tokens t JOIN orgs o ON o.id = t.org_id";
     pub const TOKENS_ORDER: &str = "ORDER BY t.id";
     pub const TOKEN_BY_DIGEST: &str = "WHERE t.digest = $1";
+    pub const TOKEN_BY_ID: &str = "WHERE t.id = $1";
     pub const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL";
     pub const SHARING: &str = "SELECT name, owner, recipients FROM sources ORDER BY name";
     pub const SET_SHARING: &str = "UPDATE sources SET owner = $1, recipients = $2 WHERE name = $3";

@@ -197,10 +197,17 @@ fn routings_and_packages(store: &mut dyn Store) {
         by: "coord".into(),
         at: 5,
     };
+    let logged_before = store.audit_size().unwrap();
     store.add_routing(&routing).unwrap();
     store.add_routing(&Routing { add: true, at: 6, ..routing.clone() }).unwrap();
     let stored = store.routings().unwrap();
     assert_eq!((stored.len(), stored[0].add, stored[1].add), (2, false, true));
+    let logged: Vec<_> = store.audit_entries(logged_before, 10).unwrap().into_iter().map(|l| l.entry).collect();
+    let expected: Vec<_> = stored.iter().map(Routing::audit_entry).collect();
+    assert_eq!(
+        logged.iter().map(|e| (&e.action, &e.body)).collect::<Vec<_>>(),
+        expected.iter().map(|e| (&e.action, &e.body)).collect::<Vec<_>>()
+    );
     let package = PackageRecord {
         id: 0,
         org: "police-ee".into(),
@@ -243,13 +250,15 @@ fn organisations_tokens_and_sharing(store: &mut dyn Store) {
         prefixes: vec![],
         clients: vec!["police-ee".into()],
     };
-    store.add_org(&agency, 1).unwrap();
-    store.add_org(&partner, 1).unwrap();
-    assert!(matches!(store.add_org(&agency, 2), Err(StoreError::Exists(_))));
+    let logged_before = store.audit_size().unwrap();
+    store.add_org(&agency, "operator", 1).unwrap();
+    store.add_org(&partner, "operator", 1).unwrap();
+    assert!(matches!(store.add_org(&agency, "operator", 2), Err(StoreError::Exists(_))));
     assert_eq!(store.orgs().unwrap(), vec![partner.clone(), agency.clone()]);
 
     let token = NewToken {
         org: "police-ee",
+        by: "operator",
         role: Role::Reader,
         digest: "ab12",
         label: "dgt_ab",
@@ -265,9 +274,10 @@ fn organisations_tokens_and_sharing(store: &mut dyn Store) {
         (id, "police-ee", Role::Reader, Some(99), None)
     );
     assert!(store.token_by_digest("cd34").unwrap().is_none());
-    assert!(store.revoke_token(id, 7).unwrap());
-    assert!(!store.revoke_token(id, 8).unwrap(), "revoking twice changes nothing");
-    assert_eq!(store.tokens().unwrap()[0].revoked, Some(7));
+    assert!(store.revoke_token(id, "coord", 7).unwrap());
+    assert!(!store.revoke_token(id, "coord", 8).unwrap(), "revoking twice changes nothing");
+    let revoked = store.tokens().unwrap().remove(0);
+    assert_eq!((revoked.revoked, revoked.digest.as_str()), (Some(7), "ab12"));
 
     // A source nobody set limits on is the coordinators'; limits set on a
     // new source create it.
@@ -277,9 +287,26 @@ fn organisations_tokens_and_sharing(store: &mut dyn Store) {
         recipients: vec![Recipient::Kind(OrgKind::Coordinator), Recipient::Org("police-ee".into())],
     };
     let fresh = source("isp-1-feed");
-    store.set_sharing(&fresh, &shared, 9).unwrap();
+    store.set_sharing(&fresh, &shared, "isp-1", 9).unwrap();
     assert_eq!(store.sharing().unwrap()["isp-1-feed"], shared);
     assert_eq!(store.source("isp-1-feed").unwrap(), Some(fresh));
+
+    // Each change that took effect was logged in its transaction, and
+    // nothing that was refused.
+    let logged: Vec<_> =
+        store.audit_entries(logged_before, 100).unwrap().into_iter().map(|l| (l.entry.seq, l.entry)).collect();
+    let expected = [
+        agency.audit_entry("operator", 1),
+        partner.audit_entry("operator", 1),
+        revoked.audit_entry("operator"),
+        revoked.revoke_entry("coord", 7),
+        shared.audit_entry("isp-1-feed", "isp-1", 9),
+    ];
+    assert_eq!(logged.len(), expected.len());
+    for (n, ((seq, entry), wanted)) in logged.into_iter().zip(expected).enumerate() {
+        assert_eq!(entry, dragnet_core::audit::Entry { seq: logged_before + 1 + n as u64, ..wanted });
+        assert_eq!(seq, logged_before + 1 + n as u64);
+    }
 }
 
 const CERT: &str = "cert:3f7a2b9c1d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";

@@ -112,7 +112,7 @@ pub fn run(store: &mut dyn Store, data: &Path, options: &Options, step: &mut dyn
     let mut add = |name: &str, kind: OrgKind, countries: Vec<String>| {
         let org =
             Org { name: name.into(), kind, countries, asns: Vec::new(), prefixes: Vec::new(), clients: Vec::new() };
-        crate::access::add_org(store, org)
+        crate::access::add_org(store, org, crate::access::OPERATOR)
     };
     add("coordination", OrgKind::Coordinator, vec![])?;
     let mut participants = vec![("coordination".to_string(), "coordinator".to_string())];
@@ -190,7 +190,7 @@ pub fn run(store: &mut dyn Store, data: &Path, options: &Options, step: &mut dyn
             name: format!("AS{asn} hosting ({cc})"),
         })
         .collect();
-    moves.store.put_contacts(&contacts, at)?;
+    moves.store.put_contacts(&contacts, crate::access::OPERATOR, at)?;
     let sink = SmtpSink::start(&data.join("mail"))?;
     let mailer = Mailer {
         relay: format!("smtp://{}", sink.address),

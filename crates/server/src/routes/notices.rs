@@ -47,8 +47,8 @@ pub async fn import(
     credential: Credential,
     Bytes(body): Bytes,
 ) -> Result<Json<Imported>, ApiError> {
-    app.call(credential, Access::Coordinator(Role::Admin), move |store, _, _| {
-        let imported = contacts::import_bytes(store, "body", &body, dragnet_engine::now())?;
+    app.call(credential, Access::Coordinator(Role::Admin), move |store, _, scope| {
+        let imported = contacts::import_bytes(store, &scope.actor()?, "body", &body, dragnet_engine::now())?;
         Ok(Imported { imported })
     })
     .await
