@@ -1,5 +1,6 @@
 //! `dragnet export`: a package, or the servers an organisation may see, as a
-//! STIX 2.1 bundle or a MISP event.
+//! STIX 2.1 bundle, a MISP event or X-ARF reports; or what is still live as
+//! a blocklist for a defender's tool (`docs/protect.md`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,14 +9,31 @@ use dragnet_core::Store;
 use dragnet_engine::export::xarf::Reporter;
 use dragnet_engine::export::{self, Format, Shared};
 use dragnet_engine::lookup::Context;
-use dragnet_engine::packages;
+use dragnet_engine::{blocklist, packages};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// stix (a STIX 2.1 bundle), misp (a MISP event) or xarf (XARF v4
-    /// abuse reports, one per server, one a line).
+    /// abuse reports, one per server, one a line); or a blocklist: plain,
+    /// cidr, csv, jsonl, hosts, adblock, nftables, ipset, suricata,
+    /// suricata-categories, mikrotik or rpz.
     #[arg(long)]
     format: String,
+    /// Blocklists: leave out what is marked stricter than this TLP.
+    #[arg(long)]
+    tlp_max: Option<String>,
+    /// Blocklists: only these categories (repeat, or comma-separated).
+    #[arg(long)]
+    category: Vec<String>,
+    /// Blocklists: only values scoring at least this (0–100).
+    #[arg(long)]
+    min_score: Option<u8>,
+    /// Blocklists: the firewall set or address list's name (default dragnet).
+    #[arg(long)]
+    name: Option<String>,
+    /// rpz: the zone's name (default rpz.dragnet).
+    #[arg(long)]
+    zone: Option<String>,
     /// Export this package (`dragnet package list`).
     #[arg(long, conflicts_with = "viewer")]
     package: Option<i64>,
@@ -37,7 +55,12 @@ pub struct Args {
 }
 
 pub fn run(store: &mut dyn Store, data: &Path, args: &Args) -> anyhow::Result<ExitCode> {
-    let format: Format = args.format.parse()?;
+    if let Ok(format) = args.format.parse::<blocklist::Format>() {
+        return blocklist(store, data, args, format);
+    }
+    let format: Format = args.format.parse().map_err(|_| {
+        anyhow::anyhow!("--format {}: expected stix, misp, xarf, {}", args.format, blocklist::Format::NAMES)
+    })?;
     let reporter = match (&args.reporter_org, &args.reporter_contact, &args.reporter_domain) {
         (Some(org), Some(contact), Some(domain)) => {
             Some(Reporter { org: org.clone(), contact: contact.clone(), domain: domain.clone() })
@@ -73,5 +96,34 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args) -> anyhow::Result<Ex
         Some(path) => std::fs::write(path, text + "\n")?,
         None => println!("{text}"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn blocklist(store: &mut dyn Store, data: &Path, args: &Args, format: blocklist::Format) -> anyhow::Result<ExitCode> {
+    if args.package.is_some() {
+        anyhow::bail!("a blocklist is of what is live now: --package goes with stix, misp and xarf");
+    }
+    let request = blocklist::Request {
+        format,
+        filter: blocklist::Filter::parse(args.tlp_max.as_deref(), &args.category, args.min_score)?,
+        name: args.name.clone(),
+        zone: args.zone.clone(),
+    };
+    let ctx = Context::load(store, data)?;
+    let scope = crate::lookup::scope(store, args.viewer.as_deref())?;
+    let written = blocklist::export(store, &ctx, &scope, dragnet_engine::now(), &request)?;
+    match &args.out {
+        // Written aside and renamed, so a tool reading the file never sees half of it.
+        Some(path) => {
+            let part = path.with_extension("part");
+            std::fs::write(&part, &written.text)?;
+            std::fs::rename(&part, path)?;
+        }
+        None => {
+            use std::io::Write;
+            std::io::stdout().lock().write_all(written.text.as_bytes())?;
+        }
+    }
+    eprintln!("{} lines written, {} values the format cannot hold left out", written.lines, written.skipped);
     Ok(ExitCode::SUCCESS)
 }

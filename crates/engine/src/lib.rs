@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod blocklist;
 pub mod config;
 pub mod contacts;
 pub mod demo;

@@ -27,6 +27,8 @@ pub struct Member {
     pub score: u8,
     pub sources: Vec<String>,
     pub categories: Vec<Category>,
+    /// The strictest marking of what the caller sees of it.
+    pub tlp: Tlp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -205,6 +207,7 @@ fn view(
             score,
             sources: facts.iter().map(|f| f.source.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
             categories: facts.iter().map(|f| f.observation.category).collect::<BTreeSet<_>>().into_iter().collect(),
+            tlp: facts.iter().map(|f| f.observation.tlp).max().unwrap_or(Tlp::Clear),
             country: None,
             asn: None,
             as_org: None,

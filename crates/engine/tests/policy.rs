@@ -235,6 +235,11 @@ fn check(w: &World) -> Result<(), TestCaseError> {
         }
     }
     prop_assert!(servers.warninglisted.is_empty());
+    // Blocklists list nothing the viewer may not see (networks included).
+    let filter = dragnet_engine::blocklist::Filter::default();
+    for entry in dragnet_engine::blocklist::select(&mut store, &ctx, &scope, 1_700_000_000, &filter).unwrap() {
+        prop_assert!(visible.contains_key(&entry.value), "a blocklist holds {} the viewer may not see", entry.value);
+    }
     Ok(())
 }
 

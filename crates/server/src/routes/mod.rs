@@ -5,6 +5,7 @@
 //! annotate it, and add one `.routes(routes!(…))` line below.
 
 mod audit;
+mod blocklists;
 mod directory;
 mod evidence;
 mod lookup;
@@ -52,6 +53,7 @@ use crate::state::{Access, App, Credential};
         (name = "operations", description = "Operations, what agencies did in them, and their reports"),
         (name = "notices", description = "Abuse desks and the takedown requests sent to them"),
         (name = "audit", description = "The tamper-evident log of changes"),
+        (name = "protect", description = "Blocklists of what is still live, for defenders' tools"),
         (name = "public", description = "TLP:CLEAR data, no token needed")
     )
 )]
@@ -102,7 +104,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(notices::send))
         .routes(routes!(audit::entries))
         .routes(routes!(audit::verify))
-        .routes(routes!(audit::proof));
+        .routes(routes!(audit::proof))
+        .routes(routes!(blocklists::export));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

@@ -1,0 +1,197 @@
+//! Blocklists end to end: what is exported (never a warninglisted,
+//! expired, verified-offline, rejected or not-permitted value), the same
+//! bytes for the same state, and each firewall and resolver format loaded
+//! by its real consumer: `named-checkzone` for the RPZ, `nft -c -f` and
+//! `ipset restore` in a network namespace this test makes.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{Server, dragnet};
+
+fn run(d: &Path, args: &[&str]) -> common::Run {
+    let r = dragnet(d, args);
+    assert_eq!(r.code, 0, "dragnet {args:?}: {}{}", r.stdout, r.stderr);
+    r
+}
+
+const FEED: &str = "value,category,last_seen
+45.10.1.7,botnet-c2,
+45.10.1.6,phishing,
+45.20.7.0/24,spam,
+2a01:4f8:10::1,scanning,
+c2-panel.top,botnet-c2,
+stale-panel.top,botnet-c2,2015-01-01
+gone-panel.top,botnet-c2,
+cdn-edge.net,botnet-c2,
+false-alarm.top,phishing,
+http://c2-panel.top/gate.php?id=1,botnet-c2,
+";
+
+/// A store with one value of each kind that must or must not be listed.
+fn world(d: &Path) {
+    std::fs::create_dir_all(d).unwrap();
+    let list = d.join("cdn.json");
+    std::fs::write(
+        &list,
+        r#"{"name": "CDN edges", "version": 1, "description": "test", "type": "hostname", "list": ["cdn-edge.net"]}"#,
+    )
+    .unwrap();
+    run(d, &["warninglist", "import", list.to_str().unwrap()]);
+    let feed = d.join("feed.csv");
+    std::fs::write(&feed, FEED).unwrap();
+    let columns = "value=value,category=category,last_seen=last_seen";
+    let f = feed.to_str().unwrap();
+    run(d, &["ingest", f, "--source", "partner", "--format", "csv", "--columns", columns, "--tlp", "amber"]);
+    let secret = d.join("secret.txt");
+    std::fs::write(&secret, "45.30.1.1\n").unwrap();
+    let s = secret.to_str().unwrap();
+    run(d, &["ingest", s, "--source", "secret", "--tlp", "red", "--category", "botnet-c2"]);
+    let id = |value: &str| run(d, &["--json", "server", value]).json()["id"].as_str().unwrap().to_string();
+    let gone = id("gone-panel.top");
+    for to in
+        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
+    {
+        run(d, &["takedown", "set", &gone, "--to", to, "--reason", "test"]);
+    }
+    run(d, &["takedown", "set", &id("false-alarm.top"), "--to", "rejected", "--reason", "a parked domain"]);
+}
+
+fn export(d: &Path, args: &[&str]) -> String {
+    let mut all = vec!["export"];
+    all.extend_from_slice(args);
+    run(d, &all).stdout
+}
+
+#[test]
+fn only_what_is_live_and_permitted_is_listed_in_a_stable_order() {
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    let plain = export(d, &["--format", "plain"]);
+    assert_eq!(
+        plain,
+        "45.10.1.6\n45.10.1.7\n45.20.7.0/24\n45.30.1.1\n2a01:4f8:10::1\nc2-panel.top\nhttp://c2-panel.top/gate.php?id=1\n"
+    );
+    assert_eq!(export(d, &["--format", "plain"]), plain, "the same state, the same bytes");
+    assert_eq!(
+        export(d, &["--format", "plain", "--tlp-max", "amber", "--category", "botnet-c2,phishing"]),
+        "45.10.1.6\n45.10.1.7\nc2-panel.top\nhttp://c2-panel.top/gate.php?id=1\n"
+    );
+    assert_eq!(
+        export(d, &["--format", "cidr", "--tlp-max", "amber"]),
+        "45.10.1.6/31\n45.20.7.0/24\n2a01:4f8:10::1/128\n"
+    );
+    assert_eq!(export(d, &["--format", "hosts", "--min-score", "1"]).lines().last(), Some("0.0.0.0 c2-panel.top"));
+    let csv = export(d, &["--format", "csv", "--category", "spam"]);
+    assert!(csv.starts_with("value,kind,categories,score,tlp,server,last_seen\n45.20.7.0/24,cidr,spam,"), "{csv}");
+    let jsonl = export(d, &["--format", "jsonl"]);
+    assert_eq!(jsonl.lines().count(), 7);
+    // An organisation sees only what was shared with it.
+    run(d, &["org", "add", "isp-1", "--kind", "partner"]);
+    run(d, &["share", "partner", "--with", "isp-1"]);
+    assert_eq!(
+        export(d, &["--format", "plain", "--for", "isp-1"]),
+        "45.10.1.6\n45.10.1.7\n45.20.7.0/24\n2a01:4f8:10::1\nc2-panel.top\nhttp://c2-panel.top/gate.php?id=1\n",
+        "the red source was not shared with isp-1"
+    );
+    // The same over the API, for the same organisation's token.
+    let token = run(d, &["token", "create", "--org", "isp-1", "--role", "reader"]).stdout.trim().to_string();
+    let server = Server::start(d, &[], &[]);
+    let r = server.get("/api/v1/blocklist?format=plain", Some(&token));
+    assert_eq!((r.status, r.header("content-type")), (200, Some("text/plain; charset=utf-8")));
+    assert_eq!(r.body, export(d, &["--format", "plain", "--for", "isp-1"]));
+    let r = server.get("/api/v1/blocklist?format=cidr&category=spam", Some(&token));
+    assert_eq!(r.body, "45.20.7.0/24\n");
+    assert_eq!(server.get("/api/v1/blocklist?format=pdf", Some(&token)).status, 400);
+    assert_eq!(server.get("/api/v1/blocklist?format=plain", None).status, 401);
+    let bad = dragnet(d, &["export", "--format", "rpz", "--zone", "bad zone;"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("--zone"), "{}", bad.stderr);
+}
+
+#[test]
+fn named_checkzone_loads_the_rpz() {
+    let Some(checkzone) = dragnet_testkit::oracle("named-checkzone") else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    let zone = folder.path().join("rpz.zone");
+    run(d, &["export", "--format", "rpz", "--zone", "rpz.example.org", "--out", zone.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&zone).unwrap();
+    assert!(text.contains("\nc2-panel.top CNAME .\n*.c2-panel.top CNAME .\n"), "{text}");
+    assert!(text.contains("\n32.7.1.10.45.rpz-ip CNAME .\n"), "{text}");
+    assert!(text.contains("\n128.1.zz.10.4f8.2a01.rpz-ip CNAME .\n"), "{text}");
+    let out = Command::new(checkzone).args(["-i", "full", "rpz.example.org"]).arg(&zone).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains("OK"), "{said}\n{text}");
+}
+
+/// A network namespace of this test's own, removed when dropped.
+struct Namespace(String);
+
+impl Namespace {
+    fn new() -> Option<Namespace> {
+        let name = format!("dragnet-bl-{}", std::process::id());
+        let made = Command::new("ip").args(["netns", "add", &name]).status().ok()?.success();
+        made.then_some(Namespace(name))
+    }
+
+    fn run(&self, program: &str, args: &[&str], input: &str) -> (bool, String) {
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.0, program])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+    }
+}
+
+#[test]
+fn nft_and_ipset_load_the_firewall_sets() {
+    let (Some(_), Some(_)) = (dragnet_testkit::oracle("nft"), dragnet_testkit::oracle("ipset")) else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    let Some(ns) = Namespace::new() else {
+        assert!(std::env::var_os("DRAGNET_SKIP_ORACLES").is_some(), "no network namespace could be made (root?)");
+        return;
+    };
+    let nft = export(d, &["--format", "nftables"]);
+    let (ok, said) = ns.run("nft", &["-c", "-f", "-"], &nft);
+    assert!(ok, "nft -c: {said}\n{nft}");
+    // Loaded twice: the second load replaces the set, as a refresh would.
+    for _ in 0..2 {
+        let (ok, said) = ns.run("nft", &["-f", "-"], &nft);
+        assert!(ok, "nft -f: {said}\n{nft}");
+    }
+    let (_, listed) = ns.run("nft", &["list", "set", "inet", "dragnet", "dragnet_v4"], "");
+    assert!(listed.contains("45.10.1.6/31") && listed.contains("45.20.7.0/24"), "{listed}");
+
+    let ipset = export(d, &["--format", "ipset"]);
+    for _ in 0..2 {
+        let (ok, said) = ns.run("ipset", &["restore"], &ipset);
+        assert!(ok, "ipset restore: {said}\n{ipset}");
+    }
+    let (_, listed) = ns.run("ipset", &["list", "dragnet-v4"], "");
+    assert!(listed.contains("Number of entries: 3"), "{listed}");
+    let (_, listed) = ns.run("ipset", &["list", "dragnet-v6"], "");
+    assert!(listed.contains("2a01:4f8:10::1"), "{listed}");
+}
