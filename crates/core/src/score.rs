@@ -95,6 +95,14 @@ fn category_index(c: Category) -> usize {
     Category::ALL.iter().position(|x| *x == c).unwrap_or(Category::ALL.len() - 1)
 }
 
+/// How long after its last sighting an observation of `category` expires, in seconds.
+// The index is an enum position into an array sized by the enum.
+#[allow(clippy::indexing_slicing)]
+pub fn expiry_seconds(cfg: &ScoringConfig, category: Category) -> i64 {
+    let days = cfg.half_life_days[category_index(category)].max(0.001) * cfg.expiry_half_lives;
+    (days * 86_400.0) as i64
+}
+
 /// One observation's strength in 0–1 at time `now`.
 // The indices are enum positions into arrays sized by the enum.
 #[allow(clippy::indexing_slicing)]

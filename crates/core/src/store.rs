@@ -417,6 +417,36 @@ pub struct TaxiiQuery<'a> {
     pub limit: usize,
 }
 
+/// A standing decision to block a value (an address, a network, a domain)
+/// until a time, as a decision stream hands it to defenders' tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The stream's sequence number when it was made: a cursor below it
+    /// has not seen it.
+    pub id: u64,
+    pub value: String,
+    pub kind: crate::Kind,
+    pub category: crate::Category,
+    /// When it lapses unless renewed (the sightings' expiry).
+    pub until: Timestamp,
+    pub reason: String,
+    /// The (source, marking) pairs it rests on: a caller is given it only
+    /// if the policy point lets it see one of them.
+    pub markings: Vec<(String, crate::Tlp)>,
+    pub added: Timestamp,
+    /// The sequence number it was withdrawn at, if it was.
+    pub deleted: Option<u64>,
+}
+
+/// What the decision stream holds after a change: the decisions added and
+/// withdrawn since a cursor, and the cursor to ask from next.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionChanges {
+    pub new: Vec<Decision>,
+    pub deleted: Vec<Decision>,
+    pub cursor: u64,
+}
+
 /// A token to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewToken<'a> {
@@ -633,4 +663,20 @@ pub trait Store {
 
     /// Every kept tree head, smallest first.
     fn tree_heads(&mut self) -> Result<Vec<crate::audit::TreeHead>, StoreError>;
+
+    /// Makes the standing decisions those of `live` (their `id`, `added`
+    /// and `deleted` are the store's to give), all or none: a value no
+    /// longer live is withdrawn, a new one added, and one whose category,
+    /// markings or reason changed, or whose `until` moved by more than
+    /// `slack` seconds, withdrawn and added anew. Returns (added, withdrawn).
+    fn reconcile_decisions(
+        &mut self,
+        live: &[Decision],
+        slack: i64,
+        now: Timestamp,
+    ) -> Result<(usize, usize), StoreError>;
+
+    /// The decisions standing now (cursor 0), or those added and withdrawn
+    /// after `cursor`: one added and withdrawn since is in neither.
+    fn decisions_since(&mut self, cursor: u64) -> Result<DecisionChanges, StoreError>;
 }

@@ -5,6 +5,7 @@ mod access;
 mod audit;
 mod collect;
 mod config;
+mod decisions;
 mod demo;
 mod evaluate;
 mod evidence;
@@ -154,8 +155,12 @@ enum Command {
     /// The tamper-evident audit log: checkpoint, verify, proof, log, key.
     #[command(subcommand)]
     Audit(audit::Command),
-    /// A package, or the servers an organisation may see, as STIX 2.1 or MISP.
+    /// A package, or the servers an organisation may see, as STIX 2.1, MISP
+    /// or XARF; or a blocklist of what is still live (docs/protect.md).
     Export(export::Args),
+    /// The decision stream (ban this address, network or domain until then):
+    /// every standing decision, or what changed since a cursor.
+    Decisions(decisions::Args),
     /// TAXII 2.1 client: pull a remote collection into a source.
     #[command(subcommand)]
     Taxii(taxii::Command),
@@ -206,6 +211,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
         Command::Serve(args) => serve::run(location.clone(), &cli.data, &audit_key, busy, &args),
         Command::Export(args) => export::run(&mut *open()?, &cli.data, &args),
+        Command::Decisions(args) => decisions::run(&mut *open()?, &cli.data, &args),
         Command::Taxii(c) => taxii::run(&mut *open()?, &c, cli.json),
         Command::Route(c) => packages::route(&mut *open()?, &cli.data, c, cli.json),
         Command::Package(c) => packages::package(&mut *open()?, &cli.data, c, cli.json),

@@ -195,3 +195,73 @@ fn nft_and_ipset_load_the_firewall_sets() {
     let (_, listed) = ns.run("ipset", &["list", "dragnet-v6"], "");
     assert!(listed.contains("2a01:4f8:10::1"), "{listed}");
 }
+
+#[test]
+fn the_decision_stream_adds_and_withdraws_as_takedowns_go() {
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    run(d, &["org", "add", "isp-1", "--kind", "partner"]);
+    run(d, &["share", "partner", "--with", "isp-1"]);
+    let token = run(d, &["token", "create", "--org", "isp-1", "--role", "reader"]).stdout.trim().to_string();
+    let server = Server::start(d, &[], &[]);
+    let values = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array().unwrap().iter().map(|d| d["value"].as_str().unwrap().to_string()).collect()
+    };
+    let first = server.get("/api/v1/decisions/stream?startup=true", Some(&token));
+    assert_eq!(first.status, 200, "{}", first.body);
+    let first = first.json();
+    let mut got = values(&first["new"]);
+    got.sort();
+    assert_eq!(got, ["2a01:4f8:10::1", "45.10.1.6", "45.10.1.7", "45.20.7.0/24", "c2-panel.top"], "{first}");
+    let c2 = first["new"].as_array().unwrap().iter().find(|d| d["value"] == "c2-panel.top").unwrap();
+    assert_eq!(
+        (c2["type"].as_str(), c2["scope"].as_str(), c2["origin"].as_str()),
+        (Some("ban"), Some("Domain"), Some("dragnet"))
+    );
+    assert_eq!(c2["scenario"], "dragnet/botnet-c2");
+    assert!(c2["duration"].as_str().unwrap().ends_with('s'), "{c2}");
+    let range = first["new"].as_array().unwrap().iter().find(|d| d["value"] == "45.20.7.0/24").unwrap();
+    assert_eq!(range["scope"], "Range");
+    assert_eq!(first["deleted"], serde_json::json!([]));
+    let cursor = first["cursor"].as_str().unwrap().to_string();
+
+    // Nothing changed: nothing new.
+    let same = server.get(&format!("/api/v1/decisions/stream?since={cursor}"), Some(&token)).json();
+    assert_eq!((same["new"].clone(), same["deleted"].clone()), (serde_json::json!([]), serde_json::json!([])));
+
+    // The C2 server verified offline: its decisions are withdrawn. A new
+    // sighting is added; a RED one is not the partner's to see.
+    let c2_server = run(d, &["--json", "server", "c2-panel.top"]).json()["id"].as_str().unwrap().to_string();
+    for to in
+        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
+    {
+        run(d, &["takedown", "set", &c2_server, "--to", to, "--reason", "test"]);
+    }
+    let more = folder.path().join("more.txt");
+    std::fs::write(&more, "45.40.1.1\n").unwrap();
+    run(d, &["ingest", more.to_str().unwrap(), "--source", "partner", "--category", "botnet-c2"]);
+    std::fs::write(&more, "45.50.1.1\n").unwrap();
+    run(d, &["ingest", more.to_str().unwrap(), "--source", "secret", "--category", "botnet-c2"]);
+    let next = server.get(&format!("/api/v1/decisions/stream?since={cursor}"), Some(&token)).json();
+    assert_eq!(values(&next["new"]), ["45.40.1.1"], "{next}");
+    let mut withdrawn = values(&next["deleted"]);
+    withdrawn.sort();
+    let mut c2_members: Vec<String> = run(d, &["--json", "server", "c2-panel.top"]).json()["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    c2_members.sort();
+    assert_eq!(withdrawn, c2_members, "{next}");
+    // The operator sees the RED one too.
+    let all = run(d, &["decisions", "--since", &cursor]).json();
+    let mut added = values(&all["new"]);
+    added.sort();
+    assert_eq!(added, ["45.40.1.1", "45.50.1.1"]);
+    // A cursor the stream never gave, or none at all, is refused.
+    assert_eq!(server.get("/api/v1/decisions/stream?since=99999", Some(&token)).status, 400);
+    assert_eq!(server.get("/api/v1/decisions/stream", Some(&token)).status, 400);
+    assert_eq!(server.get("/api/v1/decisions/stream?startup=true", None).status, 401);
+}

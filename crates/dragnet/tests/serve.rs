@@ -129,6 +129,8 @@ fn routes(spec: &Value, server_id: &str) -> Vec<(String, String, Option<Vec<u8>>
                     (concrete, Some(body.as_bytes().to_vec()))
                 }
                 ("get", "/api/v1/packages/{id}/export") => (format!("{concrete}?format=stix"), None),
+                ("get", "/api/v1/blocklist") => (format!("{concrete}?format=plain"), None),
+                ("get", "/api/v1/decisions/stream") => (format!("{concrete}?startup=true"), None),
                 ("post", "/api/v1/submissions") => {
                     (format!("{concrete}?source={SECRET_SOURCE}"), Some(b"45.7.7.7\n".to_vec()))
                 }
@@ -184,6 +186,15 @@ fn no_route_serves_data_to_a_caller_who_may_not_see_it() {
     );
     let r = server.get(&format!("/api/v1/lookup/{SECRET}"), Some(&w.police));
     assert_eq!(r.json()["found"], false, "AMBER+STRICT not shared with the agency: {}", r.body);
+    // Blocklists and decisions hold the secret value for the coordinator only.
+    for path in ["/api/v1/blocklist?format=plain", "/api/v1/decisions/stream?startup=true"] {
+        let seen = server.get(path, Some(&w.coordinator));
+        assert!(seen.status == 200 && seen.body.contains(SECRET), "{path}: {}", seen.body);
+        for token in [&w.outsider, &w.police] {
+            let r = server.get(path, Some(token));
+            assert!(r.status == 200 && !r.body.contains(SECRET), "{path} leaked: {}", r.body);
+        }
+    }
     // CLEAR is for everyone, also on the public path.
     let r = server.get(&format!("/api/v1/public/lookup/{OPEN}"), None);
     assert_eq!((r.status, r.json()["found"].clone()), (200, Value::Bool(true)));

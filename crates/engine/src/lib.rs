@@ -10,6 +10,7 @@ pub mod audit;
 pub mod blocklist;
 pub mod config;
 pub mod contacts;
+pub mod decisions;
 pub mod demo;
 pub mod error;
 pub mod evaluate;

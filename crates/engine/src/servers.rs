@@ -29,6 +29,10 @@ pub struct Member {
     pub categories: Vec<Category>,
     /// The strictest marking of what the caller sees of it.
     pub tlp: Tlp,
+    /// The (source, marking) pairs of what the caller sees of it: a
+    /// decision stream judges each later caller by them.
+    #[serde(skip)]
+    pub markings: Vec<(String, Tlp)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,6 +212,12 @@ fn view(
             sources: facts.iter().map(|f| f.source.clone()).collect::<BTreeSet<_>>().into_iter().collect(),
             categories: facts.iter().map(|f| f.observation.category).collect::<BTreeSet<_>>().into_iter().collect(),
             tlp: facts.iter().map(|f| f.observation.tlp).max().unwrap_or(Tlp::Clear),
+            markings: facts
+                .iter()
+                .map(|f| (f.source.clone(), f.observation.tlp))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
             country: None,
             asn: None,
             as_org: None,

@@ -779,6 +779,19 @@ impl<C: Connection> Store for SqlStore<C> {
         cases::actions(&mut self.conn, operation)
     }
 
+    fn reconcile_decisions(
+        &mut self,
+        live: &[dragnet_core::store::Decision],
+        slack: i64,
+        now: Timestamp,
+    ) -> Result<(usize, usize), StoreError> {
+        crate::decisions::reconcile(&mut self.conn, live, slack, now)
+    }
+
+    fn decisions_since(&mut self, cursor: u64) -> Result<dragnet_core::store::DecisionChanges, StoreError> {
+        crate::decisions::since(&mut self.conn, cursor)
+    }
+
     fn put_contacts(&mut self, contacts: &[AbuseContact], by: &str, now: Timestamp) -> Result<(), StoreError> {
         cases::put_contacts(&mut self.conn, contacts, by, now)
     }

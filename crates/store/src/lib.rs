@@ -8,6 +8,7 @@ mod audit;
 mod cases;
 mod codec;
 mod db;
+mod decisions;
 mod migration;
 mod postgres;
 mod probes;

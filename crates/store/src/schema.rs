@@ -411,6 +411,24 @@ const MIGRATIONS: &[(i64, &str)] = &[
     // Organisations, tokens, sharing limits, routings and abuse contacts
     // join the audit log: no new table, the migration logs what exists.
     (17, "-- migration::log_access_state"),
+    // The decision stream: each decision numbered when made and when withdrawn.
+    (
+        18,
+        "CREATE TABLE decisions (
+        id BIGINT PRIMARY KEY,
+        value TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        category TEXT NOT NULL,
+        until_at BIGINT NOT NULL,
+        reason TEXT NOT NULL,
+        markings TEXT NOT NULL,
+        added_at BIGINT NOT NULL,
+        deleted_seq BIGINT
+    );
+    CREATE INDEX decisions_by_withdrawal ON decisions (deleted_seq, id);
+    CREATE TABLE decision_tip (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL);
+    INSERT INTO decision_tip (id, seq) VALUES (1, 0);",
+    ),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -469,6 +487,22 @@ pub mod sql {
     pub const ADVANCE_AUDIT_TIP: &str = "UPDATE audit_tip SET seq = seq + 1 WHERE id = 1 RETURNING seq, chain";
     pub const SET_AUDIT_CHAIN: &str = "UPDATE audit_tip SET chain = $1 WHERE id = 1";
     pub const AUDIT_TIP: &str = "SELECT seq FROM audit_tip WHERE id = 1";
+    pub const LOCK_DECISION_TIP: &str = "UPDATE decision_tip SET seq = seq WHERE id = 1 RETURNING seq";
+    pub const SET_DECISION_TIP: &str = "UPDATE decision_tip SET seq = $1 WHERE id = 1";
+    pub const DECISION_TIP: &str = "SELECT seq FROM decision_tip WHERE id = 1";
+    pub const STANDING_DECISIONS: &str =
+        "SELECT id, value, kind, category, until_at, reason, markings, added_at, deleted_seq
+        FROM decisions WHERE deleted_seq IS NULL ORDER BY id";
+    pub const INSERT_DECISION: &str =
+        "INSERT INTO decisions (id, value, kind, category, until_at, reason, markings, added_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    pub const WITHDRAW_DECISION: &str = "UPDATE decisions SET deleted_seq = $1 WHERE id = $2";
+    pub const DECISIONS_ADDED_SINCE: &str =
+        "SELECT id, value, kind, category, until_at, reason, markings, added_at, deleted_seq
+        FROM decisions WHERE id > $1 AND deleted_seq IS NULL ORDER BY id";
+    pub const DECISIONS_WITHDRAWN_SINCE: &str =
+        "SELECT id, value, kind, category, until_at, reason, markings, added_at, deleted_seq
+        FROM decisions WHERE deleted_seq > $1 AND id <= $1 ORDER BY deleted_seq";
     pub const INSERT_AUDIT_ENTRY: &str = "INSERT INTO audit_log (seq, at, actor, action, subject, body, leaf, chain)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     pub const AUDIT_ENTRIES: &str = "SELECT seq, at, actor, action, subject, body, leaf, chain

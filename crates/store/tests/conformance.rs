@@ -58,6 +58,57 @@ fn suite(store: &mut dyn Store) {
     taxii_objects_page_by_key(store);
     every_written_batch_moves_the_generation(store);
     takedowns_move_by_compare_and_set(store);
+    decisions_stream_what_changed_since_a_cursor(store);
+}
+
+fn decisions_stream_what_changed_since_a_cursor(store: &mut dyn Store) {
+    use dragnet_core::store::Decision;
+    let decision = |value: &str, kind, until| Decision {
+        id: 0,
+        value: value.into(),
+        kind,
+        category: Category::BotnetC2,
+        until,
+        reason: "botnet-c2, score 80".into(),
+        markings: vec![("alpha".into(), Tlp::Amber), ("beta".into(), Tlp::Red)],
+        added: 0,
+        deleted: None,
+    };
+    let empty = store.decisions_since(0).unwrap();
+    assert!(empty.new.is_empty() && empty.deleted.is_empty());
+    let a = decision("45.10.1.7", Kind::Ipv4, 1000);
+    let b = decision("45.20.0.0/16", Kind::Cidr, 1000);
+    let c = decision("c2-panel.top", Kind::Domain, 1000);
+    assert_eq!(store.reconcile_decisions(&[a.clone(), b.clone(), c.clone()], 60, 5).unwrap(), (3, 0));
+    let first = store.decisions_since(0).unwrap();
+    assert_eq!(
+        first.new.iter().map(|d| d.value.as_str()).collect::<Vec<_>>(),
+        ["45.10.1.7", "45.20.0.0/16", "c2-panel.top"]
+    );
+    assert_eq!((first.new[0].id, first.new[0].added, &first.new[0].markings), (1, 5, &a.markings));
+    assert_eq!(first.cursor, 3);
+    // Nothing changed (an expiry within the slack): nothing written.
+    assert_eq!(
+        store.reconcile_decisions(&[decision("45.10.1.7", Kind::Ipv4, 1030), b.clone(), c.clone()], 60, 6).unwrap(),
+        (0, 0)
+    );
+    assert_eq!(
+        store.decisions_since(3).unwrap(),
+        dragnet_core::store::DecisionChanges { cursor: 3, ..Default::default() }
+    );
+    // b withdrawn, a renewed well past its expiry, d added then withdrawn.
+    let d = decision("45.99.0.1", Kind::Ipv4, 1000);
+    store.reconcile_decisions(&[decision("45.10.1.7", Kind::Ipv4, 5000), c.clone(), d], 60, 7).unwrap();
+    store.reconcile_decisions(&[decision("45.10.1.7", Kind::Ipv4, 5000), c.clone()], 60, 8).unwrap();
+    let changes = store.decisions_since(3).unwrap();
+    assert_eq!(changes.new.iter().map(|d| (d.value.as_str(), d.until)).collect::<Vec<_>>(), [("45.10.1.7", 5000)]);
+    let deleted: Vec<&str> = changes.deleted.iter().map(|d| d.value.as_str()).collect();
+    assert_eq!(deleted, ["45.10.1.7", "45.20.0.0/16"], "the old a and b; d came and went after the cursor");
+    let standing = store.decisions_since(0).unwrap();
+    assert_eq!(standing.new.iter().map(|d| d.value.as_str()).collect::<Vec<_>>(), ["c2-panel.top", "45.10.1.7"]);
+    assert!(standing.deleted.is_empty());
+    assert_eq!(standing.cursor, changes.cursor);
+    assert_eq!(store.decisions_since(changes.cursor).unwrap().new.len(), 0);
 }
 
 fn takedowns_move_by_compare_and_set(store: &mut dyn Store) {

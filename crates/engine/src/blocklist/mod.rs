@@ -44,6 +44,9 @@ pub struct Entry {
     pub server: String,
     /// Seconds since the Unix epoch: the latest sighting the caller sees.
     pub last_seen: Timestamp,
+    /// The (source, marking) pairs it rests on.
+    #[serde(skip)]
+    pub markings: Vec<(String, Tlp)>,
 }
 
 impl Entry {
@@ -153,6 +156,7 @@ pub fn select(
                 tlp: m.tlp,
                 server: view.id.clone(),
                 last_seen: view.last_seen.as_deref().and_then(dragnet_core::parse_timestamp).unwrap_or_default(),
+                markings: m.markings.clone(),
             });
         }
     }
@@ -182,6 +186,12 @@ pub fn select(
                 tlp,
                 server: String::new(),
                 last_seen: facts.iter().map(|(_, o)| o.last_seen).max().unwrap_or_default(),
+                markings: {
+                    let mut m: Vec<(String, Tlp)> = facts.iter().map(|(s, o)| (s.clone(), o.tlp)).collect();
+                    m.sort();
+                    m.dedup();
+                    m
+                },
             });
         }
     }

@@ -105,7 +105,8 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(audit::entries))
         .routes(routes!(audit::verify))
         .routes(routes!(audit::proof))
-        .routes(routes!(blocklists::export));
+        .routes(routes!(blocklists::export))
+        .routes(routes!(blocklists::stream));
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1)
 }
 

@@ -13,6 +13,7 @@ fn entry(value: &str, kind: Kind, categories: &[Category], score: u8) -> Entry {
         tlp: Tlp::Amber,
         server: if kind == Kind::Cidr { String::new() } else { "srv-1".into() },
         last_seen: 1_700_000_000,
+        markings: vec![("feed".into(), Tlp::Amber)],
     }
 }
 
