@@ -4,6 +4,7 @@
 //! allocator its memory figures need never runs in production.
 
 mod alloc;
+mod dnsbl;
 mod measure;
 
 use std::process::ExitCode;

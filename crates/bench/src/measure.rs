@@ -49,6 +49,22 @@ pub struct Args {
     /// lookups (0 = skip); 20 M random addresses are looked up.
     #[arg(long, default_value_t = 0)]
     prefixes: usize,
+    /// A list of addresses and networks (one a line, as an rbldnsd ip4set)
+    /// to load into the DNSBL's serving index and look up in.
+    #[arg(long)]
+    dnsbl_list: Option<PathBuf>,
+    /// With --dnsbl-list: serve it on this address (UDP and TCP) until
+    /// killed, as zone --dnsbl-zone, for dnsperf.
+    #[arg(long, requires = "dnsbl_list")]
+    dnsbl_serve: Option<std::net::SocketAddr>,
+    #[arg(long, default_value = "dnsbl.bench")]
+    dnsbl_zone: String,
+    /// Threads reading UDP when serving (default 1).
+    #[arg(long, default_value_t = 1)]
+    dnsbl_threads: usize,
+    /// Generated blocklist entries to write in every export format (0 = skip).
+    #[arg(long, default_value_t = 0)]
+    export_entries: usize,
     /// STIX objects to put in one TAXII collection of a fresh embedded store,
     /// then read 1,000 a page at the first, middle and last page (0 = skip).
     #[arg(long, default_value_t = 0)]
@@ -510,6 +526,15 @@ fn durable_ingest(input: &str, source: &Source, observations: &[Observation]) ->
 }
 
 pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
+    if let (Some(list), Some(address)) = (&args.dnsbl_list, args.dnsbl_serve) {
+        crate::dnsbl::serve(list, address, &args.dnsbl_zone, args.dnsbl_threads)?;
+    }
+    if args.dnsbl_list.is_some() || args.export_entries > 0 {
+        let dnsbl = args.dnsbl_list.as_deref().map(crate::dnsbl::measure).transpose()?;
+        let exports = (args.export_entries > 0).then(|| crate::dnsbl::exports(args.export_entries));
+        print_json(&serde_json::json!({"dnsbl": dnsbl, "exports": exports}))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let csv = feodo_csv(args.lines);
     let bundle = stix_bundle(args.stix);
     if let Some(dir) = &args.write_to {

@@ -36,9 +36,68 @@ pub struct Args {
     /// Notices: the reporter's domain.
     #[arg(long)]
     reporter_domain: Option<String>,
+    /// Also serve DNS (UDP and TCP) on this address: the DNSBL zone.
+    #[arg(long, requires = "dnsbl_zone")]
+    dns: Option<SocketAddr>,
+    /// The DNSBL zone's name (`dnsbl.example.org`).
+    #[arg(long)]
+    dnsbl_zone: Option<String>,
+    /// The name server the zone's NS and SOA records name.
+    #[arg(long, default_value = "localhost")]
+    dns_ns: String,
+    /// Answer as this organisation may see (default: the public, TLP:CLEAR
+    /// and what was shared with everyone: a DNS zone is read by anyone).
+    #[arg(long, value_name = "ORG")]
+    dns_as: Option<String>,
+    /// Threads reading DNS over UDP (default: one per core).
+    #[arg(long)]
+    dns_threads: Option<usize>,
+    /// The lookup URL a TXT answer gives (`{}` is the address; default this
+    /// server's public lookup).
+    #[arg(long)]
+    lookup_url: Option<String>,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     openapi: bool,
+}
+
+/// Starts the DNSBL on `address` with an index built now, kept current
+/// from the store by a thread of its own.
+fn start_dns(location: &Location, data: &Path, busy: Duration, address: SocketAddr, args: &Args) -> anyhow::Result<()> {
+    use dragnet_engine::access::{Scope, Who};
+    let zone_name = args.dnsbl_zone.as_deref().unwrap_or_default();
+    let lookup_url =
+        args.lookup_url.clone().unwrap_or_else(|| format!("http://{}/api/v1/public/lookup/{{}}", args.listen));
+    if lookup_url.len() > 200 {
+        anyhow::bail!("--lookup-url: at most 200 characters");
+    }
+    let Some(zone) = dragnet_dns::Zone::new(zone_name, &args.dns_ns, &lookup_url) else {
+        anyhow::bail!("--dnsbl-zone {zone_name} / --dns-ns {}: not valid DNS names", args.dns_ns);
+    };
+    let mut store = dragnet_store::open_waiting(location, busy)?;
+    let ctx = dragnet_engine::lookup::Context::load(&mut *store, data)?;
+    let scope = match &args.dns_as {
+        Some(org) => Scope::of_org(&mut *store, org)?,
+        None => Scope::load(&mut *store, Who::Anyone)?,
+    };
+    let started = std::time::Instant::now();
+    let index = dragnet_dns::refresh::build(&mut *store, &ctx, &scope, dragnet_engine::now())?;
+    let (entries, ranges, bytes) = (index.entries, index.ranges(), index.bytes());
+    let shared = dragnet_dns::Shared::new(zone, index);
+    let threads = args.dns_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+    let listening = dragnet_dns::serve(address, std::sync::Arc::clone(&shared), threads)?;
+    tracing::info!(
+        zone = zone_name,
+        udp = %listening.udp,
+        tcp = %listening.tcp,
+        entries,
+        ranges,
+        bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "serving the DNSBL"
+    );
+    dragnet_dns::refresh::keep_current(store, ctx, scope, shared, |problem| tracing::error!("{problem}"))?;
+    Ok(())
 }
 
 pub fn run(
@@ -71,6 +130,9 @@ pub fn run(
             },
         }),
     };
+    if let Some(address) = args.dns {
+        start_dns(&config.location, data, busy_timeout, address, args)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(dragnet_server::serve(config))?;
     Ok(ExitCode::SUCCESS)

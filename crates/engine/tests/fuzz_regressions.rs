@@ -17,6 +17,10 @@ fn fuzz_regressions_stay_fixed() {
     let (mut replayed, mut failed) = (0, Vec::new());
     for dir in dirs.map(Result::unwrap).filter(|d| d.path().is_dir()) {
         let name = dir.file_name().to_string_lossy().into_owned();
+        // The DNS edge's target lives in `fuzz/src/dns.rs`; `crates/dns/tests` replays it.
+        if name == "dns_packet" {
+            continue;
+        }
         let (_, run) = fuzz::TARGETS
             .iter()
             .find(|(t, _)| *t == name)

@@ -116,10 +116,16 @@ pub fn export(
         meta.zone = zone;
     }
     let entries = select(store, ctx, scope, now, &request.filter)?;
+    meta.serial = serial(store, &entries)?;
+    Ok(write(request.format, &entries, &meta))
+}
+
+/// A zone serial for `entries`: the time of the newest sighting or
+/// takedown move they reflect (the same state, the same serial).
+pub fn serial(store: &mut dyn Store, entries: &[Entry]) -> Result<u32> {
     let moved = store.takedowns()?.iter().map(|r| r.updated).max().unwrap_or(0);
     let newest = entries.iter().map(|e| e.last_seen).max().unwrap_or(0).max(moved);
-    meta.serial = u32::try_from(newest.max(1)).unwrap_or(u32::MAX);
-    Ok(write(request.format, &entries, &meta))
+    Ok(u32::try_from(newest.max(1)).unwrap_or(u32::MAX))
 }
 
 /// A takedown in this state is over (or was a false positive): its server

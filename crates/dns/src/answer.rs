@@ -1,0 +1,189 @@
+//! One query in, one response out: the DNSBL's whole behaviour, pure.
+//!
+//! `7.1.10.45.ZONE` (reversed octets) and `1.0.…32 nibbles….ZONE`
+//! (reversed IPv6 nibbles) are listed when the index covers the address:
+//! `A 127.0.0.x` (x the category's code) and a `TXT` with the reason and a
+//! lookup URL; unlisted names are NXDOMAIN with the SOA for negative
+//! caching. `2.0.0.127.ZONE` is always listed and `1.0.0.127.ZONE` never
+//! (RFC 5782's test points). The apex answers SOA and NS.
+
+use crate::index::{Index, category};
+use crate::wire::{self, Malformed, QNAME_POINTER, Query, Response, Section, rcode, rtype};
+
+/// A served zone: its name and the records its apex holds.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// Lower-case labels, e.g. `["dnsbl", "example", "org"]`.
+    labels: Vec<Vec<u8>>,
+    name_wire: Vec<u8>,
+    /// The name server the NS and SOA records name.
+    ns_wire: Vec<u8>,
+    hostmaster_wire: Vec<u8>,
+    /// Where the TXT record sends a reader (`{}` is the address).
+    pub lookup_url: String,
+    pub ttl: u32,
+}
+
+impl Zone {
+    /// A zone named `name` whose name server is `ns`; `None` if either is
+    /// not a valid DNS name.
+    pub fn new(name: &str, ns: &str, lookup_url: &str) -> Option<Zone> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let name_wire = wire::encode_name(&name)?;
+        Some(Zone {
+            labels: name.split('.').filter(|l| !l.is_empty()).map(|l| l.as_bytes().to_vec()).collect(),
+            name_wire,
+            ns_wire: wire::encode_name(ns)?,
+            hostmaster_wire: wire::encode_name(&format!("hostmaster.{name}"))?,
+            lookup_url: lookup_url.to_string(),
+            ttl: 300,
+        })
+    }
+
+    fn soa(&self, serial: u32) -> Vec<u8> {
+        let mut rdata = self.ns_wire.clone();
+        rdata.extend_from_slice(&self.hostmaster_wire);
+        for n in [serial, 3600, 600, 604_800, self.ttl] {
+            rdata.extend_from_slice(&n.to_be_bytes());
+        }
+        rdata
+    }
+}
+
+/// What the part of the name below the zone asks about.
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    Apex,
+    V4(u32),
+    V6(u128),
+    Nothing,
+}
+
+fn lower_eq(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn asked(zone: &Zone, labels: &[&[u8]]) -> Option<Asked> {
+    let below = labels.len().checked_sub(zone.labels.len())?;
+    let (host, suffix) = labels.split_at(below);
+    if !suffix.iter().zip(&zone.labels).all(|(a, b)| lower_eq(a, b)) {
+        return None;
+    }
+    Some(match host.len() {
+        0 => Asked::Apex,
+        4 => match octets(host) {
+            Some(a) => Asked::V4(a),
+            None => Asked::Nothing,
+        },
+        32 => match nibbles(host) {
+            Some(a) => Asked::V6(a),
+            None => Asked::Nothing,
+        },
+        _ => Asked::Nothing,
+    })
+}
+
+/// `7.1.10.45` → 45.10.1.7. Decimal octets without leading zeros.
+fn octets(labels: &[&[u8]]) -> Option<u32> {
+    let mut address = 0u32;
+    for label in labels.iter().rev() {
+        if label.is_empty() || label.len() > 3 || (label.len() > 1 && label.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut octet = 0u32;
+        for b in label.iter() {
+            octet = octet * 10 + char::from(*b).to_digit(10)?;
+        }
+        address = (address << 8) | Some(octet).filter(|o| *o <= 255)?;
+    }
+    Some(address)
+}
+
+/// 32 one-digit hex labels, least significant first.
+fn nibbles(labels: &[&[u8]]) -> Option<u128> {
+    let mut address = 0u128;
+    for label in labels.iter().rev() {
+        let [digit] = label else { return None };
+        address = (address << 4) | u128::from(char::from(*digit).to_digit(16)?);
+    }
+    Some(address)
+}
+
+/// The response to one message, or `None` when it deserves none (too
+/// short to carry an id, or itself a response).
+pub fn respond(packet: &[u8], zone: &Zone, index: &Index) -> Option<Vec<u8>> {
+    let q = match wire::parse(packet) {
+        Ok(q) => q,
+        Err(Malformed::NoHeader | Malformed::NotAQuery) => return None,
+        Err(Malformed::Bad { id, opcode }) => return Some(Response::error(id, opcode, rcode::FORMERR)),
+    };
+    Some(answer(&q, zone, index))
+}
+
+fn answer(q: &Query<'_>, zone: &Zone, index: &Index) -> Vec<u8> {
+    if q.opcode != 0 {
+        return finish(Response::to(q, rcode::NOTIMP), q);
+    }
+    if q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY {
+        return finish(Response::to(q, rcode::REFUSED), q);
+    }
+    let Some(asked) = asked(zone, &q.labels) else {
+        return finish(Response::to(q, rcode::REFUSED), q);
+    };
+    let code = match asked {
+        Asked::Apex => return apex(q, zone, index),
+        Asked::V4(0x7f00_0002) => Some(2),
+        Asked::V4(a) => index.find_v4(a),
+        Asked::V6(a) => index.find_v6(a),
+        Asked::Nothing => None,
+    };
+    let Some(code) = code else {
+        let mut r = Response::to(q, rcode::NXDOMAIN);
+        r.record(Section::Authority, &zone.name_wire, rtype::SOA, zone.ttl, &zone.soa(index.serial));
+        return finish(r, q);
+    };
+    let mut r = Response::to(q, rcode::NOERROR);
+    let wants = |t: u16| q.qtype == t || q.qtype == rtype::ANY;
+    if wants(rtype::A) {
+        r.record(Section::Answer, &QNAME_POINTER, rtype::A, zone.ttl, &[127, 0, 0, code]);
+    }
+    if wants(rtype::TXT) {
+        let what = category(code).map_or("test point", |c| c.as_str());
+        let address = match asked {
+            Asked::V4(a) => std::net::Ipv4Addr::from(a).to_string(),
+            Asked::V6(a) => std::net::Ipv6Addr::from(a).to_string(),
+            _ => String::new(),
+        };
+        let text = format!("listed by Dragnet: {what}; {}", zone.lookup_url.replace("{}", &address));
+        r.record(Section::Answer, &QNAME_POINTER, rtype::TXT, zone.ttl, &wire::txt(&text));
+    }
+    if !wants(rtype::A) && !wants(rtype::TXT) {
+        r.record(Section::Authority, &zone.name_wire, rtype::SOA, zone.ttl, &zone.soa(index.serial));
+    }
+    finish(r, q)
+}
+
+fn apex(q: &Query<'_>, zone: &Zone, index: &Index) -> Vec<u8> {
+    let mut r = Response::to(q, rcode::NOERROR);
+    let wants = |t: u16| q.qtype == t || q.qtype == rtype::ANY;
+    if wants(rtype::SOA) {
+        r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &zone.soa(index.serial));
+    }
+    if wants(rtype::NS) {
+        r.record(Section::Answer, &QNAME_POINTER, rtype::NS, zone.ttl, &zone.ns_wire);
+    }
+    if !wants(rtype::SOA) && !wants(rtype::NS) {
+        r.record(Section::Authority, &QNAME_POINTER, rtype::SOA, zone.ttl, &zone.soa(index.serial));
+    }
+    finish(r, q)
+}
+
+fn finish(mut r: Response, q: &Query<'_>) -> Vec<u8> {
+    if q.edns.is_some() {
+        r.opt();
+    }
+    r.finish()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! The DNSBL's answers, byte by byte where it matters.
+
+use super::*;
+use crate::index::{IndexBuilder, code};
+use dragnet_core::Category;
+
+fn zone() -> Zone {
+    Zone::new("dnsbl.example.org", "ns1.example.org", "https://dragnet.example/lookup/{}").unwrap()
+}
+
+fn index() -> Index {
+    let mut b = IndexBuilder::default();
+    b.add_v4(u32::from_be_bytes([45, 10, 1, 7]), 32, code(Category::BotnetC2));
+    b.add_v4(u32::from_be_bytes([45, 20, 0, 0]), 16, code(Category::Spam));
+    b.add_v6(u128::from(std::net::Ipv6Addr::new(0x2a01, 0x4f8, 0x10, 0, 0, 0, 0, 1)), 128, code(Category::Scanning));
+    b.build(1_700_000_000)
+}
+
+fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
+    q.extend(wire::encode_name(name).unwrap());
+    q.extend(qtype.to_be_bytes());
+    q.extend(wire::CLASS_IN.to_be_bytes());
+    if edns {
+        q.extend([0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+    }
+    q
+}
+
+/// (rcode, answer count, authority count, additional count).
+fn header(r: &[u8]) -> (u8, u16, u16, u16) {
+    let n = |at: usize| u16::from_be_bytes([r[at], r[at + 1]]);
+    (r[3] & 0xf, n(6), n(8), n(10))
+}
+
+fn ask(name: &str, qtype: u16) -> Vec<u8> {
+    respond(&query(name, qtype, false), &zone(), &index()).unwrap()
+}
+
+#[test]
+fn a_listed_address_answers_its_category_code() {
+    let r = ask("7.1.10.45.dnsbl.example.org", rtype::A);
+    assert_eq!(header(&r), (rcode::NOERROR, 1, 0, 0));
+    assert_eq!(&r[0..2], &[0x12, 0x34], "the id is echoed");
+    assert_eq!(r[2] & 0x84, 0x84, "a response, authoritative");
+    assert_eq!(&r[r.len() - 4..], &[127, 0, 0, 6], "botnet-c2 is 127.0.0.6");
+    // Inside a listed network; upper case in the name.
+    let r = ask("9.9.20.45.DNSBL.Example.ORG", rtype::A);
+    assert_eq!(&r[r.len() - 4..], &[127, 0, 0, 9], "spam is 127.0.0.9");
+}
+
+#[test]
+fn txt_names_the_reason_and_where_to_look() {
+    let r = ask("7.1.10.45.dnsbl.example.org", rtype::TXT);
+    assert_eq!(header(&r).1, 1);
+    let text = String::from_utf8_lossy(&r);
+    assert!(text.contains("listed by Dragnet: botnet-c2; https://dragnet.example/lookup/45.10.1.7"), "{text}");
+    let both = ask("7.1.10.45.dnsbl.example.org", rtype::ANY);
+    assert_eq!(header(&both).1, 2);
+}
+
+#[test]
+fn unlisted_is_nxdomain_with_the_soa() {
+    let r = ask("8.1.10.45.dnsbl.example.org", rtype::A);
+    assert_eq!(header(&r), (rcode::NXDOMAIN, 0, 1, 0));
+    for name in [
+        "1.0.0.127.dnsbl.example.org",
+        "01.1.10.45.dnsbl.example.org",
+        "256.1.10.45.dnsbl.example.org",
+        "x.dnsbl.example.org",
+    ] {
+        assert_eq!(header(&ask(name, rtype::A)).0, rcode::NXDOMAIN, "{name}");
+    }
+    // A listed name asked for another type: no data, not NXDOMAIN.
+    assert_eq!(header(&ask("7.1.10.45.dnsbl.example.org", rtype::AAAA)), (rcode::NOERROR, 0, 1, 0));
+}
+
+#[test]
+fn the_rfc_5782_test_point_is_listed() {
+    let r = ask("2.0.0.127.dnsbl.example.org", rtype::A);
+    assert_eq!(&r[r.len() - 4..], &[127, 0, 0, 2]);
+}
+
+#[test]
+fn ipv6_by_nibbles() {
+    let name = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.f.4.0.1.0.a.2.dnsbl.example.org";
+    let r = ask(name, rtype::A);
+    assert_eq!(&r[r.len() - 4..], &[127, 0, 0, 8], "scanning is 127.0.0.8");
+    let off = name.replacen('1', "2", 1);
+    assert_eq!(header(&ask(&off, rtype::A)).0, rcode::NXDOMAIN);
+}
+
+#[test]
+fn the_apex_holds_soa_and_ns() {
+    let r = ask("dnsbl.example.org", rtype::SOA);
+    assert_eq!(header(&r), (rcode::NOERROR, 1, 0, 0));
+    assert!(r.windows(4).any(|w| w == 1_700_000_000u32.to_be_bytes()), "the serial");
+    let r = ask("dnsbl.example.org", rtype::NS);
+    assert!(r.ends_with(&wire::encode_name("ns1.example.org").unwrap()));
+}
+
+#[test]
+fn outside_the_zone_is_refused_and_edns_is_echoed() {
+    assert_eq!(header(&ask("example.com", rtype::A)).0, rcode::REFUSED);
+    assert_eq!(header(&ask("org", rtype::A)).0, rcode::REFUSED);
+    let r = respond(&query("7.1.10.45.dnsbl.example.org", rtype::A, true), &zone(), &index()).unwrap();
+    assert_eq!(header(&r), (rcode::NOERROR, 1, 0, 1));
+}
+
+#[test]
+fn malformed_messages_get_formerr_or_nothing() {
+    let z = zone();
+    let i = index();
+    assert_eq!(respond(&[], &z, &i), None);
+    assert_eq!(respond(&[1, 2, 3], &z, &i), None);
+    let mut response = query("7.1.10.45.dnsbl.example.org", rtype::A, false);
+    response[2] |= 0x80;
+    assert_eq!(respond(&response, &z, &i), None, "a response is never answered");
+    let mut two = query("7.1.10.45.dnsbl.example.org", rtype::A, false);
+    two[5] = 2;
+    assert_eq!(header(&respond(&two, &z, &i).unwrap()).0, rcode::FORMERR);
+    let truncated = &query("7.1.10.45.dnsbl.example.org", rtype::A, false)[..20];
+    assert_eq!(header(&respond(truncated, &z, &i).unwrap()).0, rcode::FORMERR);
+    let pointer = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1];
+    assert_eq!(header(&respond(&pointer, &z, &i).unwrap()).0, rcode::FORMERR, "no pointer in a question");
+    let mut update = query("dnsbl.example.org", rtype::SOA, false);
+    update[2] = 0x28; // opcode 5 (UPDATE)
+    assert_eq!(header(&respond(&update, &z, &i).unwrap()).0, rcode::NOTIMP);
+}

@@ -1,0 +1,84 @@
+//! Keeping the index current: what is live as `scope` may see it, read
+//! from the store into a new index and swapped in when the store changed
+//! (a batch written, or anything the audit log records: a takedown move,
+//! a sharing limit), and at least once a minute (sightings expire).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dragnet_core::{Store, Timestamp};
+use dragnet_engine::access::Scope;
+use dragnet_engine::blocklist::{self, Filter, cidr};
+use dragnet_engine::lookup::Context;
+
+use crate::index::{Index, IndexBuilder, code};
+use crate::server::Shared;
+
+/// How often the store is asked whether it changed.
+const POLL: Duration = Duration::from_millis(250);
+/// Rebuilt at least this often, changed or not.
+const AT_LEAST: Duration = Duration::from_secs(60);
+
+/// The index of what `scope` may see that is live at `now`.
+pub fn build(store: &mut dyn Store, ctx: &Context, scope: &Scope, now: Timestamp) -> dragnet_engine::Result<Index> {
+    let entries = blocklist::select(store, ctx, scope, now, &Filter::default())?;
+    let serial = blocklist::serial(store, &entries)?;
+    Ok(index_of(&entries, serial))
+}
+
+/// The addresses and networks among `entries`, each with its category's code.
+pub fn index_of(entries: &[blocklist::Entry], serial: u32) -> Index {
+    let mut builder = IndexBuilder::with_capacity(entries.len());
+    for e in entries {
+        let Some(block) = cidr::parse(&e.value) else { continue };
+        if block.v6 {
+            builder.add_v6(block.start, block.len, code(e.category()));
+        } else {
+            builder.add_v4(u32::try_from(block.start).unwrap_or(0), block.len, code(e.category()));
+        }
+    }
+    builder.build(serial)
+}
+
+/// What tells that the store changed: its batch generation and the audit
+/// log's size.
+fn signature(store: &mut dyn Store) -> dragnet_engine::Result<(i64, u64)> {
+    Ok((store.generation()?, store.audit_size()?))
+}
+
+/// Rebuilds and swaps the index whenever the store changes, until the
+/// process ends. Errors are reported through `report` and retried.
+pub fn keep_current(
+    mut store: Box<dyn Store + Send>,
+    ctx: Context,
+    scope: Scope,
+    shared: Arc<Shared>,
+    report: impl Fn(&str) + Send + 'static,
+) -> std::io::Result<()> {
+    std::thread::Builder::new().name("dns-refresh".into()).spawn(move || {
+        let mut last = signature(&mut *store).ok();
+        let mut built = Instant::now();
+        loop {
+            std::thread::sleep(POLL);
+            let now_signature = match signature(&mut *store) {
+                Ok(s) => s,
+                Err(e) => {
+                    report(&format!("the DNS index could not read the store: {e}"));
+                    continue;
+                }
+            };
+            if Some(now_signature) == last && built.elapsed() < AT_LEAST {
+                continue;
+            }
+            match build(&mut *store, &ctx, &scope, dragnet_engine::now()) {
+                Ok(index) => {
+                    shared.swap(index);
+                    last = Some(now_signature);
+                    built = Instant::now();
+                }
+                Err(e) => report(&format!("the DNS index could not be rebuilt: {e}")),
+            }
+        }
+    })?;
+    Ok(())
+}

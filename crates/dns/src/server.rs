@@ -1,0 +1,155 @@
+//! The listeners: UDP on one socket read by several threads, TCP with a
+//! bounded number of connections, both answering from the index that is
+//! current. A new index is swapped in whole; each thread notices by one
+//! atomic load per packet and takes it, so an answer never mixes two.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::answer::{Zone, respond};
+use crate::index::Index;
+
+/// TCP connections served at once; more are closed at once.
+const MAX_TCP: usize = 64;
+/// Messages one TCP connection may send.
+const MAX_TCP_MESSAGES: usize = 1000;
+const TCP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The zone and the index every listener answers from.
+pub struct Shared {
+    pub zone: Zone,
+    generation: AtomicU64,
+    index: Mutex<Arc<Index>>,
+    /// Queries answered and messages dropped, for `/metrics` and tests.
+    pub answered: AtomicU64,
+    pub dropped: AtomicU64,
+    tcp_open: AtomicUsize,
+}
+
+impl Shared {
+    pub fn new(zone: Zone, index: Index) -> Arc<Shared> {
+        Arc::new(Shared {
+            zone,
+            generation: AtomicU64::new(0),
+            index: Mutex::new(Arc::new(index)),
+            answered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            tcp_open: AtomicUsize::new(0),
+        })
+    }
+
+    /// Puts `index` in service: the next packet each thread reads is answered from it.
+    pub fn swap(&self, index: Index) {
+        *self.index.lock().unwrap_or_else(PoisonError::into_inner) = Arc::new(index);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn current(&self) -> Arc<Index> {
+        Arc::clone(&self.index.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn answer(&self, packet: &[u8], index: &Index) -> Option<Vec<u8>> {
+        let out = respond(packet, &self.zone, index);
+        let counter = if out.is_some() { &self.answered } else { &self.dropped };
+        counter.fetch_add(1, Ordering::Relaxed);
+        out
+    }
+}
+
+/// A thread's copy of the current index, renewed when the generation moves.
+struct Current {
+    generation: u64,
+    index: Arc<Index>,
+}
+
+impl Current {
+    fn new(shared: &Shared) -> Current {
+        Current { generation: shared.generation.load(Ordering::Acquire), index: shared.current() }
+    }
+
+    fn get(&mut self, shared: &Shared) -> &Index {
+        let now = shared.generation.load(Ordering::Acquire);
+        if now != self.generation {
+            *self = Current { generation: now, index: shared.current() };
+        }
+        &self.index
+    }
+}
+
+/// Where the listeners ended up (port 0 picks one, the same for both).
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub udp: SocketAddr,
+    pub tcp: SocketAddr,
+}
+
+/// Binds UDP and TCP on `address` and answers on `threads` UDP threads and
+/// one TCP acceptor, until the process ends.
+pub fn serve(address: SocketAddr, shared: Arc<Shared>, threads: usize) -> std::io::Result<Listening> {
+    let udp = UdpSocket::bind(address)?;
+    let udp_address = udp.local_addr()?;
+    let tcp = TcpListener::bind(udp_address)?;
+    let tcp_address = tcp.local_addr()?;
+    for n in 0..threads.max(1) {
+        let socket = udp.try_clone()?;
+        let shared = Arc::clone(&shared);
+        std::thread::Builder::new().name(format!("dns-udp-{n}")).spawn(move || udp_loop(&socket, &shared))?;
+    }
+    std::thread::Builder::new().name("dns-tcp".into()).spawn(move || tcp_loop(&tcp, &shared))?;
+    Ok(Listening { udp: udp_address, tcp: tcp_address })
+}
+
+fn udp_loop(socket: &UdpSocket, shared: &Shared) {
+    let mut current = Current::new(shared);
+    let mut buffer = [0u8; 4096];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buffer) else { continue };
+        let Some(packet) = buffer.get(..n) else { continue };
+        if let Some(response) = shared.answer(packet, current.get(shared)) {
+            let _ = socket.send_to(&response, peer);
+        }
+    }
+}
+
+fn tcp_loop(listener: &TcpListener, shared: &Arc<Shared>) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        if shared.tcp_open.fetch_add(1, Ordering::AcqRel) >= MAX_TCP {
+            shared.tcp_open.fetch_sub(1, Ordering::AcqRel);
+            continue;
+        }
+        let mine = Arc::clone(shared);
+        let spawned = std::thread::Builder::new().name("dns-tcp-conn".into()).spawn(move || {
+            let _ = tcp_connection(stream, &mine);
+            mine.tcp_open.fetch_sub(1, Ordering::AcqRel);
+        });
+        if spawned.is_err() {
+            // The closure, and the release of its slot, never ran.
+            shared.tcp_open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Length-prefixed messages (RFC 1035 §4.2.2), answered in turn.
+fn tcp_connection(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(TCP_TIMEOUT))?;
+    stream.set_write_timeout(Some(TCP_TIMEOUT))?;
+    let mut current = Current::new(shared);
+    for _ in 0..MAX_TCP_MESSAGES {
+        let mut length = [0u8; 2];
+        if stream.read_exact(&mut length).is_err() {
+            return Ok(());
+        }
+        let mut message = vec![0u8; usize::from(u16::from_be_bytes(length))];
+        stream.read_exact(&mut message)?;
+        let Some(response) = shared.answer(&message, current.get(shared)) else { return Ok(()) };
+        let Ok(length) = u16::try_from(response.len()) else { return Ok(()) };
+        let mut framed = length.to_be_bytes().to_vec();
+        framed.extend_from_slice(&response);
+        stream.write_all(&framed)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The DNSBL end to end: `dragnet serve --dns` answering `dig` (BIND's
+//! client, from Debian) over UDP and TCP, a change in the store seen in
+//! the answers within a second, and hostile packets answered or dropped
+//! while the server keeps answering.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Server, dragnet};
+
+const ZONE: &str = "dnsbl.test";
+
+fn run(d: &Path, args: &[&str]) -> common::Run {
+    let r = dragnet(d, args);
+    assert_eq!(r.code, 0, "dragnet {args:?}: {}{}", r.stdout, r.stderr);
+    r
+}
+
+fn free_udp_port() -> u16 {
+    // The TCP side binds the same port: find one free for both.
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// `dig` at the server: its short answer, and its status line.
+fn dig(port: u16, name: &str, rtype: &str, tcp: bool) -> (String, String) {
+    let mut args = vec!["@127.0.0.1".to_string(), "-p".into(), port.to_string(), name.into(), rtype.into()];
+    args.extend(["+time=2".into(), "+tries=1".into()]);
+    if tcp {
+        args.push("+tcp".into());
+    }
+    let full = Command::new("dig").args(&args).output().unwrap();
+    let text = String::from_utf8_lossy(&full.stdout).into_owned();
+    let status = text.lines().find(|l| l.contains("status:")).unwrap_or_default().to_string();
+    args.push("+short".into());
+    let short = Command::new("dig").args(&args).output().unwrap();
+    (String::from_utf8_lossy(&short.stdout).trim().to_string(), status)
+}
+
+fn reversed(ip: &str) -> String {
+    let mut octets: Vec<&str> = ip.split('.').collect();
+    octets.reverse();
+    format!("{}.{ZONE}", octets.join("."))
+}
+
+/// Waits (up to 3 s) until `check` holds; how long it took.
+fn within(check: impl Fn() -> bool) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        if check() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn dig_reads_the_dnsbl_and_changes_show_within_a_second() {
+    if dragnet_testkit::oracle("dig").is_none() {
+        return;
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    std::fs::create_dir_all(d).unwrap();
+    let feed = folder.path().join("feed.txt");
+    std::fs::write(&feed, "45.10.1.7\n").unwrap();
+    run(d, &["ingest", feed.to_str().unwrap(), "--source", "open", "--tlp", "clear", "--category", "botnet-c2"]);
+    std::fs::write(&feed, "45.20.0.0/16\n").unwrap();
+    run(d, &["ingest", feed.to_str().unwrap(), "--source", "open", "--tlp", "clear", "--category", "spam"]);
+    std::fs::write(&feed, "45.30.1.1\n").unwrap();
+    run(d, &["ingest", feed.to_str().unwrap(), "--source", "private", "--tlp", "amber", "--category", "botnet-c2"]);
+    let port = free_udp_port();
+    let address = format!("127.0.0.1:{port}");
+    let _server = Server::start(d, &[], &["--dns", &address, "--dnsbl-zone", ZONE, "--dns-ns", "ns1.test"]);
+
+    assert_eq!(dig(port, &reversed("45.10.1.7"), "A", false).0, "127.0.0.6", "botnet-c2");
+    assert_eq!(dig(port, &reversed("45.20.9.9"), "A", false).0, "127.0.0.9", "spam, by its network");
+    assert_eq!(dig(port, &reversed("45.10.1.7"), "A", true).0, "127.0.0.6", "over TCP");
+    let (txt, _) = dig(port, &reversed("45.10.1.7"), "TXT", false);
+    assert!(txt.contains("listed by Dragnet: botnet-c2") && txt.contains("/api/v1/public/lookup/45.10.1.7"), "{txt}");
+    let (none, status) = dig(port, &reversed("45.10.1.8"), "A", false);
+    assert!(none.is_empty() && status.contains("NXDOMAIN"), "{status}");
+    let (_, status) = dig(port, &reversed("45.30.1.1"), "A", false);
+    assert!(status.contains("NXDOMAIN"), "an AMBER listing is not the public's: {status}");
+    assert_eq!(dig(port, &reversed("127.0.0.2"), "A", false).0, "127.0.0.2", "the RFC 5782 test point");
+    let (soa, _) = dig(port, ZONE, "SOA", false);
+    assert!(soa.starts_with("ns1.test. hostmaster.dnsbl.test."), "{soa}");
+    let (_, status) = dig(port, "example.com", "A", false);
+    assert!(status.contains("REFUSED"), "{status}");
+
+    // Hostile packets: answered FORMERR or dropped, and the server goes on.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    for packet in [&b""[..], &[0xff; 3], &[0x12, 0x34, 1, 0, 0, 2, 0, 0, 0, 0, 0, 0, 3, b'a'], &[0x41; 600]] {
+        socket.send_to(packet, &address).unwrap();
+    }
+    assert_eq!(dig(port, &reversed("45.10.1.7"), "A", false).0, "127.0.0.6", "still answering");
+
+    // A new listing, and a takedown verified offline, show within a second.
+    std::fs::write(&feed, "45.40.1.1\n").unwrap();
+    run(d, &["ingest", feed.to_str().unwrap(), "--source", "open", "--tlp", "clear", "--category", "phishing"]);
+    let seen = within(|| dig(port, &reversed("45.40.1.1"), "A", false).0 == "127.0.0.2");
+    assert!(seen.is_some_and(|t| t < Duration::from_millis(1500)), "a new listing took {seen:?}");
+    let server = run(d, &["--json", "server", "45.10.1.7"]).json()["id"].as_str().unwrap().to_string();
+    for to in
+        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
+    {
+        run(d, &["takedown", "set", &server, "--to", to, "--reason", "test"]);
+    }
+    let gone = within(|| dig(port, &reversed("45.10.1.7"), "A", false).1.contains("NXDOMAIN"));
+    assert!(gone.is_some_and(|t| t < Duration::from_millis(1500)), "verified offline took {gone:?}");
+    eprintln!("store change to changed answer: new listing {seen:?}, verified offline {gone:?}");
+}
