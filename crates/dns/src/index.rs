@@ -21,17 +21,51 @@ pub fn category(code: Code) -> Option<Category> {
 }
 
 /// Disjoint ranges of one family, sorted, in three parallel vectors (so an
-/// IPv4 entry costs 4 + 4 + 1 bytes).
+/// IPv4 entry costs 4 + 4 + 1 bytes), and a table by the address's top 16
+/// bits of where each bucket's ranges begin: a lookup binary-searches a
+/// few entries of one bucket instead of the whole list, so it touches
+/// three cache lines rather than twenty.
 #[derive(Debug, Clone, Default)]
 struct Ranges<T> {
     starts: Vec<T>,
     ends: Vec<T>,
     codes: Vec<Code>,
+    /// `buckets[b]`: the first range whose start's top 16 bits are ≥ b
+    /// (65,537 entries; empty until built).
+    buckets: Vec<u32>,
+    /// How far to shift an address (as u128) right for its top 16 bits.
+    shift: u32,
 }
 
-impl<T: Copy + Ord> Ranges<T> {
+impl<T: Copy + Ord + Into<u128>> Ranges<T> {
+    fn bucket(&self, address: T) -> usize {
+        usize::try_from(Into::<u128>::into(address) >> self.shift).unwrap_or(0)
+    }
+
+    /// Fills the bucket table once the ranges are in place.
+    fn with_buckets(mut self, shift: u32) -> Ranges<T> {
+        self.shift = shift;
+        let mut buckets = Vec::with_capacity(65_537);
+        let mut i = 0;
+        for b in 0..=65_536usize {
+            while self.starts.get(i).is_some_and(|s| self.bucket(*s) < b) {
+                i += 1;
+            }
+            buckets.push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        self.buckets = buckets;
+        self
+    }
+
     fn find(&self, address: T) -> Option<Code> {
-        let i = self.starts.partition_point(|s| *s <= address).checked_sub(1)?;
+        let b = self.bucket(address);
+        let (first, last) = match (self.buckets.get(b), self.buckets.get(b + 1)) {
+            (Some(f), Some(l)) => (*f as usize, *l as usize),
+            _ => (0, self.starts.len()),
+        };
+        let within = self.starts.get(first..last)?.partition_point(|s| *s <= address);
+        // None found in the bucket: the last range starting before it may reach in.
+        let i = (first + within).checked_sub(1)?;
         (*self.ends.get(i)? >= address).then(|| self.codes.get(i).copied()).flatten()
     }
 
@@ -40,7 +74,7 @@ impl<T: Copy + Ord> Ranges<T> {
     }
 
     fn bytes(&self) -> usize {
-        self.starts.capacity() * 2 * std::mem::size_of::<T>() + self.codes.capacity()
+        self.starts.capacity() * 2 * std::mem::size_of::<T>() + self.codes.capacity() + self.buckets.capacity() * 4
     }
 }
 
@@ -105,7 +139,12 @@ impl IndexBuilder {
     }
 
     pub fn build(self, serial: u32) -> Index {
-        Index { v4: flatten(self.v4), v6: flatten(self.v6), serial, entries: self.entries }
+        Index {
+            v4: flatten(self.v4).with_buckets(16),
+            v6: flatten(self.v6).with_buckets(112),
+            serial,
+            entries: self.entries,
+        }
     }
 }
 
@@ -115,7 +154,8 @@ impl IndexBuilder {
 fn flatten<T: Copy + Ord + Into<u128> + TryFrom<u128>>(mut ranges: Vec<(T, T, Code)>) -> Ranges<T> {
     // By start, the wider (later end) first, so a block's parents come before it.
     ranges.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut flat = Flat { out: Ranges { starts: Vec::new(), ends: Vec::new(), codes: Vec::new() }, cursor: Some(0) };
+    let empty = Ranges { starts: Vec::new(), ends: Vec::new(), codes: Vec::new(), buckets: Vec::new(), shift: 0 };
+    let mut flat = Flat { out: empty, cursor: Some(0) };
     // The ranges that enclose the current start, innermost last: (end, code).
     let mut open: Vec<(u128, Code)> = Vec::new();
     for (start, end, code) in ranges {
@@ -228,12 +268,12 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for _ in 0..300 {
+        for _ in 0..200 {
             let mut b = IndexBuilder::default();
             let mut listings = Vec::new();
             for _ in 0..(next() % 10) {
-                let len = 24 + (next() % 9) as u8;
-                let start = 0x0a00_0000u32 | (next() % 256) as u32;
+                let len = 14 + (next() % 19) as u8;
+                let start = 0x0a00_0000u32 | (next() % 0x4_0000) as u32;
                 let code = 2 + (next() % 3) as u8;
                 b.add_v4(start, len, code);
                 let host = 32 - u32::from(len);
@@ -241,7 +281,10 @@ mod tests {
                 listings.push((start & !mask, start | mask, len, code));
             }
             let index = b.build(1);
-            for a in 0x0a00_0000u32..=0x0a00_01ff {
+            for a in (0x0a00_0000u32..=0x0a04_0000)
+                .step_by(61)
+                .chain(listings.iter().flat_map(|l| [l.0, l.1, l.1.wrapping_add(1)]))
+            {
                 // The longest prefix wins; among equals, the last given.
                 let want = listings
                     .iter()

@@ -102,7 +102,19 @@ pub fn serve(address: SocketAddr, shared: Arc<Shared>, threads: usize) -> std::i
     Ok(Listening { udp: udp_address, tcp: tcp_address })
 }
 
+#[cfg(target_os = "linux")]
 fn udp_loop(socket: &UdpSocket, shared: &Shared) {
+    batched::udp_loop(socket, shared);
+}
+
+#[cfg(not(target_os = "linux"))]
+fn udp_loop(socket: &UdpSocket, shared: &Shared) {
+    plain_udp_loop(socket, shared);
+}
+
+/// One datagram a system call: where `recvmmsg` is not to be had.
+#[cfg_attr(target_os = "linux", allow(dead_code))]
+fn plain_udp_loop(socket: &UdpSocket, shared: &Shared) {
     let mut current = Current::new(shared);
     let mut buffer = [0u8; 4096];
     loop {
@@ -132,6 +144,9 @@ fn tcp_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+mod batched;
 
 /// Length-prefixed messages (RFC 1035 §4.2.2), answered in turn.
 fn tcp_connection(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
