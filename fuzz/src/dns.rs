@@ -4,28 +4,36 @@
 
 use std::sync::OnceLock;
 
-use dragnet_dns::index::{Index, IndexBuilder};
-use dragnet_dns::{Zone, respond};
+use dragnet_dns::index::{Index, IndexBuilder, Rpz};
+use dragnet_dns::{Zone, respond_in, transfer};
 
-fn fixture() -> &'static (Zone, Index) {
-    static FIXTURE: OnceLock<(Zone, Index)> = OnceLock::new();
+fn fixture() -> &'static (Vec<Zone>, Index) {
+    static FIXTURE: OnceLock<(Vec<Zone>, Index)> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let zone = Zone::new("dnsbl.example.org", "ns1.example.org", "https://dragnet.example/lookup/{}")
+        let dnsbl = Zone::new("dnsbl.example.org", "ns1.example.org", "https://dragnet.example/lookup/{}")
             .expect("a valid zone");
+        let rpz = Zone::rpz("rpz.example.org", "ns1.example.org").expect("a valid zone");
         let mut b = IndexBuilder::default();
         b.add_v4(u32::from_be_bytes([45, 10, 1, 7]), 32, 6);
         b.add_v4(u32::from_be_bytes([45, 20, 0, 0]), 16, 9);
         b.add_v6(0x2a01_04f8_0010_0000_0000_0000_0000_0001, 128, 8);
-        (zone, b.build(1))
+        let mut index = b.build(1);
+        index.rpz = Rpz::from_names(["c2.example", "*.c2.example", "32.7.1.10.45.rpz-ip"], 2);
+        (vec![dnsbl, rpz], index)
     })
 }
 
 /// Any bytes as a query: never a panic; a message too short for a header
 /// or itself a response gets nothing; every answer echoes the id, is a
-/// response, and fits a plain UDP datagram.
+/// response, and fits a plain UDP datagram; a transfer's messages do too
+/// (but for their size).
 pub fn packet(data: &[u8]) {
-    let (zone, index) = fixture();
-    match respond(data, zone, index) {
+    let (zones, index) = fixture();
+    for m in transfer(data, zones, index).unwrap_or_default() {
+        assert_eq!(m.get(..2), data.get(..2), "the id is echoed");
+        assert!(m.get(2).is_some_and(|f| f & 0x80 != 0), "a response");
+    }
+    match respond_in(data, zones, index) {
         None => assert!(data.len() < 12 || data.get(2).is_some_and(|f| f & 0x80 != 0), "dropped a query"),
         Some(r) => {
             assert!(r.len() >= 12);

@@ -64,7 +64,7 @@ pub fn serve(path: &Path, address: std::net::SocketAddr, zone: &str, threads: us
     let (index, seconds, _) = load(path)?;
     let zone = dragnet_dns::Zone::new(zone, "localhost", "https://dragnet.example/{}")
         .ok_or_else(|| anyhow::anyhow!("{zone}: not a DNS name"))?;
-    let listening = dragnet_dns::serve(address, dragnet_dns::Shared::new(zone, index), threads)?;
+    let listening = dragnet_dns::serve(address, dragnet_dns::Shared::new(vec![zone], index), threads)?;
     eprintln!("serving {} on {} (loaded in {seconds:.3} s)", path.display(), listening.udp);
     loop {
         std::thread::park();

@@ -6,13 +6,24 @@
 //! lookup URL; unlisted names are NXDOMAIN with the SOA for negative
 //! caching. `2.0.0.127.ZONE` is always listed and `1.0.0.127.ZONE` never
 //! (RFC 5782's test points). The apex answers SOA and NS.
+//!
+//! A response policy zone answers its triggers (`CNAME .`) to queries and
+//! its whole content to AXFR and IXFR over TCP ([`transfer`]).
 
 use crate::index::{Index, category};
 use crate::wire::{self, Malformed, QNAME_POINTER, Query, Response, Section, rcode, rtype};
 
+/// What a zone serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneKind {
+    Dnsbl,
+    Rpz,
+}
+
 /// A served zone: its name and the records its apex holds.
 #[derive(Debug, Clone)]
 pub struct Zone {
+    pub kind: ZoneKind,
     /// Lower-case labels, e.g. `["dnsbl", "example", "org"]`.
     labels: Vec<Vec<u8>>,
     name_wire: Vec<u8>,
@@ -31,6 +42,7 @@ impl Zone {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let name_wire = wire::encode_name(&name)?;
         Some(Zone {
+            kind: ZoneKind::Dnsbl,
             labels: name.split('.').filter(|l| !l.is_empty()).map(|l| l.as_bytes().to_vec()).collect(),
             name_wire,
             ns_wire: wire::encode_name(ns)?,
@@ -38,6 +50,24 @@ impl Zone {
             lookup_url: lookup_url.to_string(),
             ttl: 300,
         })
+    }
+
+    /// A response policy zone named `name` whose name server is `ns`.
+    pub fn rpz(name: &str, ns: &str) -> Option<Zone> {
+        Some(Zone { kind: ZoneKind::Rpz, ..Zone::new(name, ns, "")? })
+    }
+
+    /// The zone's name, wire encoded.
+    pub fn name_wire(&self) -> &[u8] {
+        &self.name_wire
+    }
+
+    /// The serial its SOA gives now.
+    fn serial(&self, index: &Index) -> u32 {
+        match self.kind {
+            ZoneKind::Dnsbl => index.serial,
+            ZoneKind::Rpz => index.rpz.serial,
+        }
     }
 
     fn soa(&self, serial: u32) -> Vec<u8> {
@@ -63,13 +93,15 @@ fn lower_eq(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-fn asked(zone: &Zone, labels: &[&[u8]]) -> Option<Asked> {
+/// The labels of `labels` below `zone`, if the name is in it.
+fn below<'a, 'b>(zone: &Zone, labels: &'b [&'a [u8]]) -> Option<&'b [&'a [u8]]> {
     let below = labels.len().checked_sub(zone.labels.len())?;
     let (host, suffix) = labels.split_at(below);
-    if !suffix.iter().zip(&zone.labels).all(|(a, b)| lower_eq(a, b)) {
-        return None;
-    }
-    Some(match host.len() {
+    suffix.iter().zip(&zone.labels).all(|(a, b)| lower_eq(a, b)).then_some(host)
+}
+
+fn asked(host: &[&[u8]]) -> Asked {
+    match host.len() {
         0 => Asked::Apex,
         4 => match octets(host) {
             Some(a) => Asked::V4(a),
@@ -80,7 +112,7 @@ fn asked(zone: &Zone, labels: &[&[u8]]) -> Option<Asked> {
             None => Asked::Nothing,
         },
         _ => Asked::Nothing,
-    })
+    }
 }
 
 /// `7.1.10.45` → 45.10.1.7. Decimal octets without leading zeros.
@@ -109,27 +141,91 @@ fn nibbles(labels: &[&[u8]]) -> Option<u128> {
     Some(address)
 }
 
-/// The response to one message, or `None` when it deserves none (too
-/// short to carry an id, or itself a response).
+/// The response to one message for one zone (see [`respond_in`]).
 pub fn respond(packet: &[u8], zone: &Zone, index: &Index) -> Option<Vec<u8>> {
+    respond_in(packet, std::slice::from_ref(zone), index)
+}
+
+/// The response to one message, or `None` when it deserves none (too
+/// short to carry an id, or itself a response). A name in none of
+/// `zones` is refused.
+pub fn respond_in(packet: &[u8], zones: &[Zone], index: &Index) -> Option<Vec<u8>> {
     let q = match wire::parse(packet) {
         Ok(q) => q,
         Err(Malformed::NoHeader | Malformed::NotAQuery) => return None,
         Err(Malformed::Bad { id, opcode }) => return Some(Response::error(id, opcode, rcode::FORMERR)),
     };
-    Some(answer(&q, zone, index))
-}
-
-fn answer(q: &Query<'_>, zone: &Zone, index: &Index) -> Vec<u8> {
     if q.opcode != 0 {
-        return finish(Response::to(q, rcode::NOTIMP), q);
+        return Some(finish(Response::to(&q, rcode::NOTIMP), &q));
     }
     if q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY {
-        return finish(Response::to(q, rcode::REFUSED), q);
+        return Some(finish(Response::to(&q, rcode::REFUSED), &q));
     }
-    let Some(asked) = asked(zone, &q.labels) else {
-        return finish(Response::to(q, rcode::REFUSED), q);
+    let Some((zone, host)) = zones.iter().find_map(|z| Some((z, below(z, &q.labels)?))) else {
+        return Some(finish(Response::to(&q, rcode::REFUSED), &q));
     };
+    if host.is_empty() {
+        return Some(apex(&q, zone, index));
+    }
+    Some(match zone.kind {
+        ZoneKind::Dnsbl => answer(&q, zone, index, asked(host)),
+        ZoneKind::Rpz => policy(&q, zone, index, host),
+    })
+}
+
+/// A trigger of the policy zone answers `CNAME .`; anything else NXDOMAIN.
+fn policy(q: &Query<'_>, zone: &Zone, index: &Index, host: &[&[u8]]) -> Vec<u8> {
+    let mut relative = Vec::with_capacity(64);
+    for label in host {
+        relative.push(u8::try_from(label.len()).unwrap_or(63));
+        relative.extend(label.iter().map(u8::to_ascii_lowercase));
+    }
+    if !index.rpz.contains(&relative) {
+        let mut r = Response::to(q, rcode::NXDOMAIN);
+        r.record(Section::Authority, &zone.name_wire, rtype::SOA, zone.ttl, &zone.soa(zone.serial(index)));
+        return finish(r, q);
+    }
+    let mut r = Response::to(q, rcode::NOERROR);
+    if q.qtype == rtype::CNAME || q.qtype == rtype::ANY {
+        r.record(Section::Answer, &QNAME_POINTER, rtype::CNAME, zone.ttl, &[0]);
+    } else {
+        r.record(Section::Authority, &zone.name_wire, rtype::SOA, zone.ttl, &zone.soa(zone.serial(index)));
+    }
+    finish(r, q)
+}
+
+/// Largest message of a zone transfer, well under TCP DNS's 65,535.
+const TRANSFER_MESSAGE: usize = 16 * 1024;
+
+/// A zone transfer (AXFR, or IXFR answered with the whole zone as RFC 1995
+/// §4 allows) of a policy zone: the messages to send, SOA first and last.
+/// `None` when the message is not a transfer request this server serves.
+pub fn transfer(packet: &[u8], zones: &[Zone], index: &Index) -> Option<Vec<Vec<u8>>> {
+    let q = wire::parse(packet).ok()?;
+    if q.opcode != 0 || (q.qtype != rtype::AXFR && q.qtype != rtype::IXFR) {
+        return None;
+    }
+    let zone = zones.iter().find(|z| z.kind == ZoneKind::Rpz && below(z, &q.labels).is_some_and(<[_]>::is_empty))?;
+    let soa = zone.soa(zone.serial(index));
+    let mut messages = Vec::new();
+    let mut r = Response::to(&q, rcode::NOERROR);
+    r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &soa);
+    for name in &index.rpz.names {
+        if name.len() + zone.name_wire.len() > wire::MAX_NAME {
+            continue;
+        }
+        if r.bytes.len() > TRANSFER_MESSAGE {
+            messages.push(std::mem::replace(&mut r, Response::to(&q, rcode::NOERROR)).finish());
+        }
+        let owner = [name.as_slice(), &zone.name_wire].concat();
+        r.record(Section::Answer, &owner, rtype::CNAME, zone.ttl, &[0]);
+    }
+    r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &soa);
+    messages.push(r.finish());
+    Some(messages)
+}
+
+fn answer(q: &Query<'_>, zone: &Zone, index: &Index, asked: Asked) -> Vec<u8> {
     let code = match asked {
         Asked::Apex => return apex(q, zone, index),
         Asked::V4(0x7f00_0002) => Some(2),
@@ -164,16 +260,19 @@ fn answer(q: &Query<'_>, zone: &Zone, index: &Index) -> Vec<u8> {
 }
 
 fn apex(q: &Query<'_>, zone: &Zone, index: &Index) -> Vec<u8> {
+    let serial = zone.serial(index);
     let mut r = Response::to(q, rcode::NOERROR);
-    let wants = |t: u16| q.qtype == t || q.qtype == rtype::ANY;
+    // A transfer asked over UDP gets the SOA alone: "ask me over TCP" (RFC 1995 §2).
+    let transfer = q.qtype == rtype::IXFR || q.qtype == rtype::AXFR;
+    let wants = |t: u16| q.qtype == t || q.qtype == rtype::ANY || (transfer && t == rtype::SOA);
     if wants(rtype::SOA) {
-        r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &zone.soa(index.serial));
+        r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &zone.soa(serial));
     }
     if wants(rtype::NS) {
         r.record(Section::Answer, &QNAME_POINTER, rtype::NS, zone.ttl, &zone.ns_wire);
     }
     if !wants(rtype::SOA) && !wants(rtype::NS) {
-        r.record(Section::Authority, &QNAME_POINTER, rtype::SOA, zone.ttl, &zone.soa(index.serial));
+        r.record(Section::Authority, &QNAME_POINTER, rtype::SOA, zone.ttl, &zone.soa(serial));
     }
     finish(r, q)
 }

@@ -78,11 +78,44 @@ impl<T: Copy + Ord + Into<u128>> Ranges<T> {
     }
 }
 
-/// What the DNSBL answers from.
+/// A response policy zone's triggers: owner names relative to the zone,
+/// as wire labels without the final root label, sorted; each is
+/// `CNAME .` (NXDOMAIN for what it names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rpz {
+    pub names: Vec<Vec<u8>>,
+    pub serial: u32,
+}
+
+impl Rpz {
+    /// Triggers from names written as text (`c2.example`, `*.c2.example`,
+    /// `32.7.1.10.45.rpz-ip`); a name that is not plain DNS labels is left out.
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>, serial: u32) -> Rpz {
+        let mut wire: Vec<Vec<u8>> = names
+            .into_iter()
+            .filter_map(|n| {
+                let mut encoded = crate::wire::encode_name(n)?;
+                encoded.pop();
+                (!encoded.is_empty()).then_some(encoded)
+            })
+            .collect();
+        wire.sort_unstable();
+        wire.dedup();
+        Rpz { names: wire, serial }
+    }
+
+    pub fn contains(&self, relative: &[u8]) -> bool {
+        self.names.binary_search_by(|n| n.as_slice().cmp(relative)).is_ok()
+    }
+}
+
+/// What the DNS zones answer from.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
     v4: Ranges<u32>,
     v6: Ranges<u128>,
+    /// The response policy zone's triggers.
+    pub rpz: Rpz,
     /// The SOA serial: the time the listing reflects.
     pub serial: u32,
     /// Entries it was built from.
@@ -142,6 +175,7 @@ impl IndexBuilder {
         Index {
             v4: flatten(self.v4).with_buckets(16),
             v6: flatten(self.v6).with_buckets(112),
+            rpz: Rpz::default(),
             serial,
             entries: self.entries,
         }

@@ -6,13 +6,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use dragnet_core::Kind;
 use dragnet_core::{Store, Timestamp};
 use dragnet_engine::access::Scope;
+use dragnet_engine::blocklist::formats::{plain_dns_name, rpz_ip_trigger};
 use dragnet_engine::blocklist::{self, Filter, cidr};
 use dragnet_engine::lookup::Context;
 
-use crate::index::{Index, IndexBuilder, code};
-use crate::server::Shared;
+use crate::answer::ZoneKind;
+use crate::index::{Index, IndexBuilder, Rpz, code};
+use crate::server::{Shared, notify};
 
 /// How often the store is asked whether it changed.
 const POLL: Duration = Duration::from_millis(250);
@@ -23,7 +26,39 @@ const AT_LEAST: Duration = Duration::from_secs(60);
 pub fn build(store: &mut dyn Store, ctx: &Context, scope: &Scope, now: Timestamp) -> dragnet_engine::Result<Index> {
     let entries = blocklist::select(store, ctx, scope, now, &Filter::default())?;
     let serial = blocklist::serial(store, &entries)?;
-    Ok(index_of(&entries, serial))
+    let mut index = index_of(&entries, serial);
+    index.rpz = rpz_of(&entries, serial);
+    Ok(index)
+}
+
+/// The policy zone's triggers for `entries`: each plain domain and its
+/// subdomains, each address and network as an `rpz-ip` trigger.
+pub fn rpz_of(entries: &[blocklist::Entry], serial: u32) -> Rpz {
+    let mut names = Vec::with_capacity(entries.len() * 2);
+    for e in entries {
+        match e.kind {
+            Kind::Domain if plain_dns_name(&e.value) => {
+                names.push(format!("*.{}", e.value));
+                names.push(e.value.clone());
+            }
+            Kind::Ipv4 | Kind::Ipv6 | Kind::Cidr => names.extend(cidr::parse(&e.value).map(|b| rpz_ip_trigger(&b))),
+            _ => {}
+        }
+    }
+    Rpz::from_names(names.iter().map(String::as_str), serial)
+}
+
+/// Serials never go back, and the policy zone's moves only when its
+/// content does (a secondary transfers it again only then); true when it moved.
+fn carry_serials(new: &mut Index, old: &Index) -> bool {
+    new.serial = new.serial.max(old.serial);
+    if new.rpz.names == old.rpz.names {
+        new.rpz.serial = old.rpz.serial;
+        false
+    } else {
+        new.rpz.serial = new.rpz.serial.max(old.rpz.serial.saturating_add(1));
+        true
+    }
 }
 
 /// The addresses and networks among `entries`, each with its category's code.
@@ -53,6 +88,7 @@ pub fn keep_current(
     ctx: Context,
     scope: Scope,
     shared: Arc<Shared>,
+    secondaries: Vec<std::net::SocketAddr>,
     report: impl Fn(&str) + Send + 'static,
 ) -> std::io::Result<()> {
     std::thread::Builder::new().name("dns-refresh".into()).spawn(move || {
@@ -71,8 +107,16 @@ pub fn keep_current(
                 continue;
             }
             match build(&mut *store, &ctx, &scope, dragnet_engine::now()) {
-                Ok(index) => {
+                Ok(mut index) => {
+                    let moved = carry_serials(&mut index, &shared.current());
                     shared.swap(index);
+                    if moved {
+                        for zone in shared.zones.iter().filter(|z| z.kind == ZoneKind::Rpz) {
+                            if let Err(e) = notify(zone, &secondaries) {
+                                report(&format!("NOTIFY not sent: {e}"));
+                            }
+                        }
+                    }
                     last = Some(now_signature);
                     built = Instant::now();
                 }

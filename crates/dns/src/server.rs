@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::answer::{Zone, respond};
+use crate::answer::{Zone, respond_in, transfer};
 use crate::index::Index;
 
 /// TCP connections served at once; more are closed at once.
@@ -18,9 +18,9 @@ const MAX_TCP: usize = 64;
 const MAX_TCP_MESSAGES: usize = 1000;
 const TCP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The zone and the index every listener answers from.
+/// The zones and the index every listener answers from.
 pub struct Shared {
-    pub zone: Zone,
+    pub zones: Vec<Zone>,
     generation: AtomicU64,
     index: Mutex<Arc<Index>>,
     /// Queries answered and messages dropped, for `/metrics` and tests.
@@ -30,9 +30,9 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(zone: Zone, index: Index) -> Arc<Shared> {
+    pub fn new(zones: Vec<Zone>, index: Index) -> Arc<Shared> {
         Arc::new(Shared {
-            zone,
+            zones,
             generation: AtomicU64::new(0),
             index: Mutex::new(Arc::new(index)),
             answered: AtomicU64::new(0),
@@ -52,7 +52,7 @@ impl Shared {
     }
 
     fn answer(&self, packet: &[u8], index: &Index) -> Option<Vec<u8>> {
-        let out = respond(packet, &self.zone, index);
+        let out = respond_in(packet, &self.zones, index);
         let counter = if out.is_some() { &self.answered } else { &self.dropped };
         counter.fetch_add(1, Ordering::Relaxed);
         out
@@ -145,6 +145,26 @@ fn tcp_loop(listener: &TcpListener, shared: &Arc<Shared>) {
     }
 }
 
+/// Tells each secondary that `zone` changed (RFC 1996 NOTIFY, over UDP):
+/// it asks for the SOA and transfers the zone again.
+pub fn notify(zone: &Zone, secondaries: &[SocketAddr]) -> std::io::Result<()> {
+    if secondaries.is_empty() {
+        return Ok(());
+    }
+    let id = u16::try_from(std::process::id() & 0xffff).unwrap_or(0) ^ 0x5a5a;
+    // Opcode NOTIFY (4), authoritative; one question: the zone's SOA.
+    let mut message = id.to_be_bytes().to_vec();
+    message.extend_from_slice(&[0x24, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    message.extend_from_slice(zone.name_wire());
+    message.extend_from_slice(&crate::wire::rtype::SOA.to_be_bytes());
+    message.extend_from_slice(&crate::wire::CLASS_IN.to_be_bytes());
+    for secondary in secondaries {
+        let socket = UdpSocket::bind(if secondary.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
+        socket.send_to(&message, secondary)?;
+    }
+    Ok(())
+}
+
 #[cfg(target_os = "linux")]
 mod batched;
 
@@ -160,11 +180,20 @@ fn tcp_connection(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()>
         }
         let mut message = vec![0u8; usize::from(u16::from_be_bytes(length))];
         stream.read_exact(&mut message)?;
-        let Some(response) = shared.answer(&message, current.get(shared)) else { return Ok(()) };
-        let Ok(length) = u16::try_from(response.len()) else { return Ok(()) };
-        let mut framed = length.to_be_bytes().to_vec();
-        framed.extend_from_slice(&response);
-        stream.write_all(&framed)?;
+        let index = current.get(shared);
+        let responses = match transfer(&message, &shared.zones, index) {
+            Some(messages) => messages,
+            None => match shared.answer(&message, index) {
+                Some(response) => vec![response],
+                None => return Ok(()),
+            },
+        };
+        for response in responses {
+            let Ok(length) = u16::try_from(response.len()) else { return Ok(()) };
+            let mut framed = length.to_be_bytes().to_vec();
+            framed.extend_from_slice(&response);
+            stream.write_all(&framed)?;
+        }
     }
     Ok(())
 }

@@ -6,10 +6,13 @@
 pub mod rtype {
     pub const A: u16 = 1;
     pub const NS: u16 = 2;
+    pub const CNAME: u16 = 5;
     pub const SOA: u16 = 6;
     pub const TXT: u16 = 16;
     pub const AAAA: u16 = 28;
     pub const OPT: u16 = 41;
+    pub const IXFR: u16 = 251;
+    pub const AXFR: u16 = 252;
     pub const ANY: u16 = 255;
 }
 
@@ -74,7 +77,8 @@ pub fn parse(data: &[u8]) -> Result<Query<'_>, Malformed> {
     }
     let opcode = ((flags >> 11) & 0xf) as u8;
     let bad = Malformed::Bad { id, opcode };
-    if qd != 1 || an != 0 || ns != 0 {
+    // An IXFR request carries the SOA the requester has in its authority section.
+    if qd != 1 || an != 0 || ns > 1 {
         return Err(bad);
     }
     let mut at = 12;
@@ -100,6 +104,14 @@ pub fn parse(data: &[u8]) -> Result<Query<'_>, Malformed> {
     let qtype = u16_at(data, at).ok_or(bad)?;
     let qclass = u16_at(data, at + 2).ok_or(bad)?;
     at += 4;
+    for _ in 0..ns {
+        let after_name = skip_name(data, at).ok_or(bad)?;
+        let rdlen = usize::from(u16_at(data, after_name + 8).ok_or(bad)?);
+        at = after_name + 10 + rdlen;
+        if at > data.len() {
+            return Err(bad);
+        }
+    }
     let mut edns = None;
     for _ in 0..ar {
         // An additional record: only the OPT pseudo-record is read.

@@ -36,12 +36,20 @@ pub struct Args {
     /// Notices: the reporter's domain.
     #[arg(long)]
     reporter_domain: Option<String>,
-    /// Also serve DNS (UDP and TCP) on this address: the DNSBL zone.
-    #[arg(long, requires = "dnsbl_zone")]
+    /// Also serve DNS (UDP and TCP) on this address: the DNSBL zone, the
+    /// response policy zone, or both.
+    #[arg(long)]
     dns: Option<SocketAddr>,
     /// The DNSBL zone's name (`dnsbl.example.org`).
-    #[arg(long)]
+    #[arg(long, requires = "dns")]
     dnsbl_zone: Option<String>,
+    /// The response policy zone's name (`rpz.example.org`), served by AXFR
+    /// and IXFR over TCP.
+    #[arg(long, requires = "dns")]
+    rpz_zone: Option<String>,
+    /// A secondary to send NOTIFY to when the policy zone changes (repeat).
+    #[arg(long, value_name = "ADDR", requires = "rpz_zone")]
+    notify: Vec<SocketAddr>,
     /// The name server the zone's NS and SOA records name.
     #[arg(long, default_value = "localhost")]
     dns_ns: String,
@@ -65,15 +73,27 @@ pub struct Args {
 /// from the store by a thread of its own.
 fn start_dns(location: &Location, data: &Path, busy: Duration, address: SocketAddr, args: &Args) -> anyhow::Result<()> {
     use dragnet_engine::access::{Scope, Who};
-    let zone_name = args.dnsbl_zone.as_deref().unwrap_or_default();
     let lookup_url =
         args.lookup_url.clone().unwrap_or_else(|| format!("http://{}/api/v1/public/lookup/{{}}", args.listen));
     if lookup_url.len() > 200 {
         anyhow::bail!("--lookup-url: at most 200 characters");
     }
-    let Some(zone) = dragnet_dns::Zone::new(zone_name, &args.dns_ns, &lookup_url) else {
-        anyhow::bail!("--dnsbl-zone {zone_name} / --dns-ns {}: not valid DNS names", args.dns_ns);
-    };
+    let mut zones = Vec::new();
+    if let Some(name) = &args.dnsbl_zone {
+        let Some(zone) = dragnet_dns::Zone::new(name, &args.dns_ns, &lookup_url) else {
+            anyhow::bail!("--dnsbl-zone {name} / --dns-ns {}: not valid DNS names", args.dns_ns);
+        };
+        zones.push(zone);
+    }
+    if let Some(name) = &args.rpz_zone {
+        let Some(zone) = dragnet_dns::Zone::rpz(name, &args.dns_ns) else {
+            anyhow::bail!("--rpz-zone {name} / --dns-ns {}: not valid DNS names", args.dns_ns);
+        };
+        zones.push(zone);
+    }
+    if zones.is_empty() {
+        anyhow::bail!("--dns serves a zone: give --dnsbl-zone, --rpz-zone or both");
+    }
     let mut store = dragnet_store::open_waiting(location, busy)?;
     let ctx = dragnet_engine::lookup::Context::load(&mut *store, data)?;
     let scope = match &args.dns_as {
@@ -83,20 +103,24 @@ fn start_dns(location: &Location, data: &Path, busy: Duration, address: SocketAd
     let started = std::time::Instant::now();
     let index = dragnet_dns::refresh::build(&mut *store, &ctx, &scope, dragnet_engine::now())?;
     let (entries, ranges, bytes) = (index.entries, index.ranges(), index.bytes());
-    let shared = dragnet_dns::Shared::new(zone, index);
+    let policies = index.rpz.names.len();
+    let shared = dragnet_dns::Shared::new(zones, index);
     let threads = args.dns_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
     let listening = dragnet_dns::serve(address, std::sync::Arc::clone(&shared), threads)?;
     tracing::info!(
-        zone = zone_name,
+        dnsbl = args.dnsbl_zone.as_deref().unwrap_or("-"),
+        rpz = args.rpz_zone.as_deref().unwrap_or("-"),
+        policies,
         udp = %listening.udp,
         tcp = %listening.tcp,
         entries,
         ranges,
         bytes,
         ms = started.elapsed().as_millis() as u64,
-        "serving the DNSBL"
+        "serving DNS"
     );
-    dragnet_dns::refresh::keep_current(store, ctx, scope, shared, |problem| tracing::error!("{problem}"))?;
+    let secondaries = args.notify.clone();
+    dragnet_dns::refresh::keep_current(store, ctx, scope, shared, secondaries, |problem| tracing::error!("{problem}"))?;
     Ok(())
 }
 

@@ -121,3 +121,111 @@ fn dig_reads_the_dnsbl_and_changes_show_within_a_second() {
     assert!(gone.is_some_and(|t| t < Duration::from_millis(1500)), "verified offline took {gone:?}");
     eprintln!("store change to changed answer: new listing {seen:?}, verified offline {gone:?}");
 }
+
+/// Unbound as a resolver on loopback, with Dragnet's response policy zone
+/// loaded by zone transfer: a listed name is refused (NXDOMAIN), an
+/// unlisted one resolves, and a new listing reaches it by NOTIFY.
+#[test]
+fn unbound_loads_the_rpz_by_transfer_and_follows_notify() {
+    let (Some(unbound), Some(_)) = (dragnet_testkit::oracle("unbound"), dragnet_testkit::oracle("dig")) else {
+        return;
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    std::fs::create_dir_all(d).unwrap();
+    let feed = folder.path().join("feed.txt");
+    std::fs::write(&feed, "c2-panel.lab\n45.10.1.7\n").unwrap();
+    run(d, &["ingest", feed.to_str().unwrap(), "--source", "open", "--tlp", "clear", "--category", "botnet-c2"]);
+    let (dns_port, resolver_port) = (free_udp_port(), free_udp_port());
+    let resolver = format!("127.0.0.1:{resolver_port}");
+    let dns = format!("127.0.0.1:{dns_port}");
+    let _server = Server::start(d, &[], &["--dns", &dns, "--rpz-zone", "rpz.test", "--notify", &resolver]);
+    // Dragnet's zone answers for itself first.
+    let (soa, _) = dig(dns_port, "rpz.test", "SOA", false);
+    assert!(soa.starts_with("localhost. hostmaster.rpz.test."), "{soa}");
+    let axfr = Command::new("dig")
+        .args(["@127.0.0.1", "-p", &dns_port.to_string(), "rpz.test", "AXFR", "+time=2", "+tries=1"])
+        .output()
+        .unwrap();
+    let axfr = String::from_utf8_lossy(&axfr.stdout).into_owned();
+    assert!(axfr.contains("c2-panel.lab.rpz.test.") && axfr.contains("*.c2-panel.lab.rpz.test."), "{axfr}");
+    assert!(axfr.contains("32.7.1.10.45.rpz-ip.rpz.test."), "{axfr}");
+
+    // The names the resolver resolves, as an upstream zone it holds itself
+    // (policy zones apply to resolved answers, not to local data).
+    let lab = folder.path().join("lab.zone");
+    std::fs::write(
+        &lab,
+        "$ORIGIN lab.\n$TTL 300\n@ IN SOA ns.lab. hostmaster.lab. 1 3600 600 604800 60\n@ IN NS ns.lab.\n\
+         ns IN A 127.0.0.1\nok-site IN A 10.0.0.1\nc2-panel IN A 10.0.0.2\nnew-panel IN A 10.0.0.3\n",
+    )
+    .unwrap();
+    let conf = folder.path().join("unbound.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "server:
+    interface: 127.0.0.1
+    port: {resolver_port}
+    do-daemonize: no
+    use-syslog: no
+    logfile: \"\"
+    username: \"\"
+    chroot: \"\"
+    directory: \"{dir}\"
+    pidfile: \"\"
+    do-ip6: no
+    access-control: 127.0.0.0/8 allow
+    module-config: \"respip iterator\"
+auth-zone:
+    name: \"lab.\"
+    zonefile: \"{lab}\"
+    for-downstream: no
+    for-upstream: yes
+rpz:
+    name: \"rpz.test.\"
+    primary: 127.0.0.1@{dns_port}
+    allow-notify: 127.0.0.1
+",
+            dir = folder.path().display(),
+            lab = lab.display()
+        ),
+    )
+    .unwrap();
+    let mut resolver_process = Command::new(unbound)
+        .arg("-d")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(folder.path().join("unbound.log")).unwrap())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut resolver_process);
+    let log = || std::fs::read_to_string(folder.path().join("unbound.log")).unwrap_or_default();
+    let refused = |name: &str| dig(resolver_port, name, "A", false).1.contains("NXDOMAIN");
+    let loaded = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        refused("c2-panel.lab")
+    });
+    assert!(loaded, "unbound never applied the policy zone:\n{}", log());
+    assert!(refused("www.c2-panel.lab"), "subdomains too");
+    assert_eq!(dig(resolver_port, "ok-site.lab", "A", false).0, "10.0.0.1", "an unlisted name resolves");
+    assert_eq!(dig(resolver_port, "new-panel.lab", "A", false).0, "10.0.0.3", "not listed yet");
+
+    std::fs::write(&feed, "new-panel.lab\n").unwrap();
+    run(d, &["ingest", feed.to_str().unwrap(), "--source", "open", "--tlp", "clear", "--category", "phishing"]);
+    let started = Instant::now();
+    let followed = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        refused("new-panel.lab")
+    });
+    assert!(followed, "the NOTIFY did not bring the new listing:\n{}", log());
+    eprintln!("a new listing reached unbound by NOTIFY and transfer in {:?}", started.elapsed());
+}

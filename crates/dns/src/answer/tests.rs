@@ -127,3 +127,48 @@ fn malformed_messages_get_formerr_or_nothing() {
     update[2] = 0x28; // opcode 5 (UPDATE)
     assert_eq!(header(&respond(&update, &z, &i).unwrap()).0, rcode::NOTIMP);
 }
+
+fn policy_zone() -> (Vec<Zone>, Index) {
+    let zones = vec![zone(), Zone::rpz("rpz.example.org", "ns1.example.org").unwrap()];
+    let mut index = index();
+    index.rpz = crate::index::Rpz::from_names(["c2.example", "*.c2.example", "32.7.1.10.45.rpz-ip"], 42);
+    (zones, index)
+}
+
+#[test]
+fn the_policy_zone_answers_its_triggers() {
+    let (zones, index) = policy_zone();
+    let ask = |name: &str, qtype: u16| respond_in(&query(name, qtype, false), &zones, &index).unwrap();
+    let r = ask("c2.example.rpz.example.org", rtype::CNAME);
+    assert_eq!(header(&r), (rcode::NOERROR, 1, 0, 0));
+    assert!(r.ends_with(&[0, 5, 0, 1, 0, 0, 1, 44, 0, 1, 0]), "CNAME . (TTL 300)");
+    assert_eq!(header(&ask("*.C2.example.rpz.example.org", rtype::CNAME)).1, 1, "case does not matter");
+    assert_eq!(header(&ask("other.example.rpz.example.org", rtype::CNAME)).0, rcode::NXDOMAIN);
+    let soa = ask("rpz.example.org", rtype::SOA);
+    assert!(soa.windows(4).any(|w| w == 42u32.to_be_bytes()), "the policy zone's own serial");
+    // The DNSBL beside it still answers.
+    assert_eq!(header(&ask("7.1.10.45.dnsbl.example.org", rtype::A)).1, 1);
+    // A transfer asked over UDP gets the SOA alone.
+    assert_eq!(header(&ask("rpz.example.org", rtype::IXFR)), (rcode::NOERROR, 1, 0, 0));
+}
+
+#[test]
+fn a_transfer_is_the_whole_zone_between_two_soas() {
+    let (zones, index) = policy_zone();
+    let messages = transfer(&query("rpz.example.org", rtype::AXFR, false), &zones, &index).unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(header(&messages[0]), (rcode::NOERROR, 5, 0, 0), "SOA, three triggers, SOA");
+    assert!(
+        transfer(&query("dnsbl.example.org", rtype::AXFR, false), &zones, &index).is_none(),
+        "the DNSBL is not transferred"
+    );
+    assert!(transfer(&query("rpz.example.org", rtype::SOA, false), &zones, &index).is_none());
+    // Many triggers: split into messages under 16 KiB + one record.
+    let mut big = index.clone();
+    let names: Vec<String> = (0..3000).map(|i| format!("c2-{i}.example")).collect();
+    big.rpz = crate::index::Rpz::from_names(names.iter().map(String::as_str), 7);
+    let messages = transfer(&query("rpz.example.org", rtype::IXFR, false), &zones, &big).unwrap();
+    assert!(messages.len() > 1 && messages.iter().all(|m| m.len() < 17 * 1024));
+    let records: u32 = messages.iter().map(|m| u32::from(header(m).1)).sum();
+    assert_eq!(records, 3002);
+}
