@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Server, dragnet};
+use common::{Server, dragnet, take_offline};
 
 fn run(d: &Path, args: &[&str]) -> common::Run {
     let r = dragnet(d, args);
@@ -50,12 +50,7 @@ fn world(d: &Path) {
     let s = secret.to_str().unwrap();
     run(d, &["ingest", s, "--source", "secret", "--tlp", "red", "--category", "botnet-c2"]);
     let id = |value: &str| run(d, &["--json", "server", value]).json()["id"].as_str().unwrap().to_string();
-    let gone = id("gone-panel.top");
-    for to in
-        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
-    {
-        run(d, &["takedown", "set", &gone, "--to", to, "--reason", "test"]);
-    }
+    take_offline(d, "gone-panel.top");
     run(d, &["takedown", "set", &id("false-alarm.top"), "--to", "rejected", "--reason", "a parked domain"]);
 }
 
@@ -232,12 +227,7 @@ fn the_decision_stream_adds_and_withdraws_as_takedowns_go() {
 
     // The C2 server verified offline: its decisions are withdrawn. A new
     // sighting is added; a RED one is not the partner's to see.
-    let c2_server = run(d, &["--json", "server", "c2-panel.top"]).json()["id"].as_str().unwrap().to_string();
-    for to in
-        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
-    {
-        run(d, &["takedown", "set", &c2_server, "--to", to, "--reason", "test"]);
-    }
+    take_offline(d, "c2-panel.top");
     let more = folder.path().join("more.txt");
     std::fs::write(&more, "45.40.1.1\n").unwrap();
     run(d, &["ingest", more.to_str().unwrap(), "--source", "partner", "--category", "botnet-c2"]);

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Server, dragnet};
+use common::{Server, dragnet, take_offline};
 
 const ZONE: &str = "dnsbl.test";
 
@@ -111,12 +111,7 @@ fn dig_reads_the_dnsbl_and_changes_show_within_a_second() {
     run(d, &["ingest", feed.to_str().unwrap(), "--source", "open", "--tlp", "clear", "--category", "phishing"]);
     let seen = within(|| dig(port, &reversed("45.40.1.1"), "A", false).0 == "127.0.0.2");
     assert!(seen.is_some_and(|t| t < Duration::from_millis(1500)), "a new listing took {seen:?}");
-    let server = run(d, &["--json", "server", "45.10.1.7"]).json()["id"].as_str().unwrap().to_string();
-    for to in
-        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
-    {
-        run(d, &["takedown", "set", &server, "--to", to, "--reason", "test"]);
-    }
+    take_offline(d, "45.10.1.7");
     let gone = within(|| dig(port, &reversed("45.10.1.7"), "A", false).1.contains("NXDOMAIN"));
     assert!(gone.is_some_and(|t| t < Duration::from_millis(1500)), "verified offline took {gone:?}");
     eprintln!("store change to changed answer: new listing {seen:?}, verified offline {gone:?}");

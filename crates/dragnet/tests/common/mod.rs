@@ -38,6 +38,19 @@ pub fn dragnet(data: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// Walks the takedown of the server holding `value` from identified to
+/// verified offline, one move a command.
+pub fn take_offline(data: &Path, value: &str) {
+    let shown = dragnet(data, &["--json", "server", value]);
+    let server = shown.json()["id"].as_str().unwrap_or_else(|| panic!("no server holds {value}")).to_string();
+    for to in
+        ["validated", "attributed", "assigned", "requested", "acknowledged", "offline-claimed", "verified-offline"]
+    {
+        let moved = dragnet(data, &["takedown", "set", &server, "--to", to, "--reason", "test"]);
+        assert_eq!(moved.code, 0, "{server} to {to}: {}", moved.stderr);
+    }
+}
+
 /// A running `dragnet serve`, stopped (SIGKILL) when dropped.
 pub struct Server {
     pub child: Child,
