@@ -255,3 +255,88 @@ fn the_decision_stream_adds_and_withdraws_as_takedowns_go() {
     assert_eq!(server.get("/api/v1/decisions/stream", Some(&token)).status, 400);
     assert_eq!(server.get("/api/v1/decisions/stream?startup=true", None).status, 401);
 }
+
+/// Python's `ipaddress.collapse_addresses` as the oracle of the smallest
+/// exact cover; Python's csv and json readers read the csv and jsonl
+/// exports back to the plain list.
+#[test]
+fn python_agrees_on_the_cidr_cover_and_reads_csv_and_jsonl() {
+    let Some(python) = dragnet_testkit::oracle("python3") else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    // More addresses, so the cover has neighbours to join.
+    let more = folder.path().join("more.txt");
+    let lines: String = (0..64)
+        .map(|i| format!("45.60.0.{}\n", i * 2))
+        .chain((0..32).map(|i| format!("45.60.0.{}\n", i * 2 + 1)))
+        .collect();
+    std::fs::write(&more, lines).unwrap();
+    run(d, &["ingest", more.to_str().unwrap(), "--source", "partner", "--category", "scanning"]);
+    for format in ["plain", "cidr", "csv", "jsonl"] {
+        let out = folder.path().join(format);
+        run(d, &["export", "--format", format, "--out", out.to_str().unwrap()]);
+    }
+    let script = r#"
+import csv, ipaddress, json, sys
+d = sys.argv[1]
+plain = [l.strip() for l in open(d + "/plain") if l.strip()]
+def network(v):
+    try:
+        return ipaddress.ip_network(v, strict=False)
+    except ValueError:
+        return None
+nets = [n for n in map(network, plain) if n is not None]
+v4 = [str(n) for n in ipaddress.collapse_addresses(n for n in nets if n.version == 4)]
+v6 = [str(n) for n in ipaddress.collapse_addresses(n for n in nets if n.version == 6)]
+got = [l.strip() for l in open(d + "/cidr") if l.strip()]
+assert got == v4 + v6, (got, v4 + v6)
+rows = list(csv.DictReader(open(d + "/csv", newline="")))
+assert [r["value"] for r in rows] == plain, "csv"
+assert [json.loads(l)["value"] for l in open(d + "/jsonl")] == plain, "jsonl"
+print("ok", len(got), len(plain))
+"#;
+    let out = Command::new(python).arg("-c").arg(script).arg(folder.path()).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.starts_with("ok"), "{said}");
+}
+
+/// dnsmasq (Debian) loads the hosts export as extra hosts: a listed
+/// domain answers 0.0.0.0.
+#[test]
+fn dnsmasq_loads_the_hosts_file() {
+    let (Some(dnsmasq), Some(_)) = (dragnet_testkit::oracle("dnsmasq"), dragnet_testkit::oracle("dig")) else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    let hosts = folder.path().join("hosts");
+    run(d, &["export", "--format", "hosts", "--out", hosts.to_str().unwrap()]);
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(dnsmasq)
+        .args(["--keep-in-foreground", "--no-resolv", "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--addn-hosts={}", hosts.display()))
+        .arg("--user=root")
+        .arg(format!("--pid-file={}", folder.path().join("dnsmasq.pid").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ask = |name: &str| {
+        let out = Command::new("dig")
+            .args(["@127.0.0.1", "-p", &port.to_string(), name, "A", "+short", "+time=1", "+tries=1"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let answered = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        ask("c2-panel.top") == "0.0.0.0"
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered, "dnsmasq did not answer c2-panel.top from the hosts export");
+}
