@@ -207,22 +207,65 @@ pub fn transfer(packet: &[u8], zones: &[Zone], index: &Index) -> Option<Vec<Vec<
     }
     let zone = zones.iter().find(|z| z.kind == ZoneKind::Rpz && below(z, &q.labels).is_some_and(<[_]>::is_empty))?;
     let soa = zone.soa(zone.serial(index));
-    let mut messages = Vec::new();
-    let mut r = Response::to(&q, rcode::NOERROR);
-    r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &soa);
-    for name in &index.rpz.names {
-        if name.len() + zone.name_wire.len() > wire::MAX_NAME {
-            continue;
+    let mut out = Transfer { q: &q, zone, messages: Vec::new(), current: Response::to(&q, rcode::NOERROR) };
+    out.soa(&soa);
+    let incremental = match q.known_serial {
+        Some(known) if q.qtype == rtype::IXFR && known == index.rpz.serial => Some(&[][..]),
+        Some(known) if q.qtype == rtype::IXFR => index.rpz.since(known),
+        _ => None,
+    };
+    match incremental {
+        // Up to date: the SOA alone (RFC 1995 §4).
+        Some([]) => return Some(out.finish()),
+        // Each change: its old SOA and what left, its new SOA and what came.
+        Some(changes) => {
+            for change in changes {
+                out.soa(&zone.soa(change.from));
+                change.removed.iter().for_each(|n| out.trigger(n));
+                out.soa(&zone.soa(change.to));
+                change.added.iter().for_each(|n| out.trigger(n));
+            }
         }
-        if r.bytes.len() > TRANSFER_MESSAGE {
-            messages.push(std::mem::replace(&mut r, Response::to(&q, rcode::NOERROR)).finish());
-        }
-        let owner = [name.as_slice(), &zone.name_wire].concat();
-        r.record(Section::Answer, &owner, rtype::CNAME, zone.ttl, &[0]);
+        None => index.rpz.names.iter().for_each(|n| out.trigger(n)),
     }
-    r.record(Section::Answer, &QNAME_POINTER, rtype::SOA, zone.ttl, &soa);
-    messages.push(r.finish());
-    Some(messages)
+    out.soa(&soa);
+    Some(out.finish())
+}
+
+/// A transfer's messages as they fill.
+struct Transfer<'q, 'a> {
+    q: &'q Query<'a>,
+    zone: &'q Zone,
+    messages: Vec<Vec<u8>>,
+    current: Response,
+}
+
+impl Transfer<'_, '_> {
+    fn room(&mut self) {
+        if self.current.bytes.len() > TRANSFER_MESSAGE {
+            let full = std::mem::replace(&mut self.current, Response::to(self.q, rcode::NOERROR));
+            self.messages.push(full.finish());
+        }
+    }
+
+    fn soa(&mut self, rdata: &[u8]) {
+        self.room();
+        self.current.record(Section::Answer, &self.zone.name_wire, rtype::SOA, self.zone.ttl, rdata);
+    }
+
+    fn trigger(&mut self, name: &[u8]) {
+        if name.len() + self.zone.name_wire.len() > wire::MAX_NAME {
+            return;
+        }
+        self.room();
+        let owner = [name, &self.zone.name_wire].concat();
+        self.current.record(Section::Answer, &owner, rtype::CNAME, self.zone.ttl, &[0]);
+    }
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        self.messages.push(self.current.finish());
+        self.messages
+    }
 }
 
 fn answer(q: &Query<'_>, zone: &Zone, index: &Index, asked: Asked) -> Vec<u8> {

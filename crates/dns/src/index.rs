@@ -85,7 +85,21 @@ impl<T: Copy + Ord + Into<u128>> Ranges<T> {
 pub struct Rpz {
     pub names: Vec<Vec<u8>>,
     pub serial: u32,
+    /// The last changes, oldest first, for incremental transfers (IXFR).
+    pub history: Vec<RpzDiff>,
 }
+
+/// What changed in the policy zone from one serial to the next.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RpzDiff {
+    pub from: u32,
+    pub to: u32,
+    pub removed: Vec<Vec<u8>>,
+    pub added: Vec<Vec<u8>>,
+}
+
+/// Changes kept for IXFR; a requester further behind gets the whole zone.
+const HISTORY: usize = 16;
 
 impl Rpz {
     /// Triggers from names written as text (`c2.example`, `*.c2.example`,
@@ -101,7 +115,39 @@ impl Rpz {
             .collect();
         wire.sort_unstable();
         wire.dedup();
-        Rpz { names: wire, serial }
+        Rpz { names: wire, serial, history: Vec::new() }
+    }
+
+    /// Takes `older`'s history and the change from it to this zone (both
+    /// sorted: one linear merge), keeping the last [`HISTORY`] changes.
+    pub fn follow(&mut self, older: &Rpz) {
+        let (mut removed, mut added) = (Vec::new(), Vec::new());
+        let (mut old, mut new) = (older.names.iter().peekable(), self.names.iter().peekable());
+        loop {
+            match (old.peek(), new.peek()) {
+                (Some(o), Some(n)) if o == n => {
+                    old.next();
+                    new.next();
+                }
+                (Some(o), Some(n)) if o < n => removed.extend(old.next().cloned()),
+                (Some(_), Some(_)) | (None, Some(_)) => added.extend(new.next().cloned()),
+                (Some(_), None) => removed.extend(old.next().cloned()),
+                (None, None) => break,
+            }
+        }
+        let mut history = older.history.clone();
+        history.push(RpzDiff { from: older.serial, to: self.serial, removed, added });
+        let excess = history.len().saturating_sub(HISTORY);
+        history.drain(..excess);
+        self.history = history;
+    }
+
+    /// The changes from `serial` to now, if they are all kept.
+    pub fn since(&self, serial: u32) -> Option<&[RpzDiff]> {
+        let start = self.history.iter().position(|d| d.from == serial)?;
+        let chain = self.history.get(start..)?;
+        let linked = chain.windows(2).all(|w| matches!(w, [a, b] if a.to == b.from));
+        (linked && chain.last().is_some_and(|d| d.to == self.serial)).then_some(chain)
     }
 
     pub fn contains(&self, relative: &[u8]) -> bool {

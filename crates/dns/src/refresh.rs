@@ -54,9 +54,11 @@ fn carry_serials(new: &mut Index, old: &Index) -> bool {
     new.serial = new.serial.max(old.serial);
     if new.rpz.names == old.rpz.names {
         new.rpz.serial = old.rpz.serial;
+        new.rpz.history = old.rpz.history.clone();
         false
     } else {
         new.rpz.serial = new.rpz.serial.max(old.rpz.serial.saturating_add(1));
+        new.rpz.follow(&old.rpz);
         true
     }
 }

@@ -46,6 +46,8 @@ pub struct Query<'a> {
     pub qclass: u16,
     /// The requester's EDNS UDP payload size, if it sent an OPT record.
     pub edns: Option<u16>,
+    /// The serial an IXFR requester holds (the SOA in its authority section).
+    pub known_serial: Option<u32>,
 }
 
 /// Why a message cannot be answered as a query.
@@ -104,9 +106,17 @@ pub fn parse(data: &[u8]) -> Result<Query<'_>, Malformed> {
     let qtype = u16_at(data, at).ok_or(bad)?;
     let qclass = u16_at(data, at + 2).ok_or(bad)?;
     at += 4;
+    let mut known_serial = None;
     for _ in 0..ns {
         let after_name = skip_name(data, at).ok_or(bad)?;
         let rdlen = usize::from(u16_at(data, after_name + 8).ok_or(bad)?);
+        if u16_at(data, after_name) == Some(rtype::SOA) {
+            // MNAME, RNAME, then the serial.
+            let rdata = after_name + 10;
+            let serial_at = skip_name(data, skip_name(data, rdata).ok_or(bad)?).ok_or(bad)?;
+            let serial = data.get(serial_at..serial_at + 4).ok_or(bad)?;
+            known_serial = Some(u32::from_be_bytes(<[u8; 4]>::try_from(serial).map_err(|_| bad)?));
+        }
         at = after_name + 10 + rdlen;
         if at > data.len() {
             return Err(bad);
@@ -134,7 +144,7 @@ pub fn parse(data: &[u8]) -> Result<Query<'_>, Malformed> {
             return Err(bad);
         }
     }
-    Ok(Query { id, opcode, rd: flags & 0x0100 != 0, labels, qname_wire, qtype, qclass, edns })
+    Ok(Query { id, opcode, rd: flags & 0x0100 != 0, labels, qname_wire, qtype, qclass, edns, known_serial })
 }
 
 /// The offset after a (possibly compressed) name starting at `at`.

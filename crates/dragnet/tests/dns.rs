@@ -172,6 +172,7 @@ fn unbound_loads_the_rpz_by_transfer_and_follows_notify() {
     do-ip6: no
     access-control: 127.0.0.0/8 allow
     module-config: \"respip iterator\"
+    verbosity: 4
 auth-zone:
     name: \"lab.\"
     zonefile: \"{lab}\"
@@ -223,4 +224,17 @@ rpz:
     });
     assert!(followed, "the NOTIFY did not bring the new listing:\n{}", log());
     eprintln!("a new listing reached unbound by NOTIFY and transfer in {:?}", started.elapsed());
+    // A takedown verified offline leaves the zone (an incremental transfer
+    // that deletes): the name resolves again.
+    take_offline(d, "c2-panel.lab");
+    let lifted = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        dig(resolver_port, "c2-panel.lab", "A", false).0 == "10.0.0.2"
+    });
+    assert!(lifted, "the verified-offline server is still refused:\n{}", log());
+    assert!(refused("new-panel.lab"), "the rest of the zone stays");
+    // The first load was the whole zone; the two changes came incrementally.
+    let log = log();
+    assert!(log.contains("last AXFR packet"), "{log}");
+    assert!(log.matches("last IXFR packet").count() >= 2, "{log}");
 }

@@ -172,3 +172,36 @@ fn a_transfer_is_the_whole_zone_between_two_soas() {
     let records: u32 = messages.iter().map(|m| u32::from(header(m).1)).sum();
     assert_eq!(records, 3002);
 }
+
+/// An IXFR request from a secondary that holds `serial`.
+fn ixfr(zone_name: &str, serial: u32) -> Vec<u8> {
+    let mut q = query(zone_name, rtype::IXFR, false);
+    q[9] = 1; // one authority record: the SOA it has
+    q.extend([0xc0, 12, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22, 0, 0]);
+    q.extend(serial.to_be_bytes());
+    q.extend([0; 16]);
+    q
+}
+
+#[test]
+fn ixfr_sends_only_what_changed_since_the_secondarys_serial() {
+    let zones = vec![Zone::rpz("rpz.example.org", "ns1.example.org").unwrap()];
+    let mut index = index();
+    let first = crate::index::Rpz::from_names(["a.example", "b.example"], 1);
+    let mut second = crate::index::Rpz::from_names(["b.example", "c.example"], 2);
+    second.follow(&first);
+    let mut third = crate::index::Rpz::from_names(["b.example", "c.example", "d.example"], 3);
+    third.follow(&second);
+    index.rpz = third;
+    let records = |serial: u32| -> u16 {
+        let messages = transfer(&ixfr("rpz.example.org", serial), &zones, &index).unwrap();
+        messages.iter().map(|m| header(m).1).sum()
+    };
+    // SOA 3; SOA 1, -a, SOA 2, +c; SOA 2, SOA 3, +d; SOA 3.
+    assert_eq!(records(1), 9);
+    assert_eq!(records(2), 5, "SOA 3; SOA 2, SOA 3, +d; SOA 3");
+    assert_eq!(records(3), 1, "up to date: the SOA alone");
+    assert_eq!(records(77), 5, "unknown: the whole zone, SOA b c d SOA");
+    let text = String::from_utf8_lossy(&transfer(&ixfr("rpz.example.org", 1), &zones, &index).unwrap()[0]).into_owned();
+    assert!(text.contains("\u{1}a\u{7}example") && text.contains("\u{1}d\u{7}example"), "{text:?}");
+}
