@@ -676,6 +676,12 @@ pub trait Store {
         now: Timestamp,
     ) -> Result<(usize, usize), StoreError>;
 
+    /// What the standing decisions were last reconciled from (a caller's
+    /// summary of the store) and when; `None` before the first time.
+    fn decision_basis(&mut self) -> Result<Option<(String, Timestamp)>, StoreError>;
+
+    fn set_decision_basis(&mut self, basis: &str, refreshed: Timestamp) -> Result<(), StoreError>;
+
     /// The decisions standing now (cursor 0), or those added and withdrawn
     /// after `cursor`: one added and withdrawn since is in neither.
     fn decisions_since(&mut self, cursor: u64) -> Result<DecisionChanges, StoreError>;

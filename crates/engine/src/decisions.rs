@@ -52,9 +52,28 @@ pub struct Stream {
     pub cursor: String,
 }
 
+/// A standing set older than this is recomputed even if the store did not
+/// change (sightings expire with time; warninglists are not counted in the basis).
+const MAX_AGE_SECONDS: i64 = 60;
+
 /// Makes the store's standing decisions those of what is live now, for
-/// everyone (each caller is filtered when it reads). Returns (added, withdrawn).
+/// everyone (each caller is filtered when it reads). Skipped when nothing
+/// was written and nothing logged since the last time, under a minute ago.
+/// Returns (added, withdrawn).
 pub fn refresh(store: &mut dyn Store, ctx: &Context, now: Timestamp) -> Result<(usize, usize)> {
+    let basis = format!("{}:{}", store.generation()?, store.audit_size()?);
+    if let Some((last, refreshed)) = store.decision_basis()?
+        && last == basis
+        && (0..MAX_AGE_SECONDS).contains(&(now - refreshed))
+    {
+        return Ok((0, 0));
+    }
+    let changed = reconcile(store, ctx, now)?;
+    store.set_decision_basis(&basis, now)?;
+    Ok(changed)
+}
+
+fn reconcile(store: &mut dyn Store, ctx: &Context, now: Timestamp) -> Result<(usize, usize)> {
     let scoring = crate::config::scoring();
     let entries = blocklist::select(store, ctx, &Scope::operator(), now, &Filter::default())?;
     let live: Vec<Decision> = entries

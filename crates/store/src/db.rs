@@ -788,6 +788,14 @@ impl<C: Connection> Store for SqlStore<C> {
         crate::decisions::reconcile(&mut self.conn, live, slack, now)
     }
 
+    fn decision_basis(&mut self) -> Result<Option<(String, Timestamp)>, StoreError> {
+        crate::decisions::basis(&mut self.conn)
+    }
+
+    fn set_decision_basis(&mut self, basis: &str, refreshed: Timestamp) -> Result<(), StoreError> {
+        crate::decisions::set_basis(&mut self.conn, basis, refreshed)
+    }
+
     fn decisions_since(&mut self, cursor: u64) -> Result<dragnet_core::store::DecisionChanges, StoreError> {
         crate::decisions::since(&mut self.conn, cursor)
     }

@@ -128,3 +128,17 @@ pub fn since<C: Connection>(conn: &mut C, cursor: u64) -> Result<DecisionChanges
         at(tip.first().ok_or_else(|| StoreError::Backend("the decision tip row is missing".into()))?, 0)?.count()?;
     Ok(DecisionChanges { new, deleted, cursor })
 }
+
+pub fn basis<C: Connection>(conn: &mut C) -> Result<Option<(String, Timestamp)>, StoreError> {
+    let rows = conn.query(sql::DECISION_BASIS, &[])?;
+    let Some(row) = rows.first() else { return Ok(None) };
+    match (at(row, 0)?.opt_text()?, at(row, 1)?.opt_int()?) {
+        (Some(basis), Some(refreshed)) => Ok(Some((basis, refreshed))),
+        _ => Ok(None),
+    }
+}
+
+pub fn set_basis<C: Connection>(conn: &mut C, basis: &str, refreshed: Timestamp) -> Result<(), StoreError> {
+    conn.exec(sql::SET_DECISION_BASIS, &[Param::Text(basis), Param::Int(refreshed)])?;
+    Ok(())
+}

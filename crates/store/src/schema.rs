@@ -429,6 +429,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE TABLE decision_tip (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL);
     INSERT INTO decision_tip (id, seq) VALUES (1, 0);",
     ),
+    // What the standing decisions were last reconciled from, and when, so
+    // a poll of an unchanged store does not recompute them.
+    (
+        19,
+        "ALTER TABLE decision_tip ADD COLUMN basis TEXT;
+    ALTER TABLE decision_tip ADD COLUMN refreshed BIGINT;",
+    ),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -490,6 +497,8 @@ pub mod sql {
     pub const LOCK_DECISION_TIP: &str = "UPDATE decision_tip SET seq = seq WHERE id = 1 RETURNING seq";
     pub const SET_DECISION_TIP: &str = "UPDATE decision_tip SET seq = $1 WHERE id = 1";
     pub const DECISION_TIP: &str = "SELECT seq FROM decision_tip WHERE id = 1";
+    pub const DECISION_BASIS: &str = "SELECT basis, refreshed FROM decision_tip WHERE id = 1";
+    pub const SET_DECISION_BASIS: &str = "UPDATE decision_tip SET basis = $1, refreshed = $2 WHERE id = 1";
     pub const STANDING_DECISIONS: &str =
         "SELECT id, value, kind, category, until_at, reason, markings, added_at, deleted_seq
         FROM decisions WHERE deleted_seq IS NULL ORDER BY id";

@@ -76,6 +76,9 @@ fn decisions_stream_what_changed_since_a_cursor(store: &mut dyn Store) {
     };
     let empty = store.decisions_since(0).unwrap();
     assert!(empty.new.is_empty() && empty.deleted.is_empty());
+    assert_eq!(store.decision_basis().unwrap(), None, "never reconciled");
+    store.set_decision_basis("7:12", 99).unwrap();
+    assert_eq!(store.decision_basis().unwrap(), Some(("7:12".to_string(), 99)));
     let a = decision("45.10.1.7", Kind::Ipv4, 1000);
     let b = decision("45.20.0.0/16", Kind::Cidr, 1000);
     let c = decision("c2-panel.top", Kind::Domain, 1000);
