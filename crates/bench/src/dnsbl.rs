@@ -22,12 +22,8 @@ pub fn load(path: &Path) -> anyhow::Result<(Index, f64, usize)> {
     let mut builder = IndexBuilder::with_capacity(text.len() / 12);
     for line in text.lines() {
         let value = line.split('#').next().unwrap_or_default().trim();
-        let Some(block) = cidr::parse(value) else { continue };
-        let code = code(Category::BotnetC2);
-        if block.v6 {
-            builder.add_v6(block.start, block.len, code);
-        } else {
-            builder.add_v4(u32::try_from(block.start).unwrap_or(0), block.len, code);
+        if let Some(block) = cidr::parse(value) {
+            builder.add(&block, code(Category::BotnetC2));
         }
     }
     let index = builder.build(1);
@@ -97,8 +93,8 @@ pub fn exports(n: usize) -> serde_json::Value {
     let mut entries = entries;
     blocklist::sort(&mut entries);
     let mut rates = serde_json::Map::new();
-    for name in Format::NAMES.replace(" or ", ", ").split(", ") {
-        let Ok(format) = name.parse::<Format>() else { continue };
+    for format in Format::ALL {
+        let name = format.name();
         let started = Instant::now();
         let written = blocklist::write(format, &entries, &blocklist::Meta::default());
         let seconds = started.elapsed().as_secs_f64();

@@ -217,6 +217,15 @@ impl IndexBuilder {
         self.entries += 1;
     }
 
+    /// Lists an address or network as the blocklist parsed it.
+    pub fn add(&mut self, block: &dragnet_engine::blocklist::cidr::Block, code: Code) {
+        if block.v6 {
+            self.add_v6(block.start, block.len, code);
+        } else {
+            self.add_v4(u32::try_from(block.start).unwrap_or(0), block.len, code);
+        }
+    }
+
     pub fn build(self, serial: u32) -> Index {
         Index {
             v4: flatten(self.v4).with_buckets(16),

@@ -6,10 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dragnet_core::Kind;
 use dragnet_core::{Store, Timestamp};
 use dragnet_engine::access::Scope;
-use dragnet_engine::blocklist::formats::{plain_dns_name, rpz_ip_trigger};
+use dragnet_engine::blocklist::formats::rpz_triggers;
 use dragnet_engine::blocklist::{self, Filter, cidr};
 use dragnet_engine::lookup::Context;
 
@@ -34,17 +33,7 @@ pub fn build(store: &mut dyn Store, ctx: &Context, scope: &Scope, now: Timestamp
 /// The policy zone's triggers for `entries`: each plain domain and its
 /// subdomains, each address and network as an `rpz-ip` trigger.
 pub fn rpz_of(entries: &[blocklist::Entry], serial: u32) -> Rpz {
-    let mut names = Vec::with_capacity(entries.len() * 2);
-    for e in entries {
-        match e.kind {
-            Kind::Domain if plain_dns_name(&e.value) => {
-                names.push(format!("*.{}", e.value));
-                names.push(e.value.clone());
-            }
-            Kind::Ipv4 | Kind::Ipv6 | Kind::Cidr => names.extend(cidr::parse(&e.value).map(|b| rpz_ip_trigger(&b))),
-            _ => {}
-        }
-    }
+    let names: Vec<String> = entries.iter().flat_map(rpz_triggers).collect();
     Rpz::from_names(names.iter().map(String::as_str), serial)
 }
 
@@ -67,11 +56,8 @@ fn carry_serials(new: &mut Index, old: &Index) -> bool {
 pub fn index_of(entries: &[blocklist::Entry], serial: u32) -> Index {
     let mut builder = IndexBuilder::with_capacity(entries.len());
     for e in entries {
-        let Some(block) = cidr::parse(&e.value) else { continue };
-        if block.v6 {
-            builder.add_v6(block.start, block.len, code(e.category()));
-        } else {
-            builder.add_v4(u32::try_from(block.start).unwrap_or(0), block.len, code(e.category()));
+        if let Some(block) = cidr::parse(&e.value) {
+            builder.add(&block, code(e.category()));
         }
     }
     builder.build(serial)

@@ -44,24 +44,47 @@ impl Format {
     }
 }
 
+impl Format {
+    pub const ALL: [Format; 12] = [
+        Format::Plain,
+        Format::Cidr,
+        Format::Csv,
+        Format::Jsonl,
+        Format::Hosts,
+        Format::Adblock,
+        Format::Nftables,
+        Format::Ipset,
+        Format::Suricata,
+        Format::SuricataCategories,
+        Format::Mikrotik,
+        Format::Rpz,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Plain => "plain",
+            Format::Cidr => "cidr",
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+            Format::Hosts => "hosts",
+            Format::Adblock => "adblock",
+            Format::Nftables => "nftables",
+            Format::Ipset => "ipset",
+            Format::Suricata => "suricata",
+            Format::SuricataCategories => "suricata-categories",
+            Format::Mikrotik => "mikrotik",
+            Format::Rpz => "rpz",
+        }
+    }
+}
+
 impl FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Format> {
-        Ok(match s {
-            "plain" => Format::Plain,
-            "cidr" => Format::Cidr,
-            "csv" => Format::Csv,
-            "jsonl" => Format::Jsonl,
-            "hosts" => Format::Hosts,
-            "adblock" => Format::Adblock,
-            "nftables" => Format::Nftables,
-            "ipset" => Format::Ipset,
-            "suricata" => Format::Suricata,
-            "suricata-categories" => Format::SuricataCategories,
-            "mikrotik" => Format::Mikrotik,
-            "rpz" => Format::Rpz,
-            other => return Err(Error::invalid(format!("--format {other}: expected {}", Format::NAMES))),
-        })
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| Error::invalid(format!("--format {s}: expected {}", Format::NAMES)))
     }
 }
 
@@ -333,6 +356,19 @@ pub fn rpz_ip_trigger(block: &Block) -> String {
     out + ".rpz-ip"
 }
 
+/// The owner names (relative to the zone) under which a response policy
+/// zone lists `entry`: a plain domain and its subdomains, or an address or
+/// network as an `rpz-ip` trigger; none for what a zone cannot hold.
+pub fn rpz_triggers(entry: &Entry) -> Vec<String> {
+    match entry.kind {
+        Kind::Domain if plain_dns_name(&entry.value) => vec![entry.value.clone(), format!("*.{}", entry.value)],
+        Kind::Ipv4 | Kind::Ipv6 | Kind::Cidr => {
+            cidr::parse(&entry.value).map(|b| rpz_ip_trigger(&b)).into_iter().collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// A response policy zone: each domain and its subdomains answer NXDOMAIN
 /// (`CNAME .`), and so does any answer holding a listed address.
 fn rpz(entries: &[Entry], meta: &Meta, w: &mut Writer) {
@@ -342,16 +378,13 @@ fn rpz(entries: &[Entry], meta: &Meta, w: &mut Writer) {
     // Owner names must fit in 255 octets with the zone's name appended.
     let room = 253usize.saturating_sub(meta.zone.len() + 1);
     for e in entries {
-        match e.kind {
-            Kind::Domain if plain_dns_name(&e.value) && e.value.len() + 2 <= room => {
-                w.line(&format!("{} CNAME .", e.value));
-                w.line(&format!("*.{} CNAME .", e.value));
-            }
-            Kind::Ipv4 | Kind::Ipv6 | Kind::Cidr => match cidr::parse(&e.value) {
-                Some(block) => w.line(&format!("{} CNAME .", rpz_ip_trigger(&block))),
-                None => w.skipped += 1,
-            },
-            _ => w.skipped += 1,
+        let triggers = rpz_triggers(e);
+        if triggers.is_empty() || triggers.iter().any(|t| t.len() > room) {
+            w.skipped += 1;
+            continue;
+        }
+        for trigger in triggers {
+            w.line(&format!("{trigger} CNAME ."));
         }
     }
 }
