@@ -529,6 +529,17 @@ pub trait Store {
     /// `source`'s defaults if it is new; logged as done by `by`.
     fn set_sharing(&mut self, source: &Source, sharing: &Sharing, by: &str, now: Timestamp) -> Result<(), StoreError>;
 
+    /// Creates `source` with `sharing`'s limits in one step unless it
+    /// exists (logged as done by `by`), and returns its owner as the store
+    /// has it afterwards: whoever created it first, even on another server.
+    fn claim_source(
+        &mut self,
+        source: &Source,
+        sharing: &Sharing,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError>;
+
     /// Records a routing by hand; the latest for a server and organisation wins.
     fn add_routing(&mut self, routing: &Routing) -> Result<(), StoreError>;
 

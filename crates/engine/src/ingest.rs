@@ -246,26 +246,30 @@ pub fn submit_as(
     bytes: &[u8],
 ) -> Result<FileReport> {
     let existing = store.source(name)?;
-    // Ownership as the store says now, not as the scope's moment-old
-    // directory does: a source another server just created is not unowned.
-    let owner = store.sharing()?.remove(name).and_then(|s| s.owner);
-    scope.may_write(name, existing.is_some(), owner.as_deref())?;
     let wanted = existing.clone().unwrap_or(Source {
         name: name.to_string(),
         grade: labels.grade.unwrap_or(dragnet_core::Grade::UNGRADED),
         tlp: labels.tlp.unwrap_or(dragnet_core::Tlp::Amber),
     });
+    // Ownership as the store says now, not as the scope's moment-old
+    // directory does: a source another server just created is not unowned.
+    // A new source is claimed (created with its owner in one step) before
+    // anything is written to it, so two servers racing to create it agree
+    // on whose it is.
+    let owner = match (&existing, scope.org()) {
+        (None, Some(org)) => {
+            scope.may_write(name, false, None)?;
+            let sharing = dragnet_core::access::Sharing {
+                owner: Some(org.name.clone()),
+                recipients: vec![dragnet_core::access::Recipient::Kind(dragnet_core::access::OrgKind::Coordinator)],
+            };
+            store.claim_source(&wanted, &sharing, &org.name, crate::now())?
+        }
+        _ => store.sharing()?.remove(name).and_then(|s| s.owner),
+    };
+    let exists = existing.is_some() || scope.org().is_some();
+    scope.may_write(name, exists, owner.as_deref())?;
     let report = submit(store, &wanted, labels, format, mapping, origin, bytes)?;
-    if existing.is_none()
-        && report.error.is_none()
-        && let Some(org) = scope.org()
-    {
-        let sharing = dragnet_core::access::Sharing {
-            owner: Some(org.name.clone()),
-            recipients: vec![dragnet_core::access::Recipient::Kind(dragnet_core::access::OrgKind::Coordinator)],
-        };
-        store.set_sharing(&wanted, &sharing, &org.name, crate::now())?;
-    }
     Ok(report)
 }
 

@@ -175,6 +175,35 @@ pub fn set_sharing<C: Connection>(
     })
 }
 
+pub fn claim_source<C: Connection>(
+    conn: &mut C,
+    source: &Source,
+    sharing: &Sharing,
+    by: &str,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    let recipients = joined(&sharing.recipients);
+    let owner = sharing.owner.as_deref().map_or(Param::Null, Param::Text);
+    let grade = source.grade.to_string();
+    transaction(conn, |conn| {
+        // The insert and the owner are one transaction, so no other server
+        // sees the new source without its owner.
+        let created = conn.exec(
+            sql::INSERT_SOURCE,
+            &[Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)],
+        )?;
+        if created == 1 {
+            conn.exec(sql::SET_SHARING, &[owner, Param::Text(&recipients), Param::Text(&source.name)])?;
+            audit::append(conn, sharing.audit_entry(&source.name, by, now))?;
+        }
+        let rows = conn.query(sql::SOURCE_OWNER, &[Param::Text(&source.name)])?;
+        match rows.first() {
+            Some(row) => at(row, 0)?.opt_text(),
+            None => Err(StoreError::UnknownSource(source.name.clone())),
+        }
+    })
+}
+
 pub fn add_routing<C: Connection>(conn: &mut C, r: &Routing) -> Result<(), StoreError> {
     transaction(conn, |conn| {
         conn.exec(

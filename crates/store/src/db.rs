@@ -697,6 +697,16 @@ impl<C: Connection> Store for SqlStore<C> {
         access::set_sharing(&mut self.conn, source, sharing, by, now)
     }
 
+    fn claim_source(
+        &mut self,
+        source: &Source,
+        sharing: &Sharing,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<Option<String>, StoreError> {
+        access::claim_source(&mut self.conn, source, sharing, by, now)
+    }
+
     fn add_routing(&mut self, routing: &Routing) -> Result<(), StoreError> {
         access::add_routing(&mut self.conn, routing)
     }

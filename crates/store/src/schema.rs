@@ -636,6 +636,7 @@ pub mod sql {
     pub const TOKEN_BY_ID: &str = "WHERE t.id = $1";
     pub const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked = $1 WHERE id = $2 AND revoked IS NULL";
     pub const SHARING: &str = "SELECT name, owner, recipients FROM sources ORDER BY name";
+    pub const SOURCE_OWNER: &str = "SELECT owner FROM sources WHERE name = $1";
     pub const SET_SHARING: &str = "UPDATE sources SET owner = $1, recipients = $2 WHERE name = $3";
     pub const INSERT_ROUTING: &str = "INSERT INTO routings (server_id, org, add_it, reason, decided_by, decided_at)
         VALUES ($1, $2, $3, $4, $5, $6)";

@@ -344,6 +344,15 @@ fn organisations_tokens_and_sharing(store: &mut dyn Store) {
     store.set_sharing(&fresh, &shared, "isp-1", 9).unwrap();
     assert_eq!(store.sharing().unwrap()["isp-1-feed"], shared);
     assert_eq!(store.source("isp-1-feed").unwrap(), Some(fresh));
+    // A claim creates a source with its owner in one step; a later claim
+    // (another partner's, or another server's) gets the first owner back
+    // and changes nothing.
+    let claimed = Sharing { owner: Some("isp-2".into()), recipients: vec![Recipient::Kind(OrgKind::Coordinator)] };
+    assert_eq!(store.claim_source(&source("isp-2-feed"), &claimed, "isp-2", 10).unwrap().as_deref(), Some("isp-2"));
+    let rival = Sharing { owner: Some("isp-1".into()), ..claimed.clone() };
+    assert_eq!(store.claim_source(&source("isp-2-feed"), &rival, "isp-1", 11).unwrap().as_deref(), Some("isp-2"));
+    assert_eq!(store.claim_source(&source("alpha"), &rival, "isp-1", 11).unwrap(), None, "an unowned source stays so");
+    assert_eq!(store.sharing().unwrap()["isp-2-feed"], claimed);
 
     // Each change that took effect was logged in its transaction, and
     // nothing that was refused.
@@ -355,6 +364,7 @@ fn organisations_tokens_and_sharing(store: &mut dyn Store) {
         revoked.audit_entry("operator"),
         revoked.revoke_entry("coord", 7),
         shared.audit_entry("isp-1-feed", "isp-1", 9),
+        claimed.audit_entry("isp-2-feed", "isp-2", 10),
     ];
     assert_eq!(logged.len(), expected.len());
     for (n, ((seq, entry), wanted)) in logged.into_iter().zip(expected).enumerate() {
