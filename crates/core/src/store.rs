@@ -64,6 +64,15 @@ pub struct Batch<'a> {
     pub ingested_at: Timestamp,
 }
 
+/// A piece of a batch written in parts ([`Store::write_parts`]): what one
+/// stretch of a large input holds.
+#[derive(Debug, Clone, Default)]
+pub struct Part {
+    pub observations: Vec<Observation>,
+    pub rejects: Vec<Reject>,
+    pub links: Vec<Link>,
+}
+
 /// A stored link: who said two observables belong together, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredLink {
@@ -191,6 +200,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("database error: {0}")]
     Backend(String),
+    /// A batch written in parts was given up by its writer (the input
+    /// turned out bad); nothing of it was kept.
+    #[error("{0}")]
+    Aborted(String),
 }
 
 /// An API token as stored: never its secret, only the secret's SHA-256.
@@ -470,6 +483,18 @@ pub trait Store {
     /// Writes a batch atomically, creating its source if it is new; writing
     /// the same batch again changes nothing.
     fn write_batch(&mut self, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError>;
+
+    /// Writes `head` and then each of `parts` as one batch, in one
+    /// transaction: memory holds one part at a time, and the whole is still
+    /// all or nothing. A part that is `Err` (the writer found the input
+    /// bad) rolls everything back and comes back as [`StoreError::Aborted`].
+    /// Unlike [`Store::write_batch`], a conflict is not retried here: parts
+    /// cannot be read twice, so the caller starts again.
+    fn write_parts(
+        &mut self,
+        head: &Batch<'_>,
+        parts: &mut dyn Iterator<Item = Result<Part, String>>,
+    ) -> Result<BatchOutcome, StoreError>;
 
     /// Every observation of `observable`, of a CIDR covering it (IPs and CIDRs)
     /// and of a parent domain (domains).

@@ -5,12 +5,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use dragnet_core::access::{Org, Sharing};
+use dragnet_core::store::Part;
 use dragnet_core::store::{AbuseContact, ProbeResult, TakedownEvent, TakedownRecord};
 use dragnet_core::store::{
     Batch, BatchOutcome, Fact, Hit, Observation, Source, SourceInfo, Stats, StoredLink, StoredReject, Via,
 };
 use dragnet_core::store::{NewToken, PackageRecord, Routing, TaxiiObject, TaxiiQuery, TokenRecord};
-use dragnet_core::{Kind, Observable, Reject, Relation, Store, StoreError, Timestamp};
+use dragnet_core::{Kind, Link, Observable, Reject, Relation, Store, StoreError, Timestamp};
 
 use dragnet_core::audit::{Logged, TreeHead};
 use dragnet_core::digest::Hash;
@@ -372,17 +373,17 @@ fn write_reject<C: Connection>(
 
 /// Upserts the batch's links (widening a known link's times) and returns
 /// how many were new.
-fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> Result<u64, StoreError> {
-    if batch.links.is_empty() {
+fn write_links<C: Connection>(conn: &mut C, links: &[Link], source: i64, at: Timestamp) -> Result<u64, StoreError> {
+    if links.is_empty() {
         return Ok(0);
     }
-    let (_, ids) = write_all_observables(conn, batch.links.iter().flat_map(|l| [&l.from, &l.to]))?;
+    let (_, ids) = write_all_observables(conn, links.iter().flat_map(|l| [&l.from, &l.to]))?;
     // Two ids a link, in the order given: chunks of exactly two.
     let ends = ids.chunks_exact(2).map(|pair| (pair[0], pair[1]));
     // One row per (from, to), times merged: a multi-row upsert may not
     // touch a row twice.
     let mut rows: BTreeMap<(i64, i64), (i64, i64, i64)> = BTreeMap::new();
-    for (link, ends) in batch.links.iter().zip(ends) {
+    for (link, ends) in links.iter().zip(ends) {
         // `Link::new` only makes related pairs; a hand-built one may not be.
         let Some(relation) = Relation::between(link.from.kind(), link.to.kind()) else {
             return Err(StoreError::Backend(format!(
@@ -393,7 +394,7 @@ fn write_links<C: Connection>(conn: &mut C, batch: &Batch<'_>, source: i64) -> R
                 link.to.value()
             )));
         };
-        let first = link.first_seen.or(link.last_seen).unwrap_or(batch.ingested_at);
+        let first = link.first_seen.or(link.last_seen).unwrap_or(at);
         let last = link.last_seen.unwrap_or(first).max(first);
         let row = rows.entry(ends).or_insert((codec::relation_code(relation), first, last));
         (row.1, row.2) = (row.1.min(first), row.2.max(last));
@@ -464,29 +465,52 @@ fn source_from(row: &[Cell]) -> Result<Source, StoreError> {
 }
 
 /// One attempt at writing a batch, in one transaction.
-fn write_batch_once<C: Connection>(conn: &mut C, batch: &Batch<'_>) -> Result<BatchOutcome, StoreError> {
+fn write_batch_once<C: Connection>(
+    conn: &mut C,
+    head: &Batch<'_>,
+    parts: &mut dyn Iterator<Item = Result<Part, String>>,
+) -> Result<BatchOutcome, StoreError> {
     transaction(conn, |conn| {
-        let source = source_id(conn, batch.source, batch.ingested_at)?;
-        let origin = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(batch.origin)])?;
+        let source = source_id(conn, head.source, head.ingested_at)?;
+        let origin = insert_or_get_id(conn, sql::INSERT_ORIGIN, sql::ORIGIN_ID, &[Param::Text(head.origin)])?;
         let mut out = BatchOutcome::default();
-        let (new, ids) = write_all_observables(conn, batch.observations.iter().map(|o| &o.observable))?;
-        out.new_observables = new;
-        // Writing in id order turns random B-tree inserts into appends:
-        // several times faster for large batches, same result.
-        let mut order: Vec<(i64, &Observation)> = ids.into_iter().zip(batch.observations).collect();
-        order.sort_by_key(|(id, _)| *id);
-        for chunk in order.chunks(CHUNK) {
-            out.new_observations += write_observations(conn, chunk, source, origin, batch.ingested_at)?;
-        }
-        out.new_links = write_links(conn, batch, source)?;
-        for r in batch.rejects {
-            out.new_rejects += write_reject(conn, r, source, origin, batch.ingested_at)?;
+        let ids = (source, origin, head.ingested_at);
+        write_part(conn, ids, head.observations, head.rejects, head.links, &mut out)?;
+        for part in parts {
+            let part = part.map_err(StoreError::Aborted)?;
+            write_part(conn, ids, &part.observations, &part.rejects, &part.links, &mut out)?;
         }
         // Last, so that the row lock it takes (PostgreSQL) is held only
         // until the commit that follows.
         conn.exec(sql::BUMP_GENERATION, &[])?;
         Ok(out)
     })
+}
+
+/// Writes one part of a batch of source, origin and time `ids`, adding what
+/// was new to `out`.
+fn write_part<C: Connection>(
+    conn: &mut C,
+    (source, origin, at): (i64, i64, Timestamp),
+    observations: &[Observation],
+    rejects: &[Reject],
+    links: &[Link],
+    out: &mut BatchOutcome,
+) -> Result<(), StoreError> {
+    let (new, ids) = write_all_observables(conn, observations.iter().map(|o| &o.observable))?;
+    out.new_observables += new;
+    // Writing in id order turns random B-tree inserts into appends:
+    // several times faster for large batches, same result.
+    let mut order: Vec<(i64, &Observation)> = ids.into_iter().zip(observations).collect();
+    order.sort_by_key(|(id, _)| *id);
+    for chunk in order.chunks(CHUNK) {
+        out.new_observations += write_observations(conn, chunk, source, origin, at)?;
+    }
+    out.new_links += write_links(conn, links, source, at)?;
+    for r in rejects {
+        out.new_rejects += write_reject(conn, r, source, origin, at)?;
+    }
+    Ok(())
 }
 
 fn lookup<C: Connection>(conn: &mut C, observable: &Observable) -> Result<Vec<Hit>, StoreError> {
@@ -534,7 +558,7 @@ impl<C: Connection> Store for SqlStore<C> {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match write_batch_once(&mut self.conn, batch) {
+            match write_batch_once(&mut self.conn, batch, &mut std::iter::empty()) {
                 Err(StoreError::Conflict(_)) if attempts < 5 => {
                     // Let the winner finish before trying again.
                     std::thread::sleep(std::time::Duration::from_millis(20 * attempts));
@@ -542,6 +566,14 @@ impl<C: Connection> Store for SqlStore<C> {
                 done => return done,
             }
         }
+    }
+
+    fn write_parts(
+        &mut self,
+        head: &Batch<'_>,
+        parts: &mut dyn Iterator<Item = Result<Part, String>>,
+    ) -> Result<BatchOutcome, StoreError> {
+        write_batch_once(&mut self.conn, head, parts)
     }
 
     fn lookup(&mut self, observable: &Observable) -> Result<Vec<Hit>, StoreError> {

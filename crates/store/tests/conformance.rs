@@ -5,7 +5,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`); `.ci/run` starts it. Set
 //! `DRAGNET_SKIP_PG=1` to run only the embedded half on a machine without it.
 
-use dragnet_core::store::{Batch, Observation, Source, Via};
+use dragnet_core::store::{Batch, Observation, Part, Source, Via};
 use dragnet_core::{Category, Grade, Kind, Link, Observable, Reject, Relation, Store, StoreError, Tlp};
 use dragnet_store::{PgStore, SqliteStore};
 
@@ -48,6 +48,7 @@ fn suite(store: &mut dyn Store) {
     batches_are_idempotent(store);
     lookups_find_exact_covering_and_parent_matches(store);
     a_failing_batch_leaves_the_store_unchanged(store);
+    a_batch_in_parts_is_one_batch(store);
     rejects_are_kept_with_their_raw_text(store);
     warninglists_are_kept_and_replaced(store);
     links_widen_their_times_and_are_idempotent(store);
@@ -508,6 +509,39 @@ fn a_failing_batch_leaves_the_store_unchanged(store: &mut dyn Store) {
     assert!(store.lookup(&Observable::guess("192.0.2.199").unwrap()).unwrap().is_empty());
 }
 
+fn a_batch_in_parts_is_one_batch(store: &mut dyn Store) {
+    let gamma = source("gamma");
+    let part = |values: &[&str], rejects: Vec<Reject>| Part {
+        observations: values.iter().map(|v| obs(v, &format!("{v},raw"))).collect(),
+        rejects,
+        links: vec![],
+    };
+    // A writer that gives up after its first part leaves nothing, not even
+    // the new source.
+    let before = store.stats().unwrap();
+    let mut abandoned =
+        [Ok(part(&["192.0.2.50"], vec![])), Err("line 9: the input ends inside a quote".to_string())].into_iter();
+    let err = store.write_parts(&batch(&gamma, &[], &[]), &mut abandoned).unwrap_err();
+    assert!(matches!(&err, StoreError::Aborted(why) if why.contains("line 9")), "{err}");
+    assert_eq!(store.stats().unwrap(), before);
+    assert_eq!(store.source("gamma").unwrap(), None);
+    // Parts add up to what the same records written whole would give: the
+    // same record repeated in a later part is the same observation.
+    let reject = Reject::new(4, Some("ip"), "not an address", "999.0.0.1");
+    let mut parts = [
+        Ok(part(&["192.0.2.50", "192.0.2.51"], vec![])),
+        Ok(part(&["192.0.2.51", "gamma.example"], vec![reject])),
+        Ok(Part::default()),
+    ]
+    .into_iter();
+    let head = [obs("192.0.2.52", "head")];
+    let out = store.write_parts(&batch(&gamma, &head, &[]), &mut parts).unwrap();
+    assert_eq!((out.new_observations, out.new_observables, out.new_rejects), (4, 4, 1));
+    let after = store.stats().unwrap();
+    assert_eq!(after.observations_by_source.get("gamma"), Some(&4));
+    assert_eq!(after.rejects, before.rejects + 1);
+}
+
 fn rejects_are_kept_with_their_raw_text(store: &mut dyn Store) {
     let rejects = vec![
         Reject::new(7, Some("dst_ip"), "`999.1.1.1` is not an IP address", "\"999.1.1.1\",\"443\""),
@@ -537,7 +571,7 @@ fn embedded_sqlite_store_conforms() {
     drop(store);
     // Reopening migrates nothing and keeps the data.
     let mut reopened = SqliteStore::open(dir.path()).unwrap();
-    assert_eq!(reopened.stats().unwrap().observations, 8);
+    assert_eq!(reopened.stats().unwrap().observations, 12);
 }
 
 #[test]
@@ -584,5 +618,5 @@ fn postgres_store_conforms() {
     suite(&mut store);
     drop(store);
     let mut reopened = PgStore::connect(&schema.url).unwrap();
-    assert_eq!(reopened.stats().unwrap().observations, 8);
+    assert_eq!(reopened.stats().unwrap().observations, 12);
 }
