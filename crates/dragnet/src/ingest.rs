@@ -210,5 +210,9 @@ pub fn print_file(file: &FileReport, show_rejects: bool) {
             let field = r.field.as_deref().map(|f| format!(" [{f}]")).unwrap_or_default();
             println!("  {}:{}{}: {}\n      {}", file.path, r.line, field, r.reason, r.raw);
         }
+        let unlisted = file.rejected.saturating_sub(file.rejects.len() as u64);
+        if unlisted > 0 {
+            println!("  … and {unlisted} more, all stored: `dragnet rejects` lists them");
+        }
     }
 }

@@ -199,13 +199,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     dragnet_engine::config::init(cli.config.as_deref(), &cli.data)?;
     let location = Location::choose(cli.store.as_deref(), &cli.data)?;
     let busy = std::time::Duration::from_secs(cli.busy_timeout);
-    let open = || {
-        dragnet_store::open_waiting(&location, busy)
+    let open_within = |memory| {
+        dragnet_store::open_with(&location, busy, memory)
             .with_context(|| format!("opening the store {}", location.display()))
     };
+    let open = || open_within(dragnet_store::Memory::Mapped);
+    // The bulk writers: their memory stays flat whatever the input's size.
+    let open_lean = || open_within(dragnet_store::Memory::Lean);
     let audit_key = cli.audit_key.clone().unwrap_or_else(|| cli.data.join("audit.key"));
     match cli.command {
-        Command::Ingest(args) => ingest::run(&mut *open()?, &cli.data, &args, cli.json),
+        Command::Ingest(args) => ingest::run(&mut *open_lean()?, &cli.data, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),
@@ -241,6 +244,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Collect(c) => collect::run(&c),
         Command::Simulate(args) => simulate::run(&args, cli.json),
         Command::Beacons(args) => telemetry::beacons(&args, cli.json),
-        Command::Telemetry(args) => telemetry::run(&mut *open()?, &args, cli.json),
+        Command::Telemetry(args) => telemetry::run(&mut *open_lean()?, &args, cli.json),
     }
 }

@@ -18,6 +18,7 @@ mod links;
 pub mod netflow;
 pub mod pcap;
 pub mod sources_json;
+pub mod stream;
 pub mod suricata;
 mod table;
 mod text;

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use dragnet_core::{Store, StoreError};
 
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{Memory, SqliteStore};
 
 /// Where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +68,17 @@ pub fn open(location: &Location) -> Result<Box<dyn Store + Send>, StoreError> {
 /// As [`open`]; on the embedded store a writer waits up to `busy_wait` for
 /// another process's write transaction (PostgreSQL locks rows, not the store).
 pub fn open_waiting(location: &Location, busy_wait: std::time::Duration) -> Result<Box<dyn Store + Send>, StoreError> {
+    open_with(location, busy_wait, Memory::Mapped)
+}
+
+/// As [`open_waiting`]; the embedded store within `memory`.
+pub fn open_with(
+    location: &Location,
+    busy_wait: std::time::Duration,
+    memory: Memory,
+) -> Result<Box<dyn Store + Send>, StoreError> {
     Ok(match location {
-        Location::Embedded(dir) => Box::new(SqliteStore::open_waiting(dir, busy_wait)?),
+        Location::Embedded(dir) => Box::new(SqliteStore::open_with(dir, busy_wait, memory)?),
         Location::Postgres(url) => Box::new(PgStore::connect(url)?),
     })
 }

@@ -31,6 +31,27 @@ fn backend(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// How much memory the embedded store may use, by what the process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Memory {
+    /// Many reads (a server answering lookups): a 64 MiB page cache and up
+    /// to 1 GiB of the file mapped, so hot pages are read without copying.
+    #[default]
+    Mapped,
+    /// One long writer (an ingest of any size): a 16 MiB page cache and
+    /// nothing mapped, so its memory stays flat however large the store.
+    Lean,
+}
+
+impl Memory {
+    fn pragmas(self) -> &'static str {
+        match self {
+            Memory::Mapped => "PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824;",
+            Memory::Lean => "PRAGMA cache_size = -16384; PRAGMA mmap_size = 0;",
+        }
+    }
+}
+
 impl SqlStore<SqliteConnection> {
     /// Opens `dir/dragnet.sqlite`, creating the directory and the schema.
     pub fn open(dir: &Path) -> Result<SqliteStore, StoreError> {
@@ -39,6 +60,11 @@ impl SqlStore<SqliteConnection> {
 
     /// As [`Self::open`], a writer waiting up to `busy_wait` for another.
     pub fn open_waiting(dir: &Path, busy_wait: Duration) -> Result<SqliteStore, StoreError> {
+        Self::open_with(dir, busy_wait, Memory::Mapped)
+    }
+
+    /// As [`Self::open_waiting`], within `memory`.
+    pub fn open_with(dir: &Path, busy_wait: Duration, memory: Memory) -> Result<SqliteStore, StoreError> {
         // SQLite counts the wait in milliseconds in a C int: a day is plenty.
         let busy_wait = busy_wait.min(Duration::from_secs(86_400));
         let open_err =
@@ -51,7 +77,7 @@ impl SqlStore<SqliteConnection> {
         let mut pause = Duration::from_millis(5);
         loop {
             let conn = rusqlite::Connection::open(dir.join(FILE_NAME)).map_err(|e| open_err(e.to_string()))?;
-            match Self::init(conn, busy_wait) {
+            match Self::init(conn, busy_wait, memory) {
                 Ok(store) => return Ok(store),
                 Err(StoreError::Busy(_)) if started.elapsed() < busy_wait => {
                     std::thread::sleep(pause);
@@ -65,13 +91,16 @@ impl SqlStore<SqliteConnection> {
 
     /// A private in-memory store, for tests and benchmarks.
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        Self::init(rusqlite::Connection::open_in_memory().map_err(backend)?, BUSY_WAIT)
+        Self::init(rusqlite::Connection::open_in_memory().map_err(backend)?, BUSY_WAIT, Memory::Mapped)
     }
 
-    fn init(conn: rusqlite::Connection, busy_wait: Duration) -> Result<SqliteStore, StoreError> {
+    fn init(conn: rusqlite::Connection, busy_wait: Duration, memory: Memory) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(busy_wait).map_err(backend)?;
-        conn.execute_batch("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")
-            .map_err(backend)?;
+        conn.execute_batch(
+            "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;",
+        )
+        .map_err(backend)?;
+        conn.execute_batch(memory.pragmas()).map_err(backend)?;
         conn.set_prepared_statement_cache_capacity(64);
         let mut conn = SqliteConnection(conn);
         crate::migration::migrate(&mut conn, &schema::migrations(schema::Dialect::Sqlite))?;

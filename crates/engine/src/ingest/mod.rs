@@ -3,6 +3,7 @@
 //! input's bytes go to the pure parsers, the records are labelled and each
 //! input is written as one batch. A submission over the API is one input.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dragnet_core::policy::{BatchLabels, label};
@@ -13,6 +14,9 @@ use dragnet_ingest::{Format, Mapping};
 use serde::Serialize;
 
 use crate::{Error, Result};
+
+mod stream;
+pub use stream::MAX_LISTED_REJECTS;
 
 /// What one input contributed.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -169,7 +173,7 @@ impl Job<'_> {
         report.skipped = parsed.skipped;
         report.accepted = parsed.records.len() as u64;
         if self.keep_rejects {
-            report.rejects = parsed.rejects.clone();
+            report.rejects = parsed.rejects.iter().take(MAX_LISTED_REJECTS).cloned().collect();
         }
         if parsed.records.is_empty() && parsed.links.is_empty() {
             report.error = Some(format!(
@@ -488,19 +492,23 @@ pub fn ingest_paths(
                 &jobs[jobs.len() - 1]
             }
         };
-        let file = match std::fs::read(&input.path) {
-            Ok(bytes) if request.format.is_none() && dragnet_ingest::is_telemetry(&bytes) => {
-                progress.advance(bytes.len() as u64);
-                let why =
-                    format!("telemetry, not a feed: run `dragnet telemetry {origin} --source {}`", job.source.name);
-                progress.skipped(&origin, &why);
-                continue;
-            }
-            Ok(bytes) => {
+        let file = match std::fs::File::open(&input.path) {
+            Ok(mut opened) => {
+                let mut head = Vec::new();
+                let telemetry = (&mut opened)
+                    .take(dragnet_ingest::SNIFF_BYTES as u64)
+                    .read_to_end(&mut head)
+                    .is_ok_and(|_| request.format.is_none() && dragnet_ingest::is_telemetry(&head));
+                if telemetry {
+                    progress.advance(std::fs::metadata(&input.path).map_or(0, |m| m.len()));
+                    let why =
+                        format!("telemetry, not a feed: run `dragnet telemetry {origin} --source {}`", job.source.name);
+                    progress.skipped(&origin, &why);
+                    continue;
+                }
                 names.insert(job.source.name.clone());
-                let file = job.ingest_bytes(store, &origin, &bytes, input.format);
-                progress.advance(bytes.len() as u64);
-                file
+                let reader = std::io::Cursor::new(head).chain(opened);
+                job.ingest_reader(store, &origin, reader, input.format, &mut |n| progress.advance(n))
             }
             Err(e) => FileReport::failed(&origin, format!("cannot read {origin}: {e}")),
         };

@@ -1,0 +1,165 @@
+//! One large line-based input read, parsed and written a stretch at a time
+//! inside its one batch, so memory stays flat however large the input.
+
+use std::io::Read;
+
+use dragnet_core::policy::label;
+use dragnet_core::store::{Batch, Part};
+use dragnet_core::{Store, StoreError, Timestamp};
+use dragnet_ingest::Format;
+use dragnet_ingest::stream::{StretchParser, Stretches};
+
+use super::{FileReport, Job};
+
+/// The most rejects one input's report lists; all of them are counted and
+/// stored (`dragnet rejects` reads them back).
+pub const MAX_LISTED_REJECTS: usize = 1_000;
+
+impl Job<'_> {
+    /// Reads `reader` (`origin`) and writes it as one batch: a line-based
+    /// format a stretch at a time, a JSON document whole. `advance` hears
+    /// of the bytes as they are read.
+    pub fn ingest_reader(
+        &self,
+        store: &mut dyn Store,
+        origin: &str,
+        mut reader: impl Read,
+        format: Option<Format>,
+        advance: &mut dyn FnMut(u64),
+    ) -> FileReport {
+        let mut head = Vec::with_capacity(dragnet_ingest::SNIFF_BYTES);
+        if let Err(e) = (&mut reader).take(dragnet_ingest::SNIFF_BYTES as u64).read_to_end(&mut head) {
+            return FileReport::failed(origin, format!("cannot read {origin}: {e}"));
+        }
+        let (format, detected) = match format.or(self.format) {
+            Some(f) => (f, false),
+            None => (dragnet_ingest::detect(&head), true),
+        };
+        if !dragnet_ingest::stream::streams(format, &head) {
+            let mut whole = head;
+            if let Err(e) = reader.read_to_end(&mut whole) {
+                return FileReport::failed(origin, format!("cannot read {origin}: {e}"));
+            }
+            advance(whole.len() as u64);
+            let mut report = self.ingest_bytes(store, origin, &whole, Some(format));
+            report.detected = detected;
+            return report;
+        }
+        let mut report =
+            FileReport { path: origin.to_string(), format: Some(format.name().into()), detected, ..Default::default() };
+        let at = crate::now();
+        let mut reading = Reading {
+            job: self,
+            origin,
+            format,
+            stretches: Stretches::new(std::io::Cursor::new(head).chain(reader), format),
+            parser: StretchParser::new(format, self.mapping),
+            report: &mut report,
+            advance,
+            at,
+            usable: false,
+            ended: false,
+        };
+        let head = Batch { source: &self.source, origin, observations: &[], rejects: &[], links: &[], ingested_at: at };
+        match store.write_parts(&head, &mut reading) {
+            Ok(out) => {
+                report.new = out.new_observations;
+                report.new_observables = out.new_observables;
+                report.new_links = out.new_links;
+            }
+            Err(StoreError::Aborted(why)) => {
+                report.accepted = 0;
+                report.error = Some(why);
+            }
+            Err(e) => {
+                report.accepted = 0;
+                report.store_failed = true;
+                report.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
+            }
+        }
+        report
+    }
+}
+
+/// An input's parts, parsed as the store asks for them; an input that
+/// fails, or ends with nothing usable, ends in an `Err` that rolls its
+/// batch back.
+struct Reading<'a, 'j, R> {
+    job: &'a Job<'j>,
+    origin: &'a str,
+    format: Format,
+    stretches: Stretches<R>,
+    parser: StretchParser<'j>,
+    report: &'a mut FileReport,
+    advance: &'a mut dyn FnMut(u64),
+    at: Timestamp,
+    usable: bool,
+    ended: bool,
+}
+
+impl<R: Read> Reading<'_, '_, R> {
+    fn part(&mut self, stretch: &dragnet_ingest::stream::Stretch) -> Result<Part, String> {
+        let origin = self.origin;
+        // A parser bug costs this input, never the run.
+        let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.parser.parse(stretch)));
+        let parsed = match parsed {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return Err(format!("{origin}:{e}")),
+            Err(panic) => {
+                let what = crate::panic_message(panic.as_ref());
+                return Err(format!(
+                    "{origin}: internal error while reading it ({what}); nothing was written, please report this"
+                ));
+            }
+        };
+        self.usable |= !parsed.records.is_empty() || !parsed.links.is_empty();
+        let report = &mut *self.report;
+        report.accepted += parsed.records.len() as u64;
+        report.rejected += parsed.rejects.len() as u64;
+        report.skipped += parsed.skipped;
+        report.links += parsed.links.len() as u64;
+        if self.job.keep_rejects {
+            let room = MAX_LISTED_REJECTS.saturating_sub(report.rejects.len());
+            report.rejects.extend(parsed.rejects.iter().take(room).cloned());
+        }
+        let job = self.job;
+        let observations = parsed.records.into_iter().map(|r| label(r, &job.source, &job.labels, self.at)).collect();
+        Ok(Part { observations, rejects: parsed.rejects, links: parsed.links })
+    }
+}
+
+impl<R: Read> Iterator for Reading<'_, '_, R> {
+    type Item = Result<Part, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let failed = |this: &mut Self, why: String| {
+            this.ended = true;
+            Some(Err(why))
+        };
+        match self.stretches.next() {
+            Some(Ok(stretch)) => {
+                (self.advance)(stretch.bytes.len() as u64);
+                match self.part(&stretch) {
+                    Ok(part) => Some(Ok(part)),
+                    Err(why) => failed(self, why),
+                }
+            }
+            Some(Err(e)) => failed(self, format!("{}: cannot read it: {e}; nothing was written", self.origin)),
+            None if self.usable => {
+                self.ended = true;
+                None
+            }
+            None => {
+                let r = &self.report;
+                let why = format!(
+                    "{}: nothing usable as {} ({} rejected, {} skipped); nothing was written",
+                    self.origin, self.format, r.rejected, r.skipped
+                );
+                failed(self, why)
+            }
+        }
+    }
+}
