@@ -28,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("parse_dshield", parse_dshield),
     ("parse_plain", parse_plain),
     ("parse_csv", parse_csv),
+    ("stretches", stretches),
     ("observable", observable),
     ("timestamp", timestamp),
     ("stix_pattern", stix_pattern),
@@ -149,6 +150,34 @@ pub fn parse_csv(data: &[u8]) {
     };
     check(body, csv_mapped::parse(body, &mapping));
     check(body, dragnet_ingest::parse(Format::Csv, body, &mapping));
+}
+
+/// A line-based feed read a stretch at a time, as `dragnet ingest` reads
+/// large files: the first byte picks the format, the second the stretch
+/// size. The stretches are the input, whole and in order; what each yields
+/// keeps the parsers' promises about the whole input's lines.
+pub fn stretches(data: &[u8]) {
+    use dragnet_ingest::stream::{StretchParser, Stretches};
+    let [pick, size, body @ ..] = data else { return };
+    let formats =
+        [Format::Plain, Format::Csv, Format::Feodo, Format::Urlhaus, Format::Threatfox, Format::Drop, Format::Dshield];
+    let format = formats[usize::from(*pick) % formats.len()];
+    if !dragnet_ingest::stream::streams(format, body) {
+        return;
+    }
+    let target = usize::from(*size % 64) + 1;
+    let mapping = Mapping::default();
+    let mut parser = StretchParser::new(format, &mapping);
+    let mut joined = Vec::new();
+    let mut last_line = 0;
+    for stretch in Stretches::with_sizes(body, format, target * 2, target) {
+        let stretch = stretch.expect("reading a slice cannot fail");
+        assert!(stretch.first_line > last_line, "stretches start on later lines");
+        last_line = stretch.first_line;
+        joined.extend_from_slice(&stretch.bytes);
+        check(body, parser.parse(&stretch));
+    }
+    assert_eq!(joined, body, "the stretches are the input");
 }
 
 // ---------------------------------------------------------------------------

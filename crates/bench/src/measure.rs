@@ -38,6 +38,10 @@ pub struct Args {
     /// Measure parsing only.
     #[arg(long)]
     parse_only: bool,
+    /// With --write-to: write the generated inputs (and, with --zeek-rows,
+    /// conn.log) and measure nothing.
+    #[arg(long, requires = "write_to")]
+    write_only: bool,
     /// Rows of a generated Zeek conn log (TSV) to parse and score for beacons
     /// (0 = skip); pairs are one tenth of the rows.
     #[arg(long, default_value_t = 0)]
@@ -541,6 +545,12 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("feodo.csv"), &csv)?;
         std::fs::write(dir.join("bundle.json"), &bundle)?;
+        if args.write_only {
+            if args.zeek_rows > 0 {
+                std::fs::write(dir.join("conn.log"), zeek_conn_tsv(args.zeek_rows))?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let mut figures = Vec::new();
     if args.lines > 0 {

@@ -201,6 +201,53 @@ fn show_rejects_lists_file_line_and_reason() {
     assert!(stored[0]["raw"].as_str().unwrap().contains("not-a-host:99999"));
 }
 
+/// A file of several stretches (line-based files are read about 1 MiB at a
+/// time): the counts, the rejects' lines and the columns (from the header
+/// in the first stretch) are those of the whole file; a file with nothing
+/// usable in any stretch writes nothing.
+#[test]
+fn a_file_larger_than_a_stretch_reads_as_one() {
+    let data = tempfile::tempdir().unwrap();
+    let mut text = String::from("# comment\nindicator,type,note\n");
+    let rows = 90_000;
+    for i in 0..rows {
+        match i {
+            20_000 => text.push_str("\"198.51.100.1\",ip,\"a note, with a comma\"\n"),
+            75_000 => text.push_str("999.1.2.3,ip,bad\n"),
+            _ => text.push_str(&format!(
+                "10{}.{}.{}.{},ip,\"row {i}\"\n",
+                i % 3,
+                i / 65_536 % 256,
+                i / 256 % 256,
+                i % 256
+            )),
+        }
+    }
+    assert!(text.len() > 2 << 20, "{} bytes: more than two stretches", text.len());
+    let path = data.path().join("big.csv");
+    std::fs::write(&path, &text).unwrap();
+    let (code, report) = ingest_json(data.path(), &path, "big", &["--show-rejects"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!((report["accepted"].as_u64(), report["rejected"].as_u64()), (Some(rows - 1), Some(1)), "{report}");
+    // Line 1 is the comment, 2 the header, row i on line i + 3.
+    let rejects = &report["files"][0]["rejects"];
+    assert_eq!(rejects[0]["line"], 75_000 + 3, "{rejects}");
+    assert_eq!(rejects[0]["field"], "indicator", "{rejects}");
+    assert_eq!(dragnet(data.path(), &["rejects", "--json"]).json()[0]["line"], 75_000 + 3);
+    let found = dragnet(data.path(), &["lookup", "198.51.100.1", "--json"]).json();
+    assert_eq!(found[0]["found"], true, "{found}");
+    assert_eq!(stats(data.path())["observations"], rows - 1);
+    // Nothing usable anywhere: nothing written, not even the source.
+    let useless: String = (0..200_000).map(|i| format!("not a value {i}\n")).collect();
+    let path = data.path().join("useless.txt");
+    std::fs::write(&path, &useless).unwrap();
+    let (code, report) = ingest_json(data.path(), &path, "useless", &["--format", "plain"]);
+    assert_ne!(code, 0, "{report}");
+    assert!(report["files"][0]["error"].as_str().unwrap().contains("nothing usable"), "{report}");
+    let sources = dragnet(data.path(), &["sources", "--json"]).json();
+    assert!(sources.as_array().unwrap().iter().all(|s| s["name"] != "useless"), "{sources}");
+}
+
 #[test]
 fn csv_with_a_column_mapping() {
     let data = tempfile::tempdir().unwrap();

@@ -55,6 +55,7 @@ pub struct Stretch {
 /// quoted field, for CSV) near [`STRETCH_BYTES`] long.
 pub struct Stretches<R> {
     reader: R,
+    first_target: usize,
     target: usize,
     quoted: bool,
     pending: Vec<u8>,
@@ -67,10 +68,19 @@ impl<R: Read> Stretches<R> {
         Self::with_target(reader, format, STRETCH_BYTES)
     }
 
-    /// Stretches of about `target` bytes (tests cut small ones).
+    /// Stretches of about `target` bytes (tests cut small ones). The first
+    /// holds at least what format detection looked at, so that it holds the
+    /// header every later stretch is read with.
     pub fn with_target(reader: R, format: Format, target: usize) -> Self {
+        Self::with_sizes(reader, format, target.max(crate::SNIFF_BYTES), target)
+    }
+
+    /// A first stretch of about `first` bytes, then of `target` (the fuzz
+    /// target cuts tiny inputs).
+    pub fn with_sizes(reader: R, format: Format, first: usize, target: usize) -> Self {
         Stretches {
             reader,
+            first_target: first.max(1),
             target: target.max(1),
             quoted: quoted(format),
             pending: Vec::new(),
@@ -121,9 +131,7 @@ impl<R: Read> Stretches<R> {
 
     fn next_stretch(&mut self) -> io::Result<Option<Stretch>> {
         let most = (self.target.saturating_mul(MAX_STRETCHES_PER_CUT)).max(MIN_WAIT_BYTES);
-        // The first stretch holds at least what format detection looked at,
-        // so that it holds the header every later stretch is read with.
-        let mut want = if self.next_line == 1 { self.target.max(crate::SNIFF_BYTES) } else { self.target };
+        let mut want = if self.next_line == 1 { self.first_target } else { self.target };
         loop {
             self.fill(want)?;
             if self.pending.is_empty() {

@@ -15,6 +15,10 @@ use super::{FileReport, Job};
 /// stored (`dragnet rejects` reads them back).
 pub const MAX_LISTED_REJECTS: usize = 1_000;
 
+/// The largest input read whole (a JSON document: a STIX bundle, a MISP
+/// event); anything larger is refused before it can exhaust memory.
+pub const MAX_WHOLE_BYTES: u64 = 512 << 20;
+
 impl Job<'_> {
     /// Reads `reader` (`origin`) and writes it as one batch: a line-based
     /// format a stretch at a time, a JSON document whole. `advance` hears
@@ -37,8 +41,16 @@ impl Job<'_> {
         };
         if !dragnet_ingest::stream::streams(format, &head) {
             let mut whole = head;
-            if let Err(e) = reader.read_to_end(&mut whole) {
+            let room = MAX_WHOLE_BYTES.saturating_sub(whole.len() as u64) + 1;
+            if let Err(e) = reader.take(room).read_to_end(&mut whole) {
                 return FileReport::failed(origin, format!("cannot read {origin}: {e}"));
+            }
+            if whole.len() as u64 > MAX_WHOLE_BYTES {
+                let why = format!(
+                    "{origin}: a {format} document is read whole, and this one is over {} MiB; nothing was written: split it (a STIX bundle into several bundles, MISP events into a feed folder of one file each)",
+                    MAX_WHOLE_BYTES >> 20
+                );
+                return FileReport { format: Some(format.name().into()), detected, ..FileReport::failed(origin, why) };
             }
             advance(whole.len() as u64);
             let mut report = self.ingest_bytes(store, origin, &whole, Some(format));
@@ -161,5 +173,35 @@ impl<R: Read> Iterator for Reading<'_, '_, R> {
                 failed(self, why)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use dragnet_core::policy::BatchLabels;
+    use dragnet_core::store::Source;
+    use dragnet_core::{Grade, Store, Tlp};
+    use dragnet_ingest::{Format, Mapping};
+
+    use super::super::Job;
+    use super::MAX_WHOLE_BYTES;
+
+    #[test]
+    fn a_document_too_large_to_read_whole_is_refused_before_it_is_read() {
+        let mut store = dragnet_store::SqliteStore::in_memory().unwrap();
+        let mapping = Mapping::default();
+        let source = Source { name: "big".into(), grade: Grade::UNGRADED, tlp: Tlp::Amber };
+        let job = Job { source, labels: BatchLabels::default(), format: None, mapping: &mapping, keep_rejects: false };
+        let mut read = 0;
+        let huge = b"{\"type\": \"bundle\", \"objects\": [".chain(std::io::repeat(b' ').take(MAX_WHOLE_BYTES));
+        let report = job.ingest_reader(&mut store, "huge.json", huge, None, &mut |n| read += n);
+        let error = report.error.unwrap();
+        assert!(error.contains("over 512 MiB") && error.contains("split it"), "{error}");
+        assert_eq!(report.format.as_deref(), Some(Format::Stix.name()));
+        assert_eq!(read, 0, "refused before anything was parsed");
+        assert_eq!(store.stats().unwrap().observations, 0);
+        assert!(store.source("big").unwrap().is_none());
     }
 }
