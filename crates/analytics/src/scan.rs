@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
-use dragnet_core::telemetry::Conn;
+use dragnet_core::telemetry::{Conn, Uid};
 use serde::Serialize;
 
 use crate::filter::Filter;
@@ -53,18 +53,18 @@ pub struct Scan {
 }
 
 #[derive(Default)]
-struct Tally<'a> {
+struct Tally {
     targets: BTreeSet<String>,
     attempts: usize,
-    uids: Vec<&'a str>,
+    uids: Vec<Uid>,
 }
 
-impl<'a> Tally<'a> {
-    fn add(&mut self, target: String, uid: &'a str) {
+impl Tally {
+    fn add(&mut self, target: String, uid: &Uid) {
         self.targets.insert(target);
         self.attempts += 1;
         if self.uids.len() < 5 {
-            self.uids.push(uid);
+            self.uids.push(uid.clone());
         }
     }
 }
@@ -73,50 +73,77 @@ impl<'a> Tally<'a> {
 /// most targets first. Only the never-included addresses are filtered out:
 /// scanners are usually outside, their targets inside.
 pub fn scans(conns: &[Conn], filter: &Filter, cfg: &ScanConfig) -> Vec<Scan> {
-    let mut vertical: HashMap<(i64, IpAddr, IpAddr), Tally<'_>> = HashMap::new();
-    let mut horizontal: HashMap<(i64, IpAddr, u16), Tally<'_>> = HashMap::new();
-    for c in conns.iter().filter(|c| !c.established()) {
-        if filter.never.contains(c.src) || filter.never.contains(c.dst) {
-            continue;
+    let mut found = Scans::new(filter, cfg);
+    conns.iter().for_each(|c| found.add(c));
+    found.finish()
+}
+
+/// Scans found one connection at a time, in the order they were read,
+/// then [`Scans::finish`]: memory holds a tally per window and target, not
+/// the connections.
+pub struct Scans<'a> {
+    filter: &'a Filter,
+    cfg: &'a ScanConfig,
+    vertical: HashMap<(i64, IpAddr, IpAddr), Tally>,
+    horizontal: HashMap<(i64, IpAddr, u16), Tally>,
+}
+
+impl<'a> Scans<'a> {
+    pub fn new(filter: &'a Filter, cfg: &'a ScanConfig) -> Self {
+        Scans { filter, cfg, vertical: HashMap::new(), horizontal: HashMap::new() }
+    }
+
+    pub fn add(&mut self, c: &Conn) {
+        if c.established() || self.filter.never.contains(c.src) || self.filter.never.contains(c.dst) {
+            return;
         }
-        let w = (c.ts.trunc() as i64).div_euclid(cfg.window_seconds) * cfg.window_seconds;
-        vertical.entry((w, c.src, c.dst)).or_default().add(c.dst_port.to_string(), c.uid.as_str());
-        horizontal.entry((w, c.src, c.dst_port)).or_default().add(c.dst.to_string(), c.uid.as_str());
+        let w = (c.ts.trunc() as i64).div_euclid(self.cfg.window_seconds) * self.cfg.window_seconds;
+        self.vertical.entry((w, c.src, c.dst)).or_default().add(c.dst_port.to_string(), &c.uid);
+        self.horizontal.entry((w, c.src, c.dst_port)).or_default().add(c.dst.to_string(), &c.uid);
     }
-    // Detected per window, reported once per scanner and target across windows.
-    let mut merged: HashMap<(ScanKind, IpAddr, Option<IpAddr>, Option<u16>), Scan> = HashMap::new();
-    let mut found: Vec<_> = vertical
-        .into_iter()
-        .map(|((w, src, dst), t)| (ScanKind::Vertical, src, Some(dst), None, w, t))
-        .chain(horizontal.into_iter().map(|((w, src, port), t)| (ScanKind::Horizontal, src, None, Some(port), w, t)))
-        .filter(|(.., t)| t.targets.len() > cfg.threshold)
-        .collect();
-    // In time order, so the evidence (the first window's connections) is the
-    // same on every run.
-    found.sort_by_key(|(kind, src, dst, port, w, _)| (*w, *kind, *src, *dst, *port));
-    for (kind, src, dst, port, w, t) in found {
-        let end = w + cfg.window_seconds - 1;
-        let scan = merged.entry((kind, src, dst, port)).or_insert_with(|| Scan {
-            kind,
-            src,
-            dst,
-            port,
-            targets: 0,
-            attempts: 0,
-            first_seen: w,
-            last_seen: end,
-            windows: 0,
-            sample_uids: t.uids.iter().map(|u| u.to_string()).collect(),
-        });
-        scan.targets = scan.targets.max(t.targets.len());
-        scan.attempts += t.attempts;
-        scan.first_seen = scan.first_seen.min(w);
-        scan.last_seen = scan.last_seen.max(end);
-        scan.windows += 1;
+
+    pub fn finish(self) -> Vec<Scan> {
+        let cfg = self.cfg;
+        // Detected per window, reported once per scanner and target across windows.
+        let mut merged: HashMap<(ScanKind, IpAddr, Option<IpAddr>, Option<u16>), Scan> = HashMap::new();
+        let mut found: Vec<_> = self
+            .vertical
+            .into_iter()
+            .map(|((w, src, dst), t)| (ScanKind::Vertical, src, Some(dst), None, w, t))
+            .chain(
+                self.horizontal
+                    .into_iter()
+                    .map(|((w, src, port), t)| (ScanKind::Horizontal, src, None, Some(port), w, t)),
+            )
+            .filter(|(.., t)| t.targets.len() > cfg.threshold)
+            .collect();
+        // In time order, so the evidence (the first window's connections) is the
+        // same on every run.
+        found.sort_by_key(|(kind, src, dst, port, w, _)| (*w, *kind, *src, *dst, *port));
+        for (kind, src, dst, port, w, t) in found {
+            let end = w + cfg.window_seconds - 1;
+            let scan = merged.entry((kind, src, dst, port)).or_insert_with(|| Scan {
+                kind,
+                src,
+                dst,
+                port,
+                targets: 0,
+                attempts: 0,
+                first_seen: w,
+                last_seen: end,
+                windows: 0,
+                sample_uids: t.uids.iter().map(|u| u.to_string()).collect(),
+            });
+            scan.targets = scan.targets.max(t.targets.len());
+            scan.attempts += t.attempts;
+            scan.first_seen = scan.first_seen.min(w);
+            scan.last_seen = scan.last_seen.max(end);
+            scan.windows += 1;
+        }
+        let mut out: Vec<Scan> = merged.into_values().collect();
+        out.sort_by(|a, b| b.targets.cmp(&a.targets).then(a.first_seen.cmp(&b.first_seen)).then(a.kind.cmp(&b.kind)));
+        out
     }
-    let mut out: Vec<Scan> = merged.into_values().collect();
-    out.sort_by(|a, b| b.targets.cmp(&a.targets).then(a.first_seen.cmp(&b.first_seen)).then(a.kind.cmp(&b.kind)));
-    out
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ pub mod suricata;
 mod table;
 mod text;
 pub mod zeek;
+pub mod zeek_stream;
 
 use std::fmt;
 use std::str::FromStr;

@@ -249,7 +249,7 @@ pub fn read_links(input: &[u8]) -> Result<(Vec<Link>, Vec<Reject>), FileError> {
     Ok((links.into_links(), rejects))
 }
 
-type RowError = (&'static str, String);
+pub(crate) type RowError = (&'static str, String);
 
 /// Calls `each` for every row of a Zeek log whose path is one of `paths`;
 /// returns the rows that could not be read.
@@ -271,7 +271,7 @@ fn read_rows(
 
 /// The columns the readers use, resolved to positions once per header.
 #[derive(Debug, Clone, Copy)]
-enum Col {
+pub(crate) enum Col {
     Ts,
     Uid,
     OrigH,
@@ -326,13 +326,13 @@ impl Col {
 }
 
 /// Field values of one row.
-trait Fields {
+pub(crate) trait Fields {
     fn text(&self, col: Col) -> Option<&str>;
     /// The elements of a set or vector field (empty when unset).
     fn items(&self, col: Col) -> Vec<&str>;
 }
 
-fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
+pub(crate) fn conn_from(f: &dyn Fields) -> Result<Conn, RowError> {
     let ip = |col: Col| -> Result<IpAddr, RowError> {
         let v = f.text(col).ok_or_else(|| (col.name(), format!("missing `{}`", col.name())))?;
         ipv4_dotted(v)
@@ -509,7 +509,10 @@ fn unescape_separator(s: &str) -> String {
     }
 }
 
-fn read_tsv(input: &[u8], mut each: impl FnMut(&dyn Fields) -> Result<(), RowError>) -> Result<Vec<Reject>, FileError> {
+pub(crate) fn read_tsv(
+    input: &[u8],
+    mut each: impl FnMut(&dyn Fields) -> Result<(), RowError>,
+) -> Result<Vec<Reject>, FileError> {
     let mut rejects = Vec::new();
     let (mut sep, mut unset, mut empty) = ("\t".to_string(), "-".to_string(), "(empty)".to_string());
     let mut set_separator = ",".to_string();
@@ -587,7 +590,7 @@ impl Fields for JsonRow {
     }
 }
 
-fn read_json(
+pub(crate) fn read_json(
     input: &[u8],
     mut each: impl FnMut(&dyn Fields) -> Result<(), RowError>,
 ) -> Result<Vec<Reject>, FileError> {

@@ -2,24 +2,27 @@
 //! partner's Zeek logs, Suricata EVE and NetFlow/IPFIX (plain or gzip, files
 //! or folders), with the findings stored as that partner's observations.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use dragnet_analytics::beacon::{Beacon, Config, analyze};
+use dragnet_analytics::beacon::{Beacon, Beacons, Config, Kept, WindowOf, analyze};
 use dragnet_analytics::dns::{DnsConfig, nxdomain_bursts, tunnels};
 use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
-use dragnet_analytics::scan::{ScanConfig, scans};
+use dragnet_analytics::scan::{ScanConfig, Scans};
 use dragnet_core::policy::BatchLabels;
 use dragnet_core::store::Source;
-use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
-use dragnet_core::{Category, Grade, Link, Observable, Record, Store, Tlp, format_timestamp};
-use dragnet_ingest::{Mapping, netflow, suricata, zeek};
+use dragnet_core::{Category, Grade, Observable, Record, Store, Tlp, format_timestamp};
+use dragnet_ingest::Mapping;
 use serde::Serialize;
 
 use crate::ingest::{FileReport, Job};
 use crate::{Error, Result};
+
+mod read;
+mod sightings;
+
+pub use read::{Connections, Telemetry, read_telemetry};
+use sightings::Sightings;
 
 /// At most this many notes (rejected lines, skipped files) are kept for the
 /// edge to show; the rest are counted.
@@ -51,14 +54,28 @@ impl Sensor {
     }
 
     fn read(&self, netflow: bool) -> Result<Telemetry> {
-        let t = read_telemetry(&self.paths, self.netflow || netflow)?;
-        if t.conns.is_empty() && t.names.is_empty() && t.dns.is_empty() && t.alerts.is_empty() {
-            return Err(Error::invalid(
-                "no Suricata EVE events and no Zeek conn, dns, ssl or http log with data under the given paths",
-            ));
-        }
-        Ok(t)
+        read_telemetry(&self.paths, self.netflow || netflow)
     }
+}
+
+/// The first pass over a sensor's connections: how many there are, and the
+/// window beacon scoring needs before it can place one. Refused when the
+/// files hold nothing at all.
+fn first_pass(t: &mut Telemetry, filter: &Filter) -> Result<(usize, WindowOf)> {
+    let (mut count, mut window) = (0, WindowOf::default());
+    let kept = Kept::new(&t.names, filter);
+    t.conns.each(Some((&mut t.notes, &mut t.rejected_lines)), &mut |c| {
+        count += 1;
+        if kept.keeps(c) {
+            window.add(c);
+        }
+    })?;
+    if count == 0 && t.names.is_empty() && t.dns.is_empty() && t.alerts.is_empty() {
+        return Err(Error::invalid(
+            "no Suricata EVE events and no Zeek conn, dns, ssl or http log with data under the given paths",
+        ));
+    }
+    Ok((count, window))
 }
 
 /// RITA's beacon scoring knobs, with RITA v5's defaults.
@@ -243,8 +260,17 @@ pub struct BeaconReport {
 
 /// RITA's beacon analysis of the sensor's logs, at most `limit` pairs (0: all).
 pub fn beacons(sensor: &Sensor, scoring: &BeaconScoring, limit: usize) -> Result<BeaconReport> {
-    let t = sensor.read(false)?;
-    let report = analyze(&t.conns, &t.names, &sensor.filter()?, &scoring.config()?);
+    let mut t = sensor.read(false)?;
+    let (filter, cfg) = (sensor.filter()?, scoring.config()?);
+    let (connections, window) = first_pass(&mut t, &filter)?;
+    let report = match window.window(&cfg) {
+        Some(win) => {
+            let mut beacons = Beacons::new(&t.names, &filter, &cfg, win);
+            t.conns.each(None, &mut |c| beacons.add(c))?;
+            beacons.finish()
+        }
+        None => analyze(&[], &[], &filter, &cfg),
+    };
     let window = report.window;
     let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
     beacons.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)));
@@ -254,173 +280,12 @@ pub fn beacons(sensor: &Sensor, scoring: &BeaconScoring, limit: usize) -> Result
     Ok(BeaconReport {
         window_start: window.map(|w| format_timestamp(w.min)),
         window_end: window.map(|w| format_timestamp(w.max)),
-        connections: t.conns.len(),
+        connections,
         rejected_lines: t.rejected_lines,
         files: t.files,
         beacons,
         notes: t.notes,
     })
-}
-
-/// What the Zeek logs under some paths hold, for the detectors.
-pub struct Telemetry {
-    pub conns: Vec<Conn>,
-    pub names: Vec<NamedConn>,
-    pub dns: Vec<DnsQuery>,
-    pub alerts: Vec<Alert>,
-    /// Names, addresses and certificates seen together (SNI, DNS answers,
-    /// server certificates, JA3S), stored for clustering.
-    pub links: Vec<Link>,
-    pub rejected_lines: usize,
-    pub files: usize,
-    /// NetFlow v9/IPFIX data sets that arrived before their template (not
-    /// decoded: the exporter had not announced their layout yet).
-    pub without_template: usize,
-    /// Lines and files that could not be used, for the edge to show.
-    pub notes: Notes,
-}
-
-/// Reads every conn, ssl and http log under `paths`; other logs are skipped,
-/// files that are not Zeek logs are reported and skipped.
-pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> Result<Telemetry> {
-    let mut files = Vec::new();
-    for p in paths {
-        crate::walk::files_under(p, &mut files)?;
-    }
-    let mut t = Telemetry {
-        conns: Vec::new(),
-        names: Vec::new(),
-        dns: Vec::new(),
-        alerts: Vec::new(),
-        links: Vec::new(),
-        rejected_lines: 0,
-        files: 0,
-        without_template: 0,
-        notes: Notes::default(),
-    };
-    // Packets are decoded in name order with one template cache, so a
-    // template file is read before the data files that need it.
-    let mut decoder = netflow::Decoder::new();
-    for f in files {
-        let raw = std::fs::read(&f).map_err(Error::io("read", &f))?;
-        if dragnet_ingest::pcap::is_capture(&raw) {
-            read_capture(&f, &raw, &mut decoder, &mut t)?;
-            continue;
-        }
-        if netflow {
-            match decoder.decode("files", &raw) {
-                Ok(packet) => {
-                    t.without_template += packet.without_template;
-                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    for (i, flow) in packet.flows.iter().enumerate() {
-                        t.conns.push(flow.to_conn(format!("{name}#{i}"), packet.export_time));
-                    }
-                    t.files += 1;
-                }
-                Err(e) => {
-                    t.notes.push(format!("{}: {e}", f.display()));
-                    t.rejected_lines += 1;
-                }
-            }
-            continue;
-        }
-        let bytes = zeek::decompress(&raw).map_err(|e| Error::invalid(format!("{}: {e}", f.display())))?;
-        let located = |e: dragnet_core::FileError| Error::invalid(format!("{}:{e}", f.display()));
-        if suricata::is_eve(&bytes) {
-            let eve = suricata::read_eve(&bytes).map_err(located)?;
-            for r in &eve.rejects {
-                t.notes.push(format!("{}:{}: {}", f.display(), r.line, r.reason));
-            }
-            t.rejected_lines += eve.rejects.len();
-            t.files += 1;
-            t.conns.extend(eve.conns);
-            t.names.extend(eve.names);
-            t.dns.extend(eve.dns);
-            t.alerts.extend(eve.alerts);
-            t.links.extend(eve.links);
-            continue;
-        }
-        let rejects = match zeek::log_path(&bytes).as_deref() {
-            Some("conn") => {
-                let log = zeek::read_conn(&bytes).map_err(located)?;
-                t.conns.extend(log.conns);
-                log.rejects
-            }
-            Some(path @ ("ssl" | "http")) => {
-                let (names, rejects) = zeek::read_names(&bytes).map_err(located)?;
-                t.names.extend(names);
-                if path == "ssl" {
-                    t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
-                }
-                rejects
-            }
-            Some("dns") => {
-                let (queries, rejects) = zeek::read_dns(&bytes).map_err(located)?;
-                t.dns.extend(queries);
-                t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
-                rejects
-            }
-            Some("x509") => {
-                let (links, rejects) = zeek::read_links(&bytes).map_err(located)?;
-                t.links.extend(links);
-                rejects
-            }
-            Some(_) => continue,
-            None => {
-                t.notes
-                    .push(format!("{}: not Suricata EVE nor a Zeek conn, dns, http or ssl log, skipped", f.display()));
-                continue;
-            }
-        };
-        for r in &rejects {
-            t.notes.push(format!("{}:{}: {}", f.display(), r.line, r.reason));
-        }
-        t.rejected_lines += rejects.len();
-        t.files += 1;
-    }
-    if t.without_template > 0 {
-        let note = format!(
-            "{} NetFlow/IPFIX data sets came before their exporter's template and were not decoded{}",
-            t.without_template,
-            if decoder.templates_refused() > 0 {
-                format!("; {} templates were refused (the template cache is full)", decoder.templates_refused())
-            } else {
-                String::new()
-            }
-        );
-        t.notes.push(note);
-    }
-    Ok(t)
-}
-
-/// A capture file of export packets: each UDP datagram is decoded with the
-/// templates of its exporter (source address); datagrams that are not
-/// NetFlow/IPFIX are counted and reported once.
-fn read_capture(path: &Path, raw: &[u8], decoder: &mut netflow::Decoder, t: &mut Telemetry) -> Result<()> {
-    let capture = dragnet_ingest::pcap::read(raw).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut refused = 0;
-    let mut first_error = None;
-    for (i, d) in capture.datagrams.iter().enumerate() {
-        match decoder.decode(&d.src.to_string(), d.payload) {
-            Ok(packet) => {
-                t.without_template += packet.without_template;
-                for (j, flow) in packet.flows.iter().enumerate() {
-                    t.conns.push(flow.to_conn(format!("{name}#{i}.{j}"), packet.export_time));
-                }
-            }
-            Err(e) => {
-                refused += 1;
-                first_error.get_or_insert_with(|| format!("datagram {} from {}: {e}", i + 1, d.src));
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        t.notes.push(format!("{}: {refused} datagrams were not NetFlow/IPFIX, the first: {e}", path.display()));
-    }
-    t.rejected_lines += refused;
-    t.files += 1;
-    Ok(())
 }
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -449,55 +314,6 @@ pub struct TelemetryReport {
     /// Lines and files that could not be used.
     #[serde(skip)]
     pub notes: Notes,
-}
-
-/// Contacts with values other sources already reported: every external
-/// address connected to, server name and DNS name asked for is looked up,
-/// and each one found becomes a sighting of the stored value by this sensor.
-fn sightings(store: &mut dyn Store, t: &Telemetry, filter: &Filter, me: &str) -> Result<Vec<Record>> {
-    #[derive(Default)]
-    struct Seen {
-        contacts: usize,
-        hosts: BTreeSet<IpAddr>,
-        first: i64,
-        last: i64,
-    }
-    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
-    let mut note = |value: String, src: IpAddr, ts: f64| {
-        let t = ts.trunc() as i64;
-        let s = seen.entry(value).or_insert_with(|| Seen { first: t, last: t, ..Default::default() });
-        s.contacts += 1;
-        s.hosts.insert(src);
-        s.first = s.first.min(t);
-        s.last = s.last.max(t);
-    };
-    for c in &t.conns {
-        if filter.internal.contains(c.src) && !filter.internal.contains(c.dst) && !filter.never.contains(c.dst) {
-            note(c.dst.to_string(), c.src, c.ts);
-        }
-    }
-    for n in &t.names {
-        note(n.name.clone(), n.src, n.ts);
-    }
-    for q in &t.dns {
-        note(q.query.clone(), q.src, q.ts);
-    }
-    let mut out = Vec::new();
-    for (value, s) in seen {
-        let Ok(observable) = Observable::guess(&value) else { continue };
-        let hits: Vec<_> = store.lookup(&observable)?.into_iter().filter(|h| h.source != me).collect();
-        let Some(first_hit) = hits.first() else { continue };
-        let known_sources: BTreeSet<&str> = hits.iter().map(|h| h.source.as_str()).collect();
-        let category = first_hit.observation.category;
-        let evidence = serde_json::json!({
-            "detector": "sighting", "value": value, "matched": first_hit.matched.value(), "via": first_hit.via,
-            "known_sources": known_sources, "contacts": s.contacts,
-            "hosts": s.hosts.iter().take(5).collect::<Vec<_>>(),
-        });
-        let tags = vec!["sighting".to_string()];
-        out.extend(finding(&value, category, s.first, s.last, tags, evidence));
-    }
-    Ok(out)
 }
 
 /// The category of an IDS alert, from its rule's classtype text.
@@ -536,14 +352,31 @@ fn finding(
 /// Runs the detectors and stores their findings and the links seen.
 pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> {
     let filter = args.sensor.filter()?;
-    let t = args.sensor.read(args.format == TelemetryFormat::Netflow)?;
+    let mut t = args.sensor.read(args.format == TelemetryFormat::Netflow)?;
     let beacon_cfg = Config {
         strobe_threshold: args.strobe_threshold,
         long_connection_seconds: args.long_connection_seconds,
         ..args.scoring.config()?
     };
-    let report = analyze(&t.conns, &t.names, &filter, &beacon_cfg);
-    let found_scans = scans(&t.conns, &filter, &ScanConfig { threshold: args.scan_threshold, ..ScanConfig::default() });
+    let scan_cfg = ScanConfig { threshold: args.scan_threshold, ..ScanConfig::default() };
+    // Two passes over the connections, each detector gathering what it
+    // needs as they go by: memory holds pairs and tallies, not connections.
+    let (connections, window) = first_pass(&mut t, &filter)?;
+    let mut beacons = window.window(&beacon_cfg).map(|win| Beacons::new(&t.names, &filter, &beacon_cfg, win));
+    let mut scanning = Scans::new(&filter, &scan_cfg);
+    let mut sighted = Sightings::default();
+    t.conns.each(None, &mut |c| {
+        if let Some(b) = beacons.as_mut() {
+            b.add(c);
+        }
+        scanning.add(c);
+        sighted.conn(c, &filter);
+    })?;
+    let report = match beacons {
+        Some(b) => b.finish(),
+        None => analyze(&[], &[], &filter, &beacon_cfg),
+    };
+    let found_scans = scanning.finish();
     let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));
     let mut records = Vec::new();
     let strong = report.ip.iter().chain(&report.fqdn).filter(|b| b.score >= args.beacon_threshold);
@@ -618,7 +451,8 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
         let tags = vec!["scan".to_string(), format!("{:?}-scan", s.kind).to_lowercase()];
         records.extend(finding(&s.src.to_string(), Category::Scanning, s.first_seen, s.last_seen, tags, evidence));
     }
-    let sighted = sightings(store, &t, &filter, &args.source)?;
+    sighted.names_and_queries(&t.names, &t.dns);
+    let sighted = sighted.finish(store, &args.source)?;
     let sighting_count = sighted.len();
     records.extend(sighted);
     let wanted = Source {
@@ -637,7 +471,7 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
     }
     let out = TelemetryReport {
         source: wanted.name,
-        connections: t.conns.len(),
+        connections,
         dns_queries: t.dns.len(),
         rejected_lines: t.rejected_lines,
         files: t.files,

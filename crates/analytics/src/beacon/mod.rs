@@ -3,13 +3,11 @@
 //! a 24-hour window ending at the last connection, with RITA's defaults,
 //! rounding and window rules (see `docs/detection.md`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
-use dragnet_core::telemetry::{Conn, NamedConn};
 use serde::Serialize;
 
-use crate::filter::Filter;
 use crate::stats::{ceil3, regularity, round3};
 
 /// RITA v5 defaults (`default_config.hjson`).
@@ -77,222 +75,9 @@ pub struct Window {
     pub max: i64,
 }
 
-/// The window RITA uses: from 24 h before the last kept connection (or the
-/// first kept connection, if later) to the last one.
-pub fn window<'a>(conns: impl IntoIterator<Item = &'a Conn>, cfg: &Config) -> Option<Window> {
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for c in conns {
-        let t = c.ts.trunc() as i64;
-        lo = lo.min(t);
-        hi = hi.max(t);
-    }
-    (lo <= hi).then(|| Window { min: lo.max(hi - cfg.window_seconds), max: hi })
-}
+mod pairs;
 
-/// One pair's connections in the window, kept compact: a few bytes per
-/// connection, since a day of a large network holds millions of pairs.
-#[derive(Default)]
-struct Pair<'a> {
-    /// Seconds since the start of the window's first hour.
-    ts: Vec<u32>,
-    /// Originator bytes per connection (saturating at 4 GiB).
-    bytes: Vec<u32>,
-    total_bytes: u64,
-    duration: f64,
-    /// The first few connection ids, for evidence.
-    samples: Vec<&'a str>,
-    /// Whether a connection of this pair was already scored under a name.
-    claimed: bool,
-}
-
-/// Connection ids kept per pair as evidence.
-const SAMPLES: usize = 5;
-
-impl<'a> Pair<'a> {
-    fn add(&mut self, offset: u32, conn: Option<&Conn>, uid: &'a str) {
-        self.ts.push(offset);
-        self.bytes.push(conn.map_or(0, |c| u32::try_from(c.orig_ip_bytes).unwrap_or(u32::MAX)));
-        self.total_bytes += conn.map_or(0, |c| c.orig_ip_bytes + c.resp_ip_bytes);
-        self.duration += conn.map_or(0.0, |c| c.duration);
-        if self.samples.len() < SAMPLES && !uid.is_empty() {
-            self.samples.push(uid);
-        }
-    }
-
-    /// The pair's times as Unix seconds, sorted.
-    fn times(&self, from: i64) -> Vec<i64> {
-        let mut ts: Vec<i64> = self.ts.iter().map(|&t| from + i64::from(t)).collect();
-        ts.sort_unstable();
-        ts
-    }
-}
-
-/// Beacons found in one dataset, by destination IP and by server name.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
-    pub window: Option<Window>,
-    /// (source IP, destination IP) pairs, leaving out connections already
-    /// scored under a server name.
-    pub ip: Vec<Beacon>,
-    /// (source IP, server name) pairs from TLS SNI, HTTP Host and proxy `CONNECT`s.
-    pub fqdn: Vec<Beacon>,
-    /// IP pairs with so many connections they are not beacons (RITA strobes).
-    pub strobes: Vec<PairSummary>,
-    /// IP pairs whose connections add up to a long time (RITA long connections).
-    pub long_connections: Vec<PairSummary>,
-}
-
-/// An IP pair's totals in the window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PairSummary {
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub count: usize,
-    /// Seconds, summed over the pair's connections.
-    pub total_duration: f64,
-    pub total_bytes: u64,
-    pub first_seen: i64,
-    pub last_seen: i64,
-    pub sample_uids: Vec<String>,
-}
-
-impl PairSummary {
-    fn of(src: IpAddr, dst: IpAddr, p: &Pair<'_>, from: i64) -> PairSummary {
-        PairSummary {
-            src,
-            dst,
-            count: p.ts.len(),
-            total_duration: p.duration,
-            total_bytes: p.total_bytes,
-            first_seen: from + i64::from(p.ts.iter().copied().min().unwrap_or_default()),
-            last_seen: from + i64::from(p.ts.iter().copied().max().unwrap_or_default()),
-            sample_uids: p.samples.iter().map(|u| u.to_string()).collect(),
-        }
-    }
-}
-
-/// Scores every pair the filter keeps, like RITA: connections to a proxy
-/// (seen as the target of an HTTP `CONNECT`) are kept too, names are scored
-/// per (source, name) on the connections they were seen on, and an IP pair
-/// that shares a connection with a scored name pair is not scored again.
-pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Config) -> Report {
-    let proxies: HashSet<(IpAddr, u16)> = names.iter().filter(|n| n.proxied).map(|n| (n.dst, n.dst_port)).collect();
-    let kept: Vec<&Conn> = conns.iter().filter(|c| filter.keeps(c) || proxies.contains(&(c.dst, c.dst_port))).collect();
-    let Some(win) = window(kept.iter().copied(), cfg) else {
-        return Report {
-            window: None,
-            ip: Vec::new(),
-            fqdn: Vec::new(),
-            strobes: Vec::new(),
-            long_connections: Vec::new(),
-        };
-    };
-    // RITA selects rows by hour: everything from the start of the hour the
-    // window begins in, so a pair's list may start a little before `min`.
-    let from = win.min.div_euclid(3600) * 3600;
-    let in_window = |t: i64| t >= from && t <= win.max;
-    let offset = |t: i64| u32::try_from(t - from).unwrap_or(u32::MAX);
-    // Only names need finding their connection by id.
-    let by_uid: HashMap<&str, &Conn> =
-        if names.is_empty() { HashMap::new() } else { conns.iter().map(|c| (c.uid.as_str(), c)).collect() };
-
-    let mut named: HashMap<(IpAddr, &str), Pair<'_>> = HashMap::new();
-    let mut seen: HashSet<(IpAddr, &str, &str)> = HashSet::new();
-    let mut named_uids: Vec<(IpAddr, &str, &str)> = Vec::new();
-    for n in names {
-        let src_ok =
-            !filter.never.contains(n.src) && (filter.internal.contains(n.src) || filter.keep_external_to_internal);
-        if !src_ok || (!n.uid.is_empty() && !seen.insert((n.src, n.name.as_str(), n.uid.as_str()))) {
-            continue;
-        }
-        let conn = by_uid.get(n.uid.as_str()).copied();
-        let t = conn.map_or(n.ts, |c| c.ts).trunc() as i64;
-        if in_window(t) {
-            named.entry((n.src, n.name.as_str())).or_default().add(offset(t), conn, &n.uid);
-            named_uids.push((n.src, n.name.as_str(), n.uid.as_str()));
-        }
-    }
-    drop(by_uid);
-    let fqdn = score_all(named.into_iter().map(|((src, name), p)| (src, name.to_string(), p)), from, win, cfg);
-    // The connections of every name pair that was scored are not scored again by IP.
-    let scored: HashSet<(IpAddr, &str)> = fqdn.iter().map(|b| (b.src, b.dst.as_str())).collect();
-    let claimed: HashSet<&str> = named_uids
-        .iter()
-        .filter(|(src, name, uid)| !uid.is_empty() && scored.contains(&(*src, *name)))
-        .map(|(_, _, uid)| *uid)
-        .collect();
-
-    let mut pairs: HashMap<(IpAddr, IpAddr), Pair<'_>> = HashMap::new();
-    for c in kept {
-        let t = c.ts.trunc() as i64;
-        if in_window(t) {
-            let pair = pairs.entry((c.src, c.dst)).or_default();
-            pair.add(offset(t), Some(c), c.uid.as_str());
-            pair.claimed |= !claimed.is_empty() && claimed.contains(c.uid.as_str());
-        }
-    }
-    let summaries = |keep: &dyn Fn(&Pair<'_>) -> bool| -> Vec<PairSummary> {
-        let mut v: Vec<PairSummary> =
-            pairs.iter().filter(|(_, p)| keep(p)).map(|((src, dst), p)| PairSummary::of(*src, *dst, p, from)).collect();
-        v.sort_by(|a, b| b.total_duration.total_cmp(&a.total_duration).then(b.count.cmp(&a.count)));
-        v
-    };
-    let strobes = summaries(&|p| p.ts.len() >= cfg.strobe_threshold);
-    let long_connections = summaries(&|p| p.duration >= cfg.long_connection_seconds);
-    pairs.retain(|_, p| !p.claimed);
-    let ip = score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), from, win, cfg);
-    Report { window: Some(win), ip, fqdn, strobes, long_connections }
-}
-
-/// Scores every (source IP, destination IP) pair the filter keeps; sorted by
-/// score, highest first.
-pub fn ip_beacons(conns: &[Conn], filter: &Filter, cfg: &Config) -> (Option<Window>, Vec<Beacon>) {
-    let report = analyze(conns, &[], filter, cfg);
-    (report.window, report.ip)
-}
-
-fn score_all<'a>(
-    pairs: impl Iterator<Item = (IpAddr, String, Pair<'a>)>,
-    from: i64,
-    win: Window,
-    cfg: &Config,
-) -> Vec<Beacon> {
-    let mut out: Vec<Beacon> = pairs.filter_map(|(src, dst, p)| score_pair(src, dst, p, from, win, cfg)).collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.dst.cmp(&b.dst)));
-    out
-}
-
-fn score_pair(src: IpAddr, dst: String, p: Pair<'_>, from: i64, win: Window, cfg: &Config) -> Option<Beacon> {
-    let count = p.ts.len();
-    if count < cfg.unique_connection_threshold || count >= cfg.strobe_threshold {
-        return None;
-    }
-    let ts = p.times(from);
-    let mut unique = ts.clone();
-    unique.dedup();
-    if unique.len() < cfg.unique_connection_threshold {
-        return None;
-    }
-    // Timestamps and byte counts are sorted separately, as RITA does.
-    let mut bytes: Vec<f64> = p.bytes.iter().map(|&b| f64::from(b)).collect();
-    let s = scores(&ts, &mut bytes, win, cfg);
-    Some(Beacon {
-        src,
-        dst,
-        count,
-        unique_timestamps: unique.len(),
-        score: s.score,
-        ts_score: s.ts,
-        ds_score: s.ds,
-        dur_score: s.dur,
-        hist_score: s.hist,
-        first_seen: ts[0],
-        last_seen: ts[count - 1],
-        total_bytes: p.total_bytes,
-        total_duration: p.duration,
-        sample_uids: p.samples.iter().map(|u| u.to_string()).collect(),
-    })
-}
+pub use pairs::{Beacons, Kept, PairSummary, Report, WindowOf, analyze, ip_beacons, window};
 
 /// The four subscores and the weighted total.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -411,6 +196,7 @@ pub fn duration_score(sorted_ts: &[i64], win: Window, hist: &Histogram, cfg: &Co
 mod tests {
     use super::*;
     use crate::filter::Filter;
+    use dragnet_core::telemetry::Conn;
 
     fn from_gaps(gaps: &[i64]) -> Vec<i64> {
         let mut t = vec![1_000];

@@ -1,0 +1,226 @@
+//! Reading a sensor's files: every log but the conn logs is read whole
+//! (names, DNS queries, alerts and links are few beside connections);
+//! Zeek conn logs are left where they are and streamed past the detectors,
+//! twice, by [`Connections::each`].
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use dragnet_core::Link;
+use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
+use dragnet_ingest::{netflow, suricata, zeek};
+
+use super::Notes;
+use crate::{Error, Result};
+
+/// What the Zeek logs under some paths hold, for the detectors.
+pub struct Telemetry {
+    pub conns: Connections,
+    pub names: Vec<NamedConn>,
+    pub dns: Vec<DnsQuery>,
+    pub alerts: Vec<Alert>,
+    /// Names, addresses and certificates seen together (SNI, DNS answers,
+    /// server certificates, JA3S), stored for clustering.
+    pub links: Vec<Link>,
+    pub rejected_lines: usize,
+    pub files: usize,
+    /// NetFlow v9/IPFIX data sets that arrived before their template (not
+    /// decoded: the exporter had not announced their layout yet).
+    pub without_template: usize,
+    /// Lines and files that could not be used, for the edge to show.
+    pub notes: Notes,
+}
+
+/// Reads every conn, ssl and http log under `paths`; other logs are skipped,
+/// files that are not Zeek logs are reported and skipped.
+pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> Result<Telemetry> {
+    let mut files = Vec::new();
+    for p in paths {
+        crate::walk::files_under(p, &mut files)?;
+    }
+    let mut t = Telemetry {
+        conns: Connections::default(),
+        names: Vec::new(),
+        dns: Vec::new(),
+        alerts: Vec::new(),
+        links: Vec::new(),
+        rejected_lines: 0,
+        files: 0,
+        without_template: 0,
+        notes: Notes::default(),
+    };
+    // Packets are decoded in name order with one template cache, so a
+    // template file is read before the data files that need it.
+    let mut decoder = netflow::Decoder::new();
+    for f in files {
+        if !netflow && is_conn_log(&f)? {
+            let len = std::fs::metadata(&f).map_err(Error::io("read", &f))?.len();
+            t.conns.logs.push((f, len));
+            t.files += 1;
+            continue;
+        }
+        let raw = std::fs::read(&f).map_err(Error::io("read", &f))?;
+        if dragnet_ingest::pcap::is_capture(&raw) {
+            read_capture(&f, &raw, &mut decoder, &mut t)?;
+            continue;
+        }
+        if netflow {
+            match decoder.decode("files", &raw) {
+                Ok(packet) => {
+                    t.without_template += packet.without_template;
+                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                    for (i, flow) in packet.flows.iter().enumerate() {
+                        t.conns.held.push(flow.to_conn(format!("{name}#{i}"), packet.export_time));
+                    }
+                    t.files += 1;
+                }
+                Err(e) => {
+                    t.notes.push(format!("{}: {e}", f.display()));
+                    t.rejected_lines += 1;
+                }
+            }
+            continue;
+        }
+        let bytes = zeek::decompress(&raw).map_err(|e| Error::invalid(format!("{}: {e}", f.display())))?;
+        let located = |e: dragnet_core::FileError| Error::invalid(format!("{}:{e}", f.display()));
+        if suricata::is_eve(&bytes) {
+            let eve = suricata::read_eve(&bytes).map_err(located)?;
+            for r in &eve.rejects {
+                t.notes.push(format!("{}:{}: {}", f.display(), r.line, r.reason));
+            }
+            t.rejected_lines += eve.rejects.len();
+            t.files += 1;
+            t.conns.held.extend(eve.conns);
+            t.names.extend(eve.names);
+            t.dns.extend(eve.dns);
+            t.alerts.extend(eve.alerts);
+            t.links.extend(eve.links);
+            continue;
+        }
+        let rejects = match zeek::log_path(&bytes).as_deref() {
+            Some("conn") => {
+                let log = zeek::read_conn(&bytes).map_err(located)?;
+                t.conns.held.extend(log.conns);
+                log.rejects
+            }
+            Some(path @ ("ssl" | "http")) => {
+                let (names, rejects) = zeek::read_names(&bytes).map_err(located)?;
+                t.names.extend(names);
+                if path == "ssl" {
+                    t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
+                }
+                rejects
+            }
+            Some("dns") => {
+                let (queries, rejects) = zeek::read_dns(&bytes).map_err(located)?;
+                t.dns.extend(queries);
+                t.links.extend(zeek::read_links(&bytes).map_err(located)?.0);
+                rejects
+            }
+            Some("x509") => {
+                let (links, rejects) = zeek::read_links(&bytes).map_err(located)?;
+                t.links.extend(links);
+                rejects
+            }
+            Some(_) => continue,
+            None => {
+                t.notes
+                    .push(format!("{}: not Suricata EVE nor a Zeek conn, dns, http or ssl log, skipped", f.display()));
+                continue;
+            }
+        };
+        for r in &rejects {
+            t.notes.push(format!("{}:{}: {}", f.display(), r.line, r.reason));
+        }
+        t.rejected_lines += rejects.len();
+        t.files += 1;
+    }
+    if t.without_template > 0 {
+        let note = format!(
+            "{} NetFlow/IPFIX data sets came before their exporter's template and were not decoded{}",
+            t.without_template,
+            if decoder.templates_refused() > 0 {
+                format!("; {} templates were refused (the template cache is full)", decoder.templates_refused())
+            } else {
+                String::new()
+            }
+        );
+        t.notes.push(note);
+    }
+    Ok(t)
+}
+
+/// A capture file of export packets: each UDP datagram is decoded with the
+/// templates of its exporter (source address); datagrams that are not
+/// NetFlow/IPFIX are counted and reported once.
+fn read_capture(path: &Path, raw: &[u8], decoder: &mut netflow::Decoder, t: &mut Telemetry) -> Result<()> {
+    let capture = dragnet_ingest::pcap::read(raw).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut refused = 0;
+    let mut first_error = None;
+    for (i, d) in capture.datagrams.iter().enumerate() {
+        match decoder.decode(&d.src.to_string(), d.payload) {
+            Ok(packet) => {
+                t.without_template += packet.without_template;
+                for (j, flow) in packet.flows.iter().enumerate() {
+                    t.conns.held.push(flow.to_conn(format!("{name}#{i}.{j}"), packet.export_time));
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                first_error.get_or_insert_with(|| format!("datagram {} from {}: {e}", i + 1, d.src));
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        t.notes.push(format!("{}: {refused} datagrams were not NetFlow/IPFIX, the first: {e}", path.display()));
+    }
+    t.rejected_lines += refused;
+    t.files += 1;
+    Ok(())
+}
+
+/// Whether `path` holds a Zeek conn log (plain, gzip or zstd), by what its
+/// first bytes expand to.
+fn is_conn_log(path: &Path) -> Result<bool> {
+    let mut head = Vec::new();
+    let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
+    file.take(dragnet_ingest::SNIFF_BYTES as u64).read_to_end(&mut head).map_err(Error::io("read", path))?;
+    if dragnet_ingest::pcap::is_capture(&head) {
+        return Ok(false);
+    }
+    let Ok(text) = zeek::decompress_prefix(&head, dragnet_ingest::SNIFF_BYTES) else { return Ok(false) };
+    Ok(!suricata::is_eve(&text) && zeek::log_path(&text).as_deref() == Some("conn"))
+}
+
+/// Every connection the sensor's files hold: those decoded from captures,
+/// NetFlow and EVE (held, as they came with other data), and the Zeek conn
+/// logs, read again each time they are needed.
+#[derive(Default)]
+pub struct Connections {
+    pub held: Vec<Conn>,
+    /// Conn logs and their sizes as stored.
+    pub logs: Vec<(PathBuf, u64)>,
+}
+
+impl Connections {
+    /// Hands every connection to `each`, the held ones first. Lines of the
+    /// conn logs that could not be read are noted and counted in `noted`
+    /// when it is given (on one of several passes).
+    pub fn each(&self, mut noted: Option<(&mut Notes, &mut usize)>, each: &mut dyn FnMut(&Conn)) -> Result<()> {
+        self.held.iter().for_each(&mut *each);
+        for (path, len) in &self.logs {
+            let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
+            let mut reject = |r: dragnet_core::Reject| {
+                if let Some((notes, rejected)) = noted.as_mut() {
+                    **rejected += 1;
+                    notes.push(format!("{}:{}: {}", path.display(), r.line, r.reason));
+                }
+            };
+            let limits = zeek::Limits::default();
+            dragnet_ingest::zeek_stream::read_conn_stream(file, *len, &limits, &mut |c| each(&c), &mut reject)
+                .map_err(|e| Error::invalid(format!("{}:{e}", path.display())))?;
+        }
+        Ok(())
+    }
+}
