@@ -46,6 +46,9 @@ pub struct Args {
     /// (0 = skip); pairs are one tenth of the rows.
     #[arg(long, default_value_t = 0)]
     zeek_rows: usize,
+    /// With --write-only: pairs of the written conn log (0 = a tenth of the rows).
+    #[arg(long, default_value_t = 0)]
+    zeek_pairs: usize,
     /// Flows to encode as NetFlow v5 packets (30 a packet) and decode (0 = skip).
     #[arg(long, default_value_t = 0)]
     netflow_flows: usize,
@@ -302,16 +305,23 @@ fn decode_all(packets: &[Vec<u8>], flows: usize, runs: usize) -> anyhow::Result<
 /// A conn log of `rows` rows over `rows / 10` (internal, external) pairs, one
 /// row a minute per pair on average, in time order.
 pub fn zeek_conn_tsv(rows: usize) -> String {
-    let mut s = String::with_capacity(rows * 170);
-    s.push_str("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n");
-    s.push_str("#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n");
-    let pairs = (rows / 10).max(1);
+    let mut out = Vec::with_capacity(rows * 170);
+    write_zeek_conn(&mut out, rows, rows / 10).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("the generated log is ASCII")
+}
+
+/// A Zeek conn log of `rows` rows over `pairs` internal → external pairs
+/// (at least one) in one day, written as it is generated.
+pub fn write_zeek_conn(out: &mut impl std::io::Write, rows: usize, pairs: usize) -> std::io::Result<()> {
+    out.write_all(b"#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n")?;
+    out.write_all(b"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n")?;
+    let pairs = pairs.max(1);
     let start = 1_717_000_000.0;
     for i in 0..rows {
         let pair = (i * 7919) % pairs;
         let ts = start + (i as f64) * 86_400.0 / rows as f64;
-        let _ = writeln!(
-            s,
+        writeln!(
+            out,
             "{ts:.6}\tC{i:x}\t10.{}.{}.{}\t{}\t{}\t443\ttcp\tssl\t{:.6}\t{}\t{}\tSF\tT\tF\t0\tShADadFf\t7\t{}\t6\t{}\t-",
             (pair >> 16) & 0xff,
             (pair >> 8) & 0xff,
@@ -323,9 +333,9 @@ pub fn zeek_conn_tsv(rows: usize) -> String {
             4_000 + i % 300,
             640 + i % 50,
             4_400 + i % 300
-        );
+        )?;
     }
-    s
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -547,7 +557,10 @@ pub fn run(args: &Args, json: bool) -> anyhow::Result<ExitCode> {
         std::fs::write(dir.join("bundle.json"), &bundle)?;
         if args.write_only {
             if args.zeek_rows > 0 {
-                std::fs::write(dir.join("conn.log"), zeek_conn_tsv(args.zeek_rows))?;
+                let pairs = if args.zeek_pairs > 0 { args.zeek_pairs } else { args.zeek_rows / 10 };
+                let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("conn.log"))?);
+                write_zeek_conn(&mut out, args.zeek_rows, pairs)?;
+                std::io::Write::flush(&mut out)?;
             }
             return Ok(ExitCode::SUCCESS);
         }
