@@ -33,6 +33,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("timestamp", timestamp),
     ("stix_pattern", stix_pattern),
     ("zeek", zeek),
+    ("zeek_stream", zeek_stream),
     ("suricata", suricata),
     ("netflow", netflow),
     ("pcap", pcap),
@@ -286,6 +287,26 @@ pub fn zeek(data: &[u8]) {
             assert_normal(&l.from);
             assert_normal(&l.to);
         }
+    }
+}
+
+/// `dragnet telemetry`'s streamed conn log: decompressed as it is read
+/// (gzip members, zstd frames), parsed a stretch at a time. Where the log
+/// also reads whole, both give the same connections and rejects.
+pub fn zeek_stream(data: &[u8]) {
+    let (mut conns, mut rejects) = (Vec::new(), Vec::new());
+    let limits = zeek::Limits::default();
+    let streamed = dragnet_ingest::zeek_stream::read_conn_stream(
+        data,
+        data.len() as u64,
+        &limits,
+        &mut |c| conns.push(c),
+        &mut |r| rejects.push(r),
+    );
+    let Ok(plain) = zeek::decompress(data) else { return };
+    if let (Ok(()), Ok(whole)) = (streamed, zeek::read_conn(&plain)) {
+        assert_eq!(conns, whole.conns, "streamed and whole reads differ");
+        assert_eq!(rejects, whole.rejects, "streamed and whole rejects differ");
     }
 }
 
