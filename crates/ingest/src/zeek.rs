@@ -258,15 +258,18 @@ fn read_rows(
     paths: &[&str],
     each: impl FnMut(&dyn Fields) -> Result<(), RowError>,
 ) -> Result<Vec<Reject>, FileError> {
+    if is_json_log(input, paths)? { read_json(input, each) } else { read_tsv(input, each) }
+}
+
+/// Refused unless `input` is text and a Zeek log whose path is one of
+/// `paths`; whether it is JSON lines (else TSV).
+pub(crate) fn is_json_log(input: &[u8], paths: &[&str]) -> Result<bool, FileError> {
     crate::text::ensure_text(input)?;
     match log_path(input) {
-        Some(p) if paths.contains(&p.as_str()) => {}
-        Some(other) => {
-            return Err(FileError::new(1, format!("this is a Zeek `{other}` log, not {}", paths.join(" or "))));
-        }
-        None => return Err(FileError::new(1, "not a Zeek log: no `#path` header and no JSON log fields")),
+        Some(p) if paths.contains(&p.as_str()) => Ok(crate::json::looks_like_json(input)),
+        Some(other) => Err(FileError::new(1, format!("this is a Zeek `{other}` log, not {}", paths.join(" or ")))),
+        None => Err(FileError::new(1, "not a Zeek log: no `#path` header and no JSON log fields")),
     }
-    if crate::json::looks_like_json(input) { read_json(input, each) } else { read_tsv(input, each) }
 }
 
 /// The columns the readers use, resolved to positions once per header.

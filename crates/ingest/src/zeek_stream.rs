@@ -34,13 +34,7 @@ pub fn read_conn_stream(
             None => {
                 // The first stretch says what the log is; later ones are
                 // read the same way, after its `#` header lines.
-                crate::text::ensure_text(&stretch.bytes)?;
-                match crate::zeek::log_path(&stretch.bytes).as_deref() {
-                    Some("conn") => {}
-                    Some(other) => return Err(FileError::new(1, format!("this is a Zeek `{other}` log, not conn"))),
-                    None => return Err(FileError::new(1, "not a Zeek log: no `#path` header and no JSON log fields")),
-                }
-                let is_json = crate::json::looks_like_json(&stretch.bytes);
+                let is_json = crate::zeek::is_json_log(&stretch.bytes, &["conn"])?;
                 if !is_json {
                     preamble = header_lines(&stretch.bytes).to_vec();
                 }

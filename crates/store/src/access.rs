@@ -184,15 +184,10 @@ pub fn claim_source<C: Connection>(
 ) -> Result<Option<String>, StoreError> {
     let recipients = joined(&sharing.recipients);
     let owner = sharing.owner.as_deref().map_or(Param::Null, Param::Text);
-    let grade = source.grade.to_string();
     transaction(conn, |conn| {
         // The insert and the owner are one transaction, so no other server
         // sees the new source without its owner.
-        let created = conn.exec(
-            sql::INSERT_SOURCE,
-            &[Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)],
-        )?;
-        if created == 1 {
+        if crate::db::insert_source(conn, source, now)? {
             conn.exec(sql::SET_SHARING, &[owner, Param::Text(&recipients), Param::Text(&source.name)])?;
             audit::append(conn, sharing.audit_entry(&source.name, by, now))?;
         }

@@ -146,12 +146,15 @@ pub struct SqlStore<C> {
 
 /// The source's id, creating the source with its defaults if it is new
 /// (inside the caller's transaction).
-pub(crate) fn source_id<C: Connection>(conn: &mut C, source: &Source, now: Timestamp) -> Result<i64, StoreError> {
+/// Inserts `source` with its defaults unless it exists; whether it was new.
+pub(crate) fn insert_source<C: Connection>(conn: &mut C, source: &Source, now: Timestamp) -> Result<bool, StoreError> {
     let grade = source.grade.to_string();
-    conn.exec(
-        sql::INSERT_SOURCE,
-        &[Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)],
-    )?;
+    let params = [Param::Text(&source.name), Param::Text(&grade), Param::Text(source.tlp.as_str()), Param::Int(now)];
+    Ok(conn.exec(sql::INSERT_SOURCE, &params)? == 1)
+}
+
+pub(crate) fn source_id<C: Connection>(conn: &mut C, source: &Source, now: Timestamp) -> Result<i64, StoreError> {
+    insert_source(conn, source, now)?;
     let rows = conn.query(sql::SOURCE_BY_NAME, &[Param::Text(&source.name)])?;
     match rows.first() {
         Some(row) => at(row, 0)?.int(),

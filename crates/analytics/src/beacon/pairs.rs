@@ -135,7 +135,8 @@ pub struct Report {
 }
 
 impl Report {
-    fn empty(window: Option<Window>) -> Report {
+    /// Nothing found (no connection was kept, so there is no window).
+    pub fn empty(window: Option<Window>) -> Report {
         Report { window, ip: Vec::new(), fqdn: Vec::new(), strobes: Vec::new(), long_connections: Vec::new() }
     }
 }

@@ -7,8 +7,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dragnet_core::policy::{BatchLabels, label};
-use dragnet_core::store::{Batch, Source};
-use dragnet_core::{Link, Reject, Store};
+use dragnet_core::store::{Batch, BatchOutcome, Source};
+use dragnet_core::{Link, Reject, Store, StoreError};
 use dragnet_ingest::sources_json::{self, Role};
 use dragnet_ingest::{Format, Mapping};
 use serde::Serialize;
@@ -46,6 +46,28 @@ pub struct FileReport {
 impl FileReport {
     fn failed(path: &str, error: String) -> FileReport {
         FileReport { path: path.to_string(), error: Some(error), ..Default::default() }
+    }
+
+    /// Notes what the store did with this input's batch: what was new, or
+    /// why nothing was kept (the writer gave up on bad input, or the store
+    /// refused it, which is worth retrying).
+    fn stored(&mut self, origin: &str, outcome: std::result::Result<BatchOutcome, StoreError>) {
+        match outcome {
+            Ok(out) => {
+                self.new = out.new_observations;
+                self.new_observables = out.new_observables;
+                self.new_links = out.new_links;
+            }
+            Err(StoreError::Aborted(why)) => {
+                self.accepted = 0;
+                self.error = Some(why);
+            }
+            Err(e) => {
+                self.accepted = 0;
+                self.store_failed = true;
+                self.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
+            }
+        }
     }
 }
 
@@ -202,19 +224,11 @@ impl Job<'_> {
         let observations: Vec<_> = records.into_iter().map(|r| label(r, &self.source, &self.labels, at)).collect();
         let batch =
             Batch { source: &self.source, origin, observations: &observations, rejects, links, ingested_at: at };
-        match store.write_batch(&batch) {
-            Ok(out) => {
-                report.new = out.new_observations;
-                report.new_observables = out.new_observables;
-                report.links = links.len() as u64;
-                report.new_links = out.new_links;
-            }
-            Err(e) => {
-                report.accepted = 0;
-                report.store_failed = true;
-                report.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
-            }
+        let outcome = store.write_batch(&batch);
+        if outcome.is_ok() {
+            report.links = links.len() as u64;
         }
+        report.stored(origin, outcome);
     }
 }
 
@@ -273,8 +287,7 @@ pub fn submit_as(
     };
     let exists = existing.is_some() || scope.org().is_some();
     scope.may_write(name, exists, owner.as_deref())?;
-    let report = submit(store, &wanted, labels, format, mapping, origin, bytes)?;
-    Ok(report)
+    submit(store, &wanted, labels, format, mapping, origin, bytes)
 }
 
 /// A `--format` name: `auto` is `None` (detect each input from its content).

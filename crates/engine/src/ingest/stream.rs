@@ -5,7 +5,7 @@ use std::io::Read;
 
 use dragnet_core::policy::label;
 use dragnet_core::store::{Batch, Part};
-use dragnet_core::{Store, StoreError, Timestamp};
+use dragnet_core::{Store, Timestamp};
 use dragnet_ingest::Format;
 use dragnet_ingest::stream::{StretchParser, Stretches};
 
@@ -73,22 +73,8 @@ impl Job<'_> {
             ended: false,
         };
         let head = Batch { source: &self.source, origin, observations: &[], rejects: &[], links: &[], ingested_at: at };
-        match store.write_parts(&head, &mut reading) {
-            Ok(out) => {
-                report.new = out.new_observations;
-                report.new_observables = out.new_observables;
-                report.new_links = out.new_links;
-            }
-            Err(StoreError::Aborted(why)) => {
-                report.accepted = 0;
-                report.error = Some(why);
-            }
-            Err(e) => {
-                report.accepted = 0;
-                report.store_failed = true;
-                report.error = Some(format!("{origin}: not stored, the store is unchanged: {e}"));
-            }
-        }
+        let outcome = store.write_parts(&head, &mut reading);
+        report.stored(origin, outcome);
         report
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use dragnet_analytics::beacon::{Beacon, Beacons, Config, Kept, WindowOf, analyze};
+use dragnet_analytics::beacon::{Beacon, Beacons, Config, Kept, Report, WindowOf};
 use dragnet_analytics::dns::{DnsConfig, nxdomain_bursts, tunnels};
 use dragnet_analytics::filter::{DEFAULT_INTERNAL, Filter};
 use dragnet_analytics::scan::{ScanConfig, Scans};
@@ -269,7 +269,7 @@ pub fn beacons(sensor: &Sensor, scoring: &BeaconScoring, limit: usize) -> Result
             t.conns.each(None, &mut |c| beacons.add(c))?;
             beacons.finish()
         }
-        None => analyze(&[], &[], &filter, &cfg),
+        None => Report::empty(None),
     };
     let window = report.window;
     let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
@@ -374,7 +374,7 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
     })?;
     let report = match beacons {
         Some(b) => b.finish(),
-        None => analyze(&[], &[], &filter, &beacon_cfg),
+        None => Report::empty(None),
     };
     let found_scans = scanning.finish();
     let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));
