@@ -100,3 +100,27 @@ pub fn checkpoint(store: &mut dyn Store, key: &Path) -> anyhow::Result<()> {
     audit::checkpoint(store, &signer, dragnet_engine::now())?;
     Ok(())
 }
+
+/// The scopes the command's reads went through: `log_reads` appends what
+/// they were shown of AMBER+STRICT and RED data once the command is done.
+static READERS: std::sync::Mutex<Vec<dragnet_engine::access::Scope>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers `scope` (its clones count into the same tally) so the
+/// restricted reads made through it are logged like the API's.
+pub fn watch_reads(scope: &dragnet_engine::access::Scope) {
+    READERS.lock().unwrap_or_else(|p| p.into_inner()).push(scope.clone());
+}
+
+/// Appends the restricted reads the command made, and signs a tree head
+/// over them; opens the store only when there is something to log.
+pub fn log_reads(open: impl FnOnce() -> anyhow::Result<Box<dyn Store + Send>>, key: &Path) -> anyhow::Result<()> {
+    let scopes = std::mem::take(&mut *READERS.lock().unwrap_or_else(|p| p.into_inner()));
+    let now = dragnet_engine::now();
+    let reads: Vec<_> = scopes.iter().flat_map(|s| audit::restricted_reads(s, now)).collect();
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let mut store = open()?;
+    store.append_audit(&reads)?;
+    checkpoint(&mut *store, key)
+}

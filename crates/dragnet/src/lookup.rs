@@ -24,12 +24,15 @@ pub struct Args {
     viewer: Option<String>,
 }
 
-/// The scope of `--as ORG`, else the operator's.
+/// The scope of `--as ORG`, else the operator's; what it shows of
+/// AMBER+STRICT and RED data is logged when the command ends.
 pub fn scope(store: &mut dyn Store, viewer: Option<&str>) -> anyhow::Result<Scope> {
-    Ok(match viewer {
+    let scope = match viewer {
         Some(org) => Scope::of_org(store, org)?,
         None => Scope::operator(),
-    })
+    };
+    crate::audit::watch_reads(&scope);
+    Ok(scope)
 }
 
 pub fn parse_at(s: &str) -> Result<i64, String> {

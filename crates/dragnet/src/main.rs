@@ -207,7 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The bulk writers: their memory stays flat whatever the input's size.
     let open_lean = || open_within(dragnet_store::Memory::Lean);
     let audit_key = cli.audit_key.clone().unwrap_or_else(|| cli.data.join("audit.key"));
-    match cli.command {
+    let done = match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open_lean()?, &cli.data, &args, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
@@ -245,5 +245,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => simulate::run(&args, cli.json),
         Command::Beacons(args) => telemetry::beacons(&args, cli.json),
         Command::Telemetry(args) => telemetry::run(&mut *open_lean()?, &args, cli.json),
-    }
+    };
+    // Reads are logged even when the command failed after making them.
+    audit::log_reads(open, &audit_key)?;
+    done
 }

@@ -247,3 +247,51 @@ fn who_may_see_what_is_logged_and_checked_like_the_takedowns() {
         }
     }
 }
+
+#[test]
+fn the_operators_reads_of_restricted_data_are_logged_too() {
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    std::fs::create_dir_all(d).unwrap();
+    std::fs::write(d.join("red.txt"), "45.66.1.1\n45.66.1.2\n").unwrap();
+    std::fs::write(d.join("green.txt"), "45.77.1.1\n").unwrap();
+    for (file, tlp) in [("red.txt", "red"), ("green.txt", "green")] {
+        let path = d.join(file);
+        run(d, &["ingest", path.to_str().unwrap(), "--source", file, "--tlp", tlp, "--category", "botnet-c2"]);
+    }
+    run(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "ee"]);
+    let entries = || run(d, &["--json", "audit", "log"]).json().as_array().unwrap().clone();
+    let reads = || -> Vec<serde_json::Value> {
+        entries().into_iter().filter(|e| e["action"] == "read.restricted").collect()
+    };
+    // A GREEN value read on the command line leaves nothing.
+    run(d, &["lookup", "45.77.1.1"]);
+    assert_eq!(reads(), Vec::<serde_json::Value>::new());
+    // The RED ones do: one entry per source and marking, with the count.
+    run(d, &["lookup", "45.66.1.1", "45.66.1.2"]);
+    let logged = reads();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!((logged[0]["actor"].as_str(), logged[0]["subject"].as_str()), (Some("operator"), Some("red.txt")));
+    let body: serde_json::Value = serde_json::from_str(logged[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, serde_json::json!({"tlp": "red", "items": 2}));
+    // The servers list shows them too; an organisation's view that may not
+    // see them reads nothing restricted.
+    run(d, &["servers"]);
+    assert_eq!(reads().len(), 2);
+    run(d, &["lookup", "45.66.1.1", "--as", "police-ee"]);
+    assert_eq!(reads().len(), 2, "police-ee may not see RED data it was not named for");
+    // Once it is named, the operator reading its view is logged as the
+    // operator, with the view it read.
+    run(d, &["org", "add", "isp-1", "--kind", "partner"]);
+    run(d, &["share", "red.txt", "--owner", "isp-1", "--with", "police-ee"]);
+    run(d, &["lookup", "45.66.1.1", "--as", "police-ee"]);
+    let logged = reads();
+    assert_eq!(logged.len(), 3, "{logged:?}");
+    assert_eq!(logged[2]["actor"], "operator");
+    let body: serde_json::Value = serde_json::from_str(logged[2]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, serde_json::json!({"tlp": "red", "items": 1, "as": "police-ee"}));
+    // Each read is under a signed tree head, and the log still verifies.
+    let honest = run(d, &["--json", "audit", "verify"]).json();
+    assert_eq!(honest["problems"], serde_json::json!([]), "{honest}");
+    assert_eq!(honest["newest_head"]["size"].as_u64(), Some(entries().len() as u64), "{honest}");
+}

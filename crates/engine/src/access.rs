@@ -49,12 +49,15 @@ pub struct Scope {
     /// What this caller was allowed to see marked AMBER+STRICT or RED, by
     /// source and marking: the audit log records such reads.
     restricted: Arc<std::sync::Mutex<BTreeMap<(String, Tlp), u64>>>,
+    /// An organisation's view shown to the operator (`--as ORG`): the
+    /// operator read it, not the organisation.
+    shown_to_operator: bool,
 }
 
 impl Scope {
     /// The operator: everything, no lookups needed.
     pub fn operator() -> Scope {
-        Scope { who: Who::Operator, directory: Arc::default(), restricted: Arc::default() }
+        Scope { who: Who::Operator, directory: Arc::default(), restricted: Arc::default(), shown_to_operator: false }
     }
 
     /// The scope of `who`, with the store's organisations and sharing limits.
@@ -72,13 +75,22 @@ impl Scope {
         {
             return Err(Error::NotFound(format!("no organisation `{name}`")));
         }
-        Ok(Scope { who, directory, restricted: Arc::default() })
+        Ok(Scope { who, directory, restricted: Arc::default(), shown_to_operator: false })
     }
 
     /// The scope of an organisation seen as one of its readers
     /// (`--as ORG` on the command line).
     pub fn of_org(store: &mut dyn Store, name: &str) -> Result<Scope> {
-        Scope::load(store, Who::Org { name: name.to_string(), role: Role::Reader, token: 0 })
+        let scope = Scope::load(store, Who::Org { name: name.to_string(), role: Role::Reader, token: 0 })?;
+        Ok(Scope { shown_to_operator: true, ..scope })
+    }
+
+    /// The organisation whose view an operator's read showed, if it was one.
+    pub fn shown_as(&self) -> Option<&str> {
+        match &self.who {
+            Who::Org { name, .. } if self.shown_to_operator => Some(name),
+            _ => None,
+        }
     }
 
     fn viewer(&self) -> Viewer<'_> {
@@ -99,7 +111,7 @@ impl Scope {
                 None => may_see(&self.directory.community, self.viewer(), tlp, &Sharing::default()),
             },
         };
-        if allowed && tlp >= Tlp::AmberStrict && matches!(self.who, Who::Org { .. }) {
+        if allowed && tlp >= Tlp::AmberStrict && self.who != Who::Anyone {
             let mut seen = self.restricted.lock().unwrap_or_else(|p| p.into_inner());
             *seen.entry((source.to_string(), tlp)).or_default() += 1;
         }

@@ -16,7 +16,7 @@ use dragnet_core::{Store, Timestamp, format_timestamp};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde::Serialize;
 
-use crate::access::{Scope, Who};
+use crate::access::{OPERATOR, Scope, Who};
 use crate::{Error, Result};
 
 /// Entries read from the store at a time.
@@ -133,19 +133,32 @@ fn missing(seq: u64) -> Error {
 pub const RESTRICTED_READ: &str = "read.restricted";
 
 /// Entries for the restricted reads `scope` made since last asked: one per
-/// source and marking, with how many items.
+/// source and marking, with how many items. The operator's reads on the
+/// command line are logged too, with the organisation whose view they
+/// showed (`--as ORG`).
 pub fn restricted_reads(scope: &Scope, now: Timestamp) -> Vec<Entry> {
-    let Who::Org { name, .. } = &scope.who else { return Vec::new() };
+    let (actor, shown_as) = match (&scope.who, scope.shown_as()) {
+        (Who::Anyone, _) => return Vec::new(),
+        (_, Some(org)) => (OPERATOR.to_string(), Some(org)),
+        (Who::Org { name, .. }, None) => (name.clone(), None),
+        (Who::Operator, None) => (OPERATOR.to_string(), None),
+    };
     scope
         .take_restricted_reads()
         .into_iter()
-        .map(|(source, tlp, items)| Entry {
-            seq: 0,
-            at: now,
-            actor: name.clone(),
-            action: RESTRICTED_READ.to_string(),
-            subject: source,
-            body: serde_json::json!({"tlp": tlp.as_str(), "items": items}).to_string(),
+        .map(|(source, tlp, items)| {
+            let body = match shown_as {
+                Some(org) => serde_json::json!({"tlp": tlp.as_str(), "items": items, "as": org}),
+                None => serde_json::json!({"tlp": tlp.as_str(), "items": items}),
+            };
+            Entry {
+                seq: 0,
+                at: now,
+                actor: actor.clone(),
+                action: RESTRICTED_READ.to_string(),
+                subject: source,
+                body: body.to_string(),
+            }
         })
         .collect()
 }
