@@ -526,3 +526,37 @@ pub fn contacts(data: &[u8]) {
         }
     }
 }
+
+/// What the prober reads from outside: a probed server's first bytes (its
+/// TLS hello, whose every field is re-encoded and read back the same) and
+/// a candidate list (never more than its bound, every address once).
+pub fn prober(data: &[u8]) {
+    use dragnet_ingest::tls_hello::server_hello;
+    if let Ok(hello) = server_hello(data) {
+        let mut extensions = Vec::new();
+        for e in &hello.extensions {
+            extensions.extend(e.to_be_bytes());
+            extensions.extend([0, 0]);
+        }
+        let mut body = hello.version.to_be_bytes().to_vec();
+        body.extend([0; 33]);
+        body.extend(hello.cipher.to_be_bytes());
+        body.push(0);
+        if extensions.len() <= usize::from(u16::MAX) && body.len() + extensions.len() < 16_000 {
+            body.extend((extensions.len() as u16).to_be_bytes());
+            body.extend(extensions);
+            let mut record = vec![22, 3, 3];
+            record.extend(((body.len() + 4) as u16).to_be_bytes());
+            record.extend([2, 0, (body.len() >> 8) as u8, body.len() as u8]);
+            record.extend(body);
+            assert_eq!(server_hello(&record).as_ref(), Ok(&hello));
+        }
+        assert_eq!(hello.ja3s().len(), 32);
+    }
+    let text = String::from_utf8_lossy(data);
+    if let Ok(ips) = dragnet_engine::probe::parse_candidates("fuzz", &text) {
+        assert!(ips.len() <= dragnet_engine::probe::MAX_CANDIDATES);
+        let unique: std::collections::HashSet<_> = ips.iter().collect();
+        assert_eq!(unique.len(), ips.len());
+    }
+}

@@ -361,6 +361,8 @@ pub struct ProbeResult {
     pub connected: bool,
     /// SHA-256 of the certificate a TLS handshake showed (hex).
     pub certificate: Option<String>,
+    /// The JA3S fingerprint of the server's TLS hello (MD5, hex).
+    pub ja3s: Option<String>,
     /// The status an HTTP GET / was answered with.
     pub http_status: Option<u16>,
     /// Why it did not connect or answer, if it did not.

@@ -48,6 +48,11 @@ pub enum Command {
         /// Probe nothing that has no --connect-to rule (a lab or a demo).
         #[arg(long)]
         mapped_only: bool,
+        /// Also probe these addresses (one address or network per line, at
+        /// most 65,536 in all) for the certificates of servers taken down:
+        /// one that shows such a certificate joins that server.
+        #[arg(long, value_name = "FILE")]
+        candidates: Option<std::path::PathBuf>,
     },
     /// What the prober found for a server, newest first.
     Results {
@@ -76,7 +81,16 @@ pub fn run(
             rate_per_network,
             connect_to,
             mapped_only,
+            candidates,
         } => {
+            let candidates = match candidates {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                    probe::parse_candidates(&path.display().to_string(), &text)?
+                }
+                None => Vec::new(),
+            };
             let config = Config {
                 ports,
                 timeout: Duration::from_secs(timeout.max(1)),
@@ -85,6 +99,7 @@ pub fn run(
                 offline_after,
                 connect_to: connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<Result<_, _>>()?,
                 mapped_only,
+                candidates,
             };
             let ctx = Context::load(store, data)?;
             for n in 1..=rounds.max(1) {
@@ -109,6 +124,9 @@ pub fn run(
                         list(&round.verified_offline),
                         list(&round.reappeared)
                     );
+                    for moved in &round.moved {
+                        println!("  {} reappeared: {}", moved.server, moved.evidence);
+                    }
                 }
                 if n < rounds {
                     std::thread::sleep(every);
@@ -123,7 +141,10 @@ pub fn run(
                 for r in &results {
                     let what = match (r.connected, &r.certificate, r.http_status) {
                         (false, _, _) => format!("silent ({})", r.error.as_deref().unwrap_or("-")),
-                        (true, Some(c), _) => format!("answers, certificate {c}"),
+                        (true, Some(c), _) => match &r.ja3s {
+                            Some(ja3s) => format!("answers, certificate {c}, JA3S {ja3s}"),
+                            None => format!("answers, certificate {c}"),
+                        },
                         (true, None, Some(s)) => format!("answers HTTP {s}"),
                         (true, None, None) => "accepts connections".to_string(),
                     };

@@ -261,9 +261,8 @@ fn the_operators_reads_of_restricted_data_are_logged_too() {
     }
     run(d, &["org", "add", "police-ee", "--kind", "agency", "--country", "ee"]);
     let entries = || run(d, &["--json", "audit", "log"]).json().as_array().unwrap().clone();
-    let reads = || -> Vec<serde_json::Value> {
-        entries().into_iter().filter(|e| e["action"] == "read.restricted").collect()
-    };
+    let reads =
+        || -> Vec<serde_json::Value> { entries().into_iter().filter(|e| e["action"] == "read.restricted").collect() };
     // A GREEN value read on the command line leaves nothing.
     run(d, &["lookup", "45.77.1.1"]);
     assert_eq!(reads(), Vec::<serde_json::Value>::new());

@@ -22,6 +22,7 @@ pub mod stream;
 pub mod suricata;
 mod table;
 mod text;
+pub mod tls_hello;
 pub mod zeek;
 pub mod zeek_stream;
 

@@ -24,6 +24,7 @@ pub fn add_round<C: Connection>(
                     r.certificate.as_deref().map_or(Param::Null, Param::Text),
                     r.http_status.map_or(Param::Null, |s| Param::Int(i64::from(s))),
                     r.error.as_deref().map_or(Param::Null, Param::Text),
+                    r.ja3s.as_deref().map_or(Param::Null, Param::Text),
                 ],
             )?;
         }
@@ -58,6 +59,7 @@ pub fn results<C: Connection>(conn: &mut C, server: &str, limit: u32) -> Result<
                 certificate: at(r, 5)?.opt_text()?,
                 http_status: at(r, 6)?.opt_int()?.map(|s| small(s, "HTTP status")).transpose()?,
                 error: at(r, 7)?.opt_text()?,
+                ja3s: at(r, 8)?.opt_text()?,
             })
         })
         .collect()

@@ -436,6 +436,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "ALTER TABLE decision_tip ADD COLUMN basis TEXT;
     ALTER TABLE decision_tip ADD COLUMN refreshed BIGINT;",
     ),
+    // The JA3S fingerprint of a probed TLS server's hello.
+    (20, "ALTER TABLE probe_results ADD COLUMN ja3s TEXT;"),
 ];
 
 /// The schema version that starts the audit log; migrating to it logs the
@@ -537,13 +539,13 @@ pub mod sql {
         ON CONFLICT (network) DO UPDATE SET email = excluded.email, name = excluded.name, updated = excluded.updated";
     pub const CONTACTS: &str = "SELECT network, email, name FROM abuse_contacts ORDER BY network";
     pub const INSERT_PROBE_RESULT: &str = "INSERT INTO probe_results
-        (server_id, address, port, probed_at, connected, certificate, http_status, error)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        (server_id, address, port, probed_at, connected, certificate, http_status, error, ja3s)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
     pub const PUT_PROBE_STREAK: &str = "INSERT INTO probe_streaks (server_id, silent_rounds) VALUES ($1, $2)
         ON CONFLICT (server_id) DO UPDATE SET silent_rounds = excluded.silent_rounds";
     pub const PROBE_STREAKS: &str = "SELECT server_id, silent_rounds FROM probe_streaks ORDER BY server_id";
     pub const PROBE_RESULTS: &str = "SELECT server_id, address, port, probed_at, connected, certificate, http_status,
-        error FROM probe_results WHERE server_id = $1 ORDER BY id DESC LIMIT $2";
+        error, ja3s FROM probe_results WHERE server_id = $1 ORDER BY id DESC LIMIT $2";
     pub const INSERT_EVIDENCE: &str = "INSERT INTO evidence
         (sha256, size, name, operation, server_id, description, added_by, added_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (sha256) DO NOTHING";

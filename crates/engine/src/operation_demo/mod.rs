@@ -267,6 +267,7 @@ pub fn run(store: &mut dyn Store, data: &Path, options: &Options, step: &mut dyn
         offline_after: 2,
         connect_to: HashMap::new(),
         mapped_only: true,
+        candidates: Vec::new(),
     };
     let mut reserved: BTreeMap<String, SocketAddr> = BTreeMap::new();
     // Every stand-in is bound before any goes dark, so no two share a port.

@@ -179,7 +179,8 @@ pub fn build(store: &mut dyn Store, ctx: &Context, scope: &Scope, operation: &st
             row.servers_identified += 1;
             row.servers_taken_offline += u64::from(offline);
         }
-        for s in &v.sources {
+        // The prober reports what it saw of servers already known; it is no partner.
+        for s in v.sources.iter().filter(|s| s.as_str() != crate::probe::PROBER) {
             let row =
                 partners.entry(s.clone()).or_insert_with(|| PartnerRow { source: s.clone(), ..Default::default() });
             row.servers_reported += 1;

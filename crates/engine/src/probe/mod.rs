@@ -4,31 +4,31 @@
 //! limit per target network. A server silent for `offline_after`
 //! consecutive rounds is verified offline; one that answers again after it
 //! was verified has reappeared, and so has one whose certificate answers
-//! at another server's address.
+//! at another address. Candidate addresses (a provider's range, a scan's
+//! finds) are probed for the certificates of servers taken down: one that
+//! shows such a certificate joins that server, as the prober's report.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use dragnet_core::store::ProbeResult;
 use dragnet_core::takedown::State;
 use dragnet_core::{Store, Timestamp};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use serde::Serialize;
+
+mod candidates;
+mod connect;
+mod join;
+
+pub use candidates::{MAX_CANDIDATES, parse_candidates};
+pub use join::PROBER;
 
 use crate::access::Scope;
 use crate::lookup::Context;
 use crate::takedown::{self, Move};
 use crate::{Error, Result, operations};
-
-/// Ports on which a TLS handshake is tried (HTTP GET goes over it).
-const TLS_PORTS: &[u16] = &[443, 8443, 993, 995, 465];
-/// Longest answer read from a probed HTTP server.
-const MAX_READ: usize = 4096;
 
 /// How a round probes.
 #[derive(Debug, Clone)]
@@ -47,6 +47,9 @@ pub struct Config {
     /// Refuse to probe any address and port without a `connect_to` rule
     /// (labs and demos: nothing outside them is ever touched).
     pub mapped_only: bool,
+    /// Addresses in no server, probed for the certificates of servers
+    /// taken down.
+    pub candidates: Vec<IpAddr>,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             offline_after: 3,
             connect_to: HashMap::new(),
             mapped_only: false,
+            candidates: Vec::new(),
         }
     }
 }
@@ -68,6 +72,8 @@ impl Default for Config {
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Round {
     pub servers: usize,
+    /// Candidate addresses probed (those already in a probed server are not).
+    pub candidates: usize,
     pub probes: usize,
     pub answered: Vec<String>,
     pub silent: Vec<String>,
@@ -87,7 +93,13 @@ pub struct Moved {
     pub server: String,
     /// Where, and under which server that address is.
     pub evidence: String,
+    /// The candidate address that joined the server, if it was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub joined: Option<String>,
 }
+
+/// The result of a probe of a candidate address: under no server.
+const CANDIDATE: &str = "";
 
 /// States whose servers are probed.
 fn probed(state: State) -> bool {
@@ -119,22 +131,29 @@ pub fn round(
         let ips = row.ips.iter().filter_map(|ip| ip.parse().ok()).collect();
         targets.insert(row.server.clone(), (row.state, ips));
     }
-    let jobs: Vec<(String, SocketAddr)> = targets
+    let in_servers: BTreeSet<IpAddr> =
+        rows.iter().flat_map(|r| r.ips.iter().filter_map(|ip| ip.parse().ok())).collect();
+    let candidates: BTreeSet<IpAddr> =
+        config.candidates.iter().filter(|ip| !in_servers.contains(ip)).copied().collect();
+    let addresses = targets
         .iter()
-        .flat_map(|(server, (_, ips))| {
-            ips.iter().flat_map(move |ip| config.ports.iter().map(move |p| (server.clone(), SocketAddr::new(*ip, *p))))
-        })
+        .flat_map(|(server, (_, ips))| ips.iter().map(move |ip| (server.clone(), *ip)))
+        .chain(candidates.iter().map(|ip| (CANDIDATE.to_string(), *ip)));
+    let jobs: Vec<(String, SocketAddr)> = addresses
+        .flat_map(|(server, ip)| config.ports.iter().map(move |p| (server.clone(), SocketAddr::new(ip, *p))))
         .collect();
     if config.mapped_only
         && let Some((server, address)) = jobs.iter().find(|(_, a)| !config.connect_to.contains_key(a))
     {
+        let whose = if server == CANDIDATE { "candidate" } else { server };
         return Err(Error::invalid(format!(
-            "{server}: {address} has no --connect-to rule, and only mapped targets may be probed"
+            "{whose}: {address} has no --connect-to rule, and only mapped targets may be probed"
         )));
     }
     let results = run(jobs, config, now);
     let mut streaks: HashMap<String, u32> = store.probe_streaks()?.into_iter().collect();
-    let mut out = Round { servers: targets.len(), probes: results.len(), ..Round::default() };
+    let mut out =
+        Round { servers: targets.len(), candidates: candidates.len(), probes: results.len(), ..Round::default() };
     let mut updates = Vec::new();
     for (server, (state, _)) in &targets {
         let answered = results.iter().any(|r| &r.server == server && r.connected);
@@ -153,29 +172,43 @@ pub fn round(
         }
     }
     // A certificate once shown by a server now verified offline (or
-    // closed), answering on another server's address: it moved there.
-    let mut known: HashMap<String, String> = HashMap::new();
+    // closed), answering at another address: it moved there. Where it
+    // showed it, for the join.
+    let mut known: HashMap<String, (String, BTreeSet<String>)> = HashMap::new();
     for row in rows.iter().filter(|r| r.state.is_down()) {
         for seen in store.probe_results(&row.server, 100)? {
             if let Some(c) = seen.certificate {
-                known.entry(c).or_insert_with(|| row.server.clone());
+                let (server, at) = known.entry(c).or_insert_with(|| (row.server.clone(), BTreeSet::new()));
+                if server == &row.server {
+                    at.insert(seen.address);
+                }
             }
         }
     }
-    let mut moved: BTreeMap<String, String> = BTreeMap::new();
+    let mut moved: BTreeMap<String, Moved> = BTreeMap::new();
+    let mut joins = Vec::new();
     for r in results.iter().filter(|r| r.connected) {
-        let Some(old) = r.certificate.as_ref().and_then(|c| known.get(c)) else { continue };
-        if old != &r.server && !out.reappeared.contains(old) {
-            moved.entry(old.clone()).or_insert_with(|| {
-                format!(
-                    "its certificate {} answers on {}:{} (server {})",
-                    r.certificate.as_deref().unwrap_or_default(),
-                    r.address,
-                    r.port,
-                    r.server
-                )
+        let Some((certificate, (old, shown_at))) = r.certificate.as_ref().and_then(|c| Some((c, known.get(c)?))) else {
+            continue;
+        };
+        if old == &r.server || out.reappeared.contains(old) || moved.contains_key(old) {
+            continue;
+        }
+        let candidate = r.server == CANDIDATE;
+        let whose =
+            if candidate { "a new address, which joins it".to_string() } else { format!("server {}", r.server) };
+        let evidence = format!("its certificate {certificate} answers on {}:{} ({whose})", r.address, r.port);
+        if candidate {
+            joins.push(join::Join {
+                server: old.clone(),
+                address: r.address.clone(),
+                certificate: certificate.clone(),
+                shown_at: shown_at.iter().cloned().collect(),
+                evidence: evidence.clone(),
             });
         }
+        let joined = candidate.then(|| r.address.clone());
+        moved.insert(old.clone(), Moved { server: old.clone(), evidence, joined });
     }
     store.add_probe_round(&results, &updates)?;
     let evidence = |server: &str| {
@@ -204,15 +237,16 @@ pub fn round(
             moves.push(Move { servers: vec![server.clone()], to, reason: reason.clone(), evidence: evidence(server) });
         }
     }
-    for (server, why) in &moved {
+    for (server, m) in moved {
         moves.push(Move {
-            servers: vec![server.clone()],
+            servers: vec![server],
             to: State::Reappeared,
             reason: "prober: it answers at another address".into(),
-            evidence: why.clone(),
+            evidence: m.evidence.clone(),
         });
-        out.moved.push(Moved { server: server.clone(), evidence: why.clone() });
+        out.moved.push(m);
     }
+    join::record(store, &views, &joins, now)?;
     if !moves.is_empty() {
         takedown::set_many(store, ctx, scope, now, &moves)?;
     }
@@ -256,7 +290,7 @@ fn run(jobs: Vec<(String, SocketAddr)>, config: &Config, now: Timestamp) -> Vec<
                         at.saturating_duration_since(Instant::now())
                     };
                     std::thread::sleep(wait);
-                    let _ = result_tx.send(probe(&server, address, config, now));
+                    let _ = result_tx.send(connect::probe(&server, address, config, now));
                 }
             });
         }
@@ -265,139 +299,6 @@ fn run(jobs: Vec<(String, SocketAddr)>, config: &Config, now: Timestamp) -> Vec<
     let mut results: Vec<ProbeResult> = result_rx.into_iter().collect();
     results.sort_by(|a, b| (&a.server, &a.address, a.port).cmp(&(&b.server, &b.address, b.port)));
     results
-}
-
-fn probe(server: &str, address: SocketAddr, config: &Config, now: Timestamp) -> ProbeResult {
-    let mut result = ProbeResult {
-        server: server.to_string(),
-        address: address.ip().to_string(),
-        port: address.port(),
-        at: now,
-        connected: false,
-        certificate: None,
-        http_status: None,
-        error: None,
-    };
-    let real = config.connect_to.get(&address).copied().unwrap_or(address);
-    let stream = match TcpStream::connect_timeout(&real, config.timeout) {
-        Ok(s) => s,
-        Err(e) => {
-            result.error = Some(e.to_string());
-            return result;
-        }
-    };
-    result.connected = true;
-    let _ = stream.set_read_timeout(Some(config.timeout));
-    let _ = stream.set_write_timeout(Some(config.timeout));
-    let host = address.ip().to_string();
-    let answer = if TLS_PORTS.contains(&address.port()) {
-        tls_get(stream, &host).map(|(cert, status)| {
-            result.certificate = Some(cert);
-            status
-        })
-    } else {
-        http_get(stream, &host)
-    };
-    match answer {
-        Ok(status) => result.http_status = status,
-        Err(e) => result.error = Some(e),
-    }
-    result
-}
-
-fn request(host: &str) -> String {
-    format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: dragnet-prober\r\nConnection: close\r\n\r\n")
-}
-
-/// The status code of an HTTP answer's first line, if it is one.
-fn status(answer: &[u8]) -> Option<u16> {
-    let line = answer.split(|b| *b == b'\n').next()?;
-    let text = std::str::from_utf8(line).ok()?;
-    let mut words = text.split_whitespace();
-    words.next().filter(|w| w.starts_with("HTTP/"))?;
-    words.next()?.parse().ok()
-}
-
-fn read_some(stream: &mut impl Read) -> Vec<u8> {
-    let mut buf = vec![0u8; MAX_READ];
-    let mut filled = 0;
-    while filled < MAX_READ {
-        match stream.read(buf.get_mut(filled..).unwrap_or_default()) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-        if buf.get(..filled).is_some_and(|b| b.contains(&b'\n')) {
-            break;
-        }
-    }
-    buf.truncate(filled);
-    buf
-}
-
-fn http_get(mut stream: TcpStream, host: &str) -> std::result::Result<Option<u16>, String> {
-    stream.write_all(request(host).as_bytes()).map_err(|e| e.to_string())?;
-    Ok(status(&read_some(&mut stream)))
-}
-
-/// Shakes hands (accepting any certificate: the prober records, it does
-/// not trust), then GETs `/` over the session.
-fn tls_get(stream: TcpStream, host: &str) -> std::result::Result<(String, Option<u16>), String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(Recorder(provider.signature_verification_algorithms)))
-        .with_no_client_auth();
-    let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
-    let connection = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut tls = rustls::StreamOwned::new(connection, stream);
-    tls.write_all(request(host).as_bytes()).map_err(|e| format!("TLS: {e}"))?;
-    let answer = read_some(&mut tls);
-    let certificate = tls
-        .conn
-        .peer_certificates()
-        .and_then(|chain| chain.first())
-        .map(|c| dragnet_core::digest::hex(&dragnet_core::digest::sha256(c.as_ref())))
-        .ok_or_else(|| "TLS: no certificate".to_string())?;
-    Ok((certificate, status(&answer)))
-}
-
-/// Accepts any certificate (its signatures on the handshake are still
-/// checked): what it is, not who vouches for it, is the evidence.
-#[derive(Debug)]
-struct Recorder(rustls::crypto::WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
 }
 
 /// Parses `ADDRESS:PORT=HOST:PORT` (a connect-to rule).
@@ -411,14 +312,6 @@ pub fn parse_connect_to(text: &str) -> Result<(SocketAddr, SocketAddr)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn status_lines_are_read_or_left_alone() {
-        assert_eq!(status(b"HTTP/1.1 404 Not Found\r\n"), Some(404));
-        assert_eq!(status(b"SSH-2.0-OpenSSH\r\n"), None);
-        assert_eq!(status(b"HTTP/1.1 \xff\xfe\r\n"), None);
-        assert_eq!(status(b""), None);
-    }
 
     #[test]
     fn networks_group_by_24_and_48() {
