@@ -340,3 +340,31 @@ fn dnsmasq_loads_the_hosts_file() {
     let _ = child.wait();
     assert!(answered, "dnsmasq did not answer c2-panel.top from the hosts export");
 }
+
+/// adblockparser (PyPI), which reads Adblock Plus filter syntax as
+/// browsers' blockers do, blocks the listed domains, their subdomains and
+/// URLs on them, and nothing else.
+#[test]
+fn adblockparser_blocks_what_the_adblock_list_lists() {
+    let Some(python) = dragnet_testkit::oracle("python3") else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    let list = folder.path().join("adblock.txt");
+    run(d, &["export", "--format", "adblock", "--out", list.to_str().unwrap()]);
+    let script = r#"
+import sys
+from adblockparser import AdblockRules
+lines = open(sys.argv[1]).read().splitlines()
+rules = AdblockRules(lines)
+blocked = ["http://c2-panel.top/", "https://c2-panel.top/gate.php?id=1", "http://api.c2-panel.top/x"]
+passed = ["http://cdn-edge.net/", "http://gone-panel.top/", "http://stale-panel.top/",
+          "http://false-alarm.top/", "http://example.org/c2-panel.top", "http://notc2-panel.top/"]
+wrong = [u for u in blocked if not rules.should_block(u)] + [u for u in passed if rules.should_block(u)]
+assert not wrong, wrong
+print("ok", len([l for l in lines if l.startswith("||")]))
+"#;
+    let out = Command::new(python).arg("-c").arg(script).arg(&list).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.starts_with("ok"), "{said}");
+}
