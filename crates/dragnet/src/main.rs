@@ -10,6 +10,7 @@ mod demo;
 mod evaluate;
 mod evidence;
 mod export;
+mod fleet;
 mod geo;
 mod ingest;
 mod lookup;
@@ -72,6 +73,14 @@ enum Command {
     /// Ingest feed files or folders (a folder ingests every file in it; a
     /// folder with manifest.json is read as a MISP feed).
     Ingest(ingest::Args),
+    /// Hand files to the worker fleet on NATS JetStream: a job each, run by
+    /// `dragnet worker` (exit status 75 when the queue is full: retry later).
+    Submit(fleet::SubmitArgs),
+    /// Run jobs from the fleet's queue on this store until stopped.
+    Worker(fleet::WorkerArgs),
+    /// The worker fleet's queue and dead letters.
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
     /// Look values up (IP, CIDR, domain, URL, hash, e-mail, ASN).
     Lookup(lookup::Args),
     /// Show how each value's score comes about: every observation's part.
@@ -209,6 +218,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let audit_key = cli.audit_key.clone().unwrap_or_else(|| cli.data.join("audit.key"));
     let done = match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open_lean()?, &cli.data, &args, cli.json),
+        Command::Submit(args) => fleet::submit(&args, cli.json),
+        Command::Worker(args) => fleet::worker(open_lean()?, &args, cli.json),
+        Command::Fleet(c) => fleet::fleet(&c, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),
         Command::Explain(args) => lookup::explain_values(&mut *open()?, &cli.data, &args, cli.json),

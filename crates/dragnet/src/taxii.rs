@@ -44,6 +44,9 @@ pub struct PullArgs {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (number, unit) = s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
     let n: u64 = number.parse().map_err(|_| format!("`{s}` is not a duration like 30s, 15m, 1h"))?;
+    if unit == "ms" {
+        return Ok(Duration::from_millis(n.max(1)));
+    }
     let seconds = match unit {
         "" | "s" => n,
         "m" => n * 60,

@@ -9,6 +9,9 @@
 //! - PostgreSQL at `DRAGNET_TEST_PG` (default
 //!   `postgres://postgres@127.0.0.1:5432/test`, started by `.ci/run`): skip
 //!   with `DRAGNET_SKIP_PG=1`.
+//! - NATS with JetStream at `DRAGNET_TEST_NATS` (default
+//!   `nats://127.0.0.1:4222`, started by `.ci/run`): skip with
+//!   `DRAGNET_SKIP_NATS=1`.
 
 use std::path::{Path, PathBuf};
 
@@ -51,6 +54,31 @@ pub fn postgres_admin() -> Option<postgres::Client> {
             None
         }
         Err(e) => panic!("PostgreSQL is not reachable at {url}: {e}. Start it (.ci/run does) or set DRAGNET_SKIP_PG=1"),
+    }
+}
+
+/// The NATS server (with JetStream) the tests use: `DRAGNET_TEST_NATS`,
+/// default `nats://127.0.0.1:4222`, or `None` (with a note) when it is
+/// unreachable and `DRAGNET_SKIP_NATS` is set.
+///
+/// # Panics
+/// When it is unreachable and skipping was not asked for.
+pub fn nats_url() -> Option<String> {
+    let url = std::env::var("DRAGNET_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let address = url.trim_start_matches("nats://").to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&address)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok());
+    match reachable {
+        true => Some(url),
+        false if std::env::var_os("DRAGNET_SKIP_NATS").is_some() => {
+            eprintln!("skipping: NATS is not reachable at {url} (DRAGNET_SKIP_NATS set)");
+            None
+        }
+        false => {
+            panic!("NATS is not reachable at {url}: start it with JetStream (.ci/run does) or set DRAGNET_SKIP_NATS=1")
+        }
     }
 }
 

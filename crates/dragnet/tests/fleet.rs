@@ -1,0 +1,206 @@
+//! The worker fleet against the real NATS JetStream server (127.0.0.1:4222,
+//! started by `.ci/run`) and PostgreSQL: workers end with the store one
+//! process makes, a job whose worker is killed mid-job is done once by
+//! another, a poisoned job is dead-lettered with its reason and holds up
+//! nothing, and a full queue refuses submissions. Each test has its own
+//! queue (streams and bucket) and its own schema.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::dragnet;
+use serde_json::Value;
+
+/// A PostgreSQL schema of its own and a queue of its own on NATS.
+struct Fleet {
+    nats: String,
+    queue: String,
+    store: String,
+    schema: String,
+    data: tempfile::TempDir,
+}
+
+impl Fleet {
+    fn new(name: &str) -> Option<Fleet> {
+        let nats = dragnet_testkit::nats_url()?;
+        let mut admin = dragnet_testkit::postgres_admin()?;
+        let schema = dragnet_testkit::unique_name(&format!("fleet_{name}"));
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        let store = format!("{}?options=-c%20search_path%3D{schema}", dragnet_testkit::postgres_url());
+        let queue = schema.replace('_', "-").chars().rev().take(32).collect::<String>().chars().rev().collect();
+        Some(Fleet { nats, queue, store, schema, data: tempfile::tempdir().unwrap() })
+    }
+
+    fn run(&self, args: &[&str]) -> common::Run {
+        let mut full = vec!["--store", self.store.as_str()];
+        full.extend_from_slice(args);
+        dragnet(self.data.path(), &full)
+    }
+
+    fn submit(&self, source: &str, files: &[&Path], more: &[&str]) -> common::Run {
+        let mut args = vec!["submit", "--nats", &self.nats, "--queue", &self.queue, "--source", source];
+        args.extend_from_slice(more);
+        let names: Vec<&str> = files.iter().map(|f| f.to_str().unwrap()).collect();
+        args.extend(names);
+        dragnet(self.data.path(), &args)
+    }
+
+    fn worker(&self, more: &[&str]) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_dragnet"))
+            .args(["--data", self.data.path().to_str().unwrap(), "--store", &self.store, "--json", "worker"])
+            .args(["--nats", &self.nats, "--queue", &self.queue])
+            .args(more)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn status(&self) -> Value {
+        let r = dragnet(self.data.path(), &["--json", "fleet", "status", "--nats", &self.nats, "--queue", &self.queue]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(mut admin) = dragnet_testkit::postgres_admin() {
+            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
+        }
+    }
+}
+
+/// What a worker printed: one JSON document per job.
+fn finished(child: Child) -> Vec<Value> {
+    let out = child.wait_with_output().unwrap();
+    serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>().map(Result::unwrap).collect()
+}
+
+/// `lines` addresses from `45.(first).x.y` on, one per line.
+fn addresses(dir: &Path, name: &str, first: u32, lines: u32) -> PathBuf {
+    let text: String =
+        (0..lines).map(|i| format!("45.{}.{}.{}\n", first + i / 65_536, i / 256 % 256, i % 256)).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The store as `stats` sees it, without what differs by backend.
+fn stats(run: impl Fn(&[&str]) -> common::Run) -> Value {
+    let r = run(&["--json", "stats"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
+}
+
+#[test]
+fn three_workers_end_with_the_store_one_process_makes() {
+    let Some(fleet) = Fleet::new("three") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> =
+        (0..6).map(|i| addresses(dir.path(), &format!("feed-{i}.txt"), 10 + i % 3, 3_000)).collect();
+    let feodo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/feodo-ipblocklist.json");
+
+    // One process, the embedded store.
+    let alone = tempfile::tempdir().unwrap();
+    for (i, f) in files.iter().enumerate() {
+        let source = format!("partner-{}", i % 2);
+        let r = dragnet(alone.path(), &["ingest", f.to_str().unwrap(), "--source", &source, "--category", "scanning"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(dragnet(alone.path(), &["ingest", feodo.to_str().unwrap(), "--source", "feodo"]).code, 0);
+
+    // Three workers on PostgreSQL, fed through NATS.
+    for source in ["partner-0", "partner-1"] {
+        let mine: Vec<&Path> = files
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| format!("partner-{}", i % 2) == source)
+            .map(|(_, f)| f.as_path())
+            .collect();
+        let r = fleet.submit(source, &mine, &["--category", "scanning"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(fleet.submit("feodo", &[&feodo], &[]).code, 0);
+    assert_eq!(fleet.status()["queued"], 7);
+    let workers: Vec<Child> = (0..3).map(|_| fleet.worker(&["--idle-exit", "3s"])).collect();
+    let done: Vec<Vec<Value>> = workers.into_iter().map(finished).collect();
+    let jobs: usize = done.iter().map(Vec::len).sum();
+    assert_eq!(jobs, 7, "{done:?}");
+    assert!(done.iter().flatten().all(|w| w["outcome"] == "done"), "{done:?}");
+    assert_eq!(fleet.status()["queued"], 0);
+
+    assert_eq!(stats(|a| fleet.run(a)), stats(|a| dragnet(alone.path(), a)));
+}
+
+#[test]
+fn a_worker_killed_mid_job_has_its_job_done_once_by_another() {
+    let Some(fleet) = Fleet::new("killed") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let big = addresses(dir.path(), "big.txt", 20, 300_000);
+    assert_eq!(fleet.submit("partner", &[&big], &["--category", "botnet-c2"]).code, 0);
+    let mut first = fleet.worker(&["--ack-wait", "2s"]);
+    // Killed once it has taken the job and before it could finish it.
+    let started = Instant::now();
+    while fleet.status()["in_progress"] != 1 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the worker never took the job");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    first.kill().unwrap();
+    let _ = first.wait();
+    let after_kill = stats(|a| fleet.run(a));
+    assert!(after_kill["observations"] == 0, "nothing half-written: {after_kill}");
+
+    let second = finished(fleet.worker(&["--ack-wait", "2s", "--idle-exit", "5s"]));
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!((second[0]["outcome"].as_str(), second[0]["tries"].as_i64()), (Some("done"), Some(2)), "{second:?}");
+    let alone = tempfile::tempdir().unwrap();
+    let r = dragnet(alone.path(), &["ingest", big.to_str().unwrap(), "--source", "partner", "--category", "botnet-c2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(stats(|a| fleet.run(a)), stats(|a| dragnet(alone.path(), a)), "nothing lost or doubled");
+}
+
+#[test]
+fn a_poisoned_job_is_dead_lettered_with_its_reason_and_blocks_nothing() {
+    let Some(fleet) = Fleet::new("poison") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let poison = dir.path().join("poison.json");
+    std::fs::write(&poison, "{\"not\": \"a feodo list\", \"ünïcødé\": [1, 2").unwrap();
+    let good = addresses(dir.path(), "good.txt", 30, 500);
+    assert_eq!(fleet.submit("partner", &[&poison], &["--format", "feodo"]).code, 0);
+    assert_eq!(fleet.submit("partner", &[&good], &["--category", "spam"]).code, 0);
+    let worked = finished(fleet.worker(&["--max-tries", "3", "--retry-after", "200ms", "--idle-exit", "3s"]));
+    let outcomes: Vec<&str> = worked.iter().map(|w| w["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "done").count(), 1, "{worked:?}");
+    assert_eq!(outcomes.iter().filter(|o| **o == "retry").count(), 2, "{worked:?}");
+    assert_eq!(outcomes.last(), Some(&"dead"), "{worked:?}");
+    // The good file was not held up behind the retries.
+    assert!(outcomes.iter().position(|o| *o == "done") < outcomes.iter().position(|o| *o == "dead"), "{worked:?}");
+    let status = fleet.status();
+    assert_eq!((status["queued"].as_u64(), status["dead"].as_u64()), (Some(0), Some(1)), "{status}");
+    let letter = &status["dead_letters"][0];
+    assert_eq!(letter["tries"], 3, "{status}");
+    assert!(letter["job"]["origin"].as_str().unwrap().ends_with("poison.json"), "{status}");
+    assert!(letter["reason"].as_str().unwrap().contains("poison.json"), "{status}");
+    assert_eq!(stats(|a| fleet.run(a))["observations"], 500);
+}
+
+#[test]
+fn a_full_queue_refuses_submissions_until_workers_catch_up() {
+    let Some(fleet) = Fleet::new("full") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = (0..3).map(|i| addresses(dir.path(), &format!("f{i}.txt"), 40 + i, 10)).collect();
+    let bound = ["--max-queued", "2", "--category", "spam"];
+    for f in &files[..2] {
+        assert_eq!(fleet.submit("partner", &[f], &bound).code, 0);
+    }
+    let refused = fleet.submit("partner", &[&files[2]], &bound);
+    assert_eq!(refused.code, 75, "{}{}", refused.stdout, refused.stderr);
+    assert!(refused.stderr.contains("queue is full (2 jobs waiting"), "{}", refused.stderr);
+    assert_eq!(finished(fleet.worker(&["--idle-exit", "2s"])).len(), 2);
+    assert_eq!(fleet.submit("partner", &[&files[2]], &bound).code, 0, "room again once the workers caught up");
+}
