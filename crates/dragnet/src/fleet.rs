@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use dragnet_core::policy::BatchLabels;
 use dragnet_core::{Category, Grade, Store, Tlp};
 use dragnet_fleet::{Job, Queue, Worked, WorkerConfig};
 
@@ -34,9 +35,20 @@ impl NatsArgs {
 
 #[derive(clap::Args)]
 pub struct SubmitArgs {
-    /// Files to ingest, a job each.
+    /// Files to ingest, a job each; with --telemetry, one sensor's logs.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// The files are a sensor's logs (as `dragnet telemetry` reads them):
+    /// --partitions jobs, each running the detectors over its share of
+    /// the connections (by a hash of the source address).
+    #[arg(long)]
+    telemetry: bool,
+    /// Telemetry: how many shares, so how many workers may share the logs.
+    #[arg(long, default_value_t = 4, requires = "telemetry")]
+    partitions: u32,
+    /// Telemetry: the sensor's internal networks, comma-separated.
+    #[arg(long, value_delimiter = ',', requires = "telemetry")]
+    internal: Vec<String>,
     #[arg(long)]
     source: String,
     /// As `dragnet ingest --format`.
@@ -81,24 +93,28 @@ pub enum FleetCommand {
 }
 
 pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let template = Job {
-        id: String::new(),
-        source: args.source.clone(),
-        format: args.format.clone(),
-        columns: args.columns.clone(),
-        tlp: args.tlp.map(|t| t.as_str().to_string()),
-        grade: args.grade.map(|g| g.to_string()),
-        category: args.category.map(|c| c.as_str().to_string()),
-        origin: String::new(),
-        object: String::new(),
-        size: 0,
-    };
-    let mut inputs = Vec::with_capacity(args.paths.len());
+    let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: args.category };
+    let mut files = Vec::with_capacity(args.paths.len());
     for path in &args.paths {
         let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        inputs.push((path.display().to_string(), bytes));
+        files.push((path.display().to_string(), bytes));
     }
-    match dragnet_fleet::submit(&args.nats.nats, &args.nats.queue()?, &template, &inputs) {
+    let jobs: Vec<(Job, Vec<Vec<u8>>)> = if args.telemetry {
+        let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+        let bytes: Vec<Vec<u8>> = files.into_iter().map(|(_, b)| b).collect();
+        Job::telemetry(&args.source, &names, &args.internal, args.partitions, labels)
+            .into_iter()
+            .map(|job| (job, bytes.clone()))
+            .collect()
+    } else {
+        files
+            .into_iter()
+            .map(|(name, bytes)| {
+                (Job::ingest(&args.source, &name, &args.format, args.columns.clone(), labels), vec![bytes])
+            })
+            .collect()
+    };
+    match dragnet_fleet::submit(&args.nats.nats, &args.nats.queue()?, jobs) {
         Ok(submitted) => {
             if json {
                 print_json(&submitted)?;
@@ -132,10 +148,9 @@ pub fn worker(store: Box<dyn Store + Send>, args: &WorkerArgs, json: bool) -> an
             return;
         }
         match worked {
-            Worked::Done { job, tries, report } => println!(
-                "{}: done (try {tries}): {} accepted, {} rejected, {} new",
-                job.origin, report.accepted, report.rejected, report.new
-            ),
+            Worked::Done { job, tries, report } => {
+                println!("{}: done (try {tries}): {} accepted, {} new", job.origin, report["accepted"], report["new"])
+            }
             Worked::Retry { job, tries, reason } => {
                 let origin = job.as_ref().map_or("?", |j| j.origin.as_str());
                 println!("{origin}: failed (try {tries}), offered again: {reason}");

@@ -36,6 +36,16 @@ pub struct Args {
     /// Notices: the reporter's domain.
     #[arg(long)]
     reporter_domain: Option<String>,
+    /// Queue submissions for the worker fleet on this NATS server instead
+    /// of ingesting them here (`dragnet worker` runs them).
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    /// The worker fleet's queue name.
+    #[arg(long, default_value = "dragnet", requires = "nats")]
+    queue: String,
+    /// Jobs that may wait for workers; a submission past it is answered 429.
+    #[arg(long, default_value_t = 10_000, requires = "nats")]
+    max_queued: i64,
     /// Also serve DNS (UDP and TCP) on this address: the DNSBL zone, the
     /// response policy zone, or both.
     #[arg(long)]
@@ -153,6 +163,13 @@ pub fn run(
                 domain: args.reporter_domain.clone().unwrap_or_default(),
             },
         }),
+        fleet: match &args.nats {
+            Some(nats) => Some(dragnet_server::Fleet {
+                nats: nats.clone(),
+                queue: dragnet_fleet::Queue::new(&args.queue, args.max_queued)?,
+            }),
+            None => None,
+        },
     };
     if let Some(address) = args.dns {
         start_dns(&config.location, data, busy_timeout, address, args)?;

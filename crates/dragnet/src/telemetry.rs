@@ -27,6 +27,17 @@ pub struct Sensor {
     /// templates before data (name order).
     #[arg(long)]
     netflow: bool,
+    /// Only the connections of share I of N, by a hash of the source
+    /// address, as one of N workers takes them (`--partition 0/3`); share 0
+    /// also runs the DNS, name and alert detectors.
+    #[arg(long, value_name = "I/N", value_parser = parse_partition)]
+    partition: Option<engine::Partition>,
+}
+
+fn parse_partition(s: &str) -> Result<engine::Partition, String> {
+    let (i, n) = s.split_once('/').ok_or_else(|| format!("`{s}`: give I/N, as 0/3"))?;
+    let number = |x: &str| x.trim().parse::<u32>().map_err(|_| format!("`{s}`: give I/N, as 0/3"));
+    engine::Partition::new(number(i)?, number(n)?).map_err(|e| e.to_string())
 }
 
 impl Sensor {
@@ -36,6 +47,7 @@ impl Sensor {
             internal: self.internal.clone(),
             inbound: self.inbound,
             netflow: self.netflow,
+            partition: self.partition,
         }
     }
 }

@@ -96,41 +96,67 @@ fn stats(run: impl Fn(&[&str]) -> common::Run) -> Value {
     r.json()
 }
 
+/// Runs workers until the queue is empty and they have been idle a while;
+/// their outcomes.
+fn drain(fleet: &Fleet, workers: usize) -> Vec<Value> {
+    let started: Vec<Child> = (0..workers).map(|_| fleet.worker(&["--idle-exit", "3s"])).collect();
+    started.into_iter().flat_map(finished).collect()
+}
+
 #[test]
-fn three_workers_end_with_the_store_one_process_makes() {
+fn three_workers_end_a_simulated_operation_with_the_store_one_process_makes() {
     let Some(fleet) = Fleet::new("three") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let files: Vec<PathBuf> =
-        (0..6).map(|i| addresses(dir.path(), &format!("feed-{i}.txt"), 10 + i % 3, 3_000)).collect();
-    let feodo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/feodo-ipblocklist.json");
+    let sim = tempfile::tempdir().unwrap();
+    let out = sim.path().to_str().unwrap();
+    assert_eq!(dragnet(fleet.data.path(), &["simulate", "--out", out, "--seed", "3", "--ips", "300"]).code, 0);
+    let event = std::fs::read_dir(sim.path().join("feeds/partner-b-misp"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.ends_with("manifest.json"))
+        .unwrap();
+    let feeds: Vec<(PathBuf, &str, &str, &str, &str)> = vec![
+        (sim.path().join("feeds/abusech-feodo.json"), "abusech-feodo", "A2", "clear", "auto"),
+        (sim.path().join("feeds/partner-a-stix.json"), "partner-a", "B2", "amber", "auto"),
+        (event, "partner-b", "B3", "green", "misp"),
+        (sim.path().join("feeds/partner-c-indicators.csv"), "partner-c", "C3", "amber", "auto"),
+    ];
+    let sensor = sim.path().join("telemetry/sensor-1");
+    let logs: Vec<PathBuf> = ["conn.log", "dns.log", "ssl.log"].iter().map(|f| sensor.join(f)).collect();
+    let internal = "10.20.0.0/16";
 
-    // One process, the embedded store.
+    // One process, the embedded store: the feeds, then the sensor's logs.
     let alone = tempfile::tempdir().unwrap();
-    for (i, f) in files.iter().enumerate() {
-        let source = format!("partner-{}", i % 2);
-        let r = dragnet(alone.path(), &["ingest", f.to_str().unwrap(), "--source", &source, "--category", "scanning"]);
+    for (path, source, grade, tlp, format) in &feeds {
+        let args =
+            ["ingest", path.to_str().unwrap(), "--source", source, "--grade", grade, "--tlp", tlp, "--format", format];
+        let r = dragnet(alone.path(), &args);
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    assert_eq!(dragnet(alone.path(), &["ingest", feodo.to_str().unwrap(), "--source", "feodo"]).code, 0);
+    let args = ["--json", "telemetry", sensor.to_str().unwrap(), "--source", "sensor-1", "--internal", internal];
+    let r = dragnet(alone.path(), &[&args[..], &["--grade", "B2", "--tlp", "amber"]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let in_process = r.json();
+    assert!(in_process["beacons"].as_u64().unwrap() > 0, "the simulation plants beacons: {in_process}");
 
-    // Three workers on PostgreSQL, fed through NATS.
-    for source in ["partner-0", "partner-1"] {
-        let mine: Vec<&Path> = files
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| format!("partner-{}", i % 2) == source)
-            .map(|(_, f)| f.as_path())
-            .collect();
-        let r = fleet.submit(source, &mine, &["--category", "scanning"]);
+    // Three workers on PostgreSQL: the feeds, then the logs in three shares.
+    for (path, source, grade, tlp, format) in &feeds {
+        let r = fleet.submit(source, &[path.as_path()], &["--grade", grade, "--tlp", tlp, "--format", format]);
         assert_eq!(r.code, 0, "{}", r.stderr);
     }
-    assert_eq!(fleet.submit("feodo", &[&feodo], &[]).code, 0);
-    assert_eq!(fleet.status()["queued"], 7);
-    let workers: Vec<Child> = (0..3).map(|_| fleet.worker(&["--idle-exit", "3s"])).collect();
-    let done: Vec<Vec<Value>> = workers.into_iter().map(finished).collect();
-    let jobs: usize = done.iter().map(Vec::len).sum();
-    assert_eq!(jobs, 7, "{done:?}");
-    assert!(done.iter().flatten().all(|w| w["outcome"] == "done"), "{done:?}");
+    let done = drain(&fleet, 3);
+    assert_eq!(done.len(), 4, "{done:?}");
+    let logs: Vec<&Path> = logs.iter().map(PathBuf::as_path).collect();
+    let shares = ["--telemetry", "--partitions", "3", "--internal", internal, "--grade", "B2", "--tlp", "amber"];
+    let r = fleet.submit("sensor-1", &logs, &shares);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let done = drain(&fleet, 3);
+    assert_eq!(done.len(), 3, "{done:?}");
+    assert!(done.iter().all(|w| w["outcome"] == "done"), "{done:?}");
+    // Each share scored its own pairs; together, every beacon once.
+    let beacons: u64 = done.iter().map(|w| w["report"]["beacons"].as_u64().unwrap()).sum();
+    assert_eq!(beacons, in_process["beacons"].as_u64().unwrap(), "{done:?}");
+    let scans: u64 = done.iter().map(|w| w["report"]["scans"].as_u64().unwrap()).sum();
+    assert_eq!(scans, in_process["scans"].as_u64().unwrap(), "{done:?}");
     assert_eq!(fleet.status()["queued"], 0);
 
     assert_eq!(stats(|a| fleet.run(a)), stats(|a| dragnet(alone.path(), a)));
@@ -203,4 +229,41 @@ fn a_full_queue_refuses_submissions_until_workers_catch_up() {
     assert!(refused.stderr.contains("queue is full (2 jobs waiting"), "{}", refused.stderr);
     assert_eq!(finished(fleet.worker(&["--idle-exit", "2s"])).len(), 2);
     assert_eq!(fleet.submit("partner", &[&files[2]], &bound).code, 0, "room again once the workers caught up");
+}
+
+#[test]
+fn the_api_queues_submissions_for_the_fleet_and_answers_429_when_it_is_full() {
+    let Some(fleet) = Fleet::new("api") else { return };
+    assert_eq!(fleet.run(&["org", "add", "isp-1", "--kind", "partner"]).code, 0);
+    let token =
+        |role: &str| fleet.run(&["token", "create", "--org", "isp-1", "--role", role]).stdout.trim().to_string();
+    let (submitter, reader) = (token("submitter"), token("reader"));
+    let server = common::Server::start(
+        fleet.data.path(),
+        &["--store", &fleet.store],
+        &["--nats", &fleet.nats, "--queue", &fleet.queue, "--max-queued", "1"],
+    );
+    let post = |token: &str, body: &[u8]| {
+        server.request("POST", "/api/v1/submissions?source=isp-feed&category=spam", Some(token), Some(body))
+    };
+    // A reader may not submit: refused before anything is queued.
+    assert_eq!(post(&reader, b"45.70.1.9\n").status, 403);
+    let queued = post(&submitter, b"45.70.1.1\n45.70.1.2\n");
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    assert_eq!(queued.json()["size"], 20, "{}", queued.body);
+    let full = post(&submitter, b"45.70.1.3\n");
+    assert_eq!((full.status, full.header("retry-after")), (429, Some("5")), "{}", full.body);
+    assert_eq!(full.json()["code"], "queue_full", "{}", full.body);
+
+    let worked = finished(fleet.worker(&["--idle-exit", "2s"]));
+    assert_eq!(worked.len(), 1, "{worked:?}");
+    assert_eq!(worked[0]["report"]["accepted"], 2, "{worked:?}");
+    // The partner sees what it sent, through the server, once the workers wrote it.
+    let started = Instant::now();
+    while server.get("/api/v1/lookup/45.70.1.1", Some(&reader)).json()["found"] != true {
+        assert!(started.elapsed() < Duration::from_secs(10), "the worker's write never reached the server");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(post(&submitter, b"45.70.1.3\n").status, 202, "room again once the workers caught up");
+    server.terminate();
 }

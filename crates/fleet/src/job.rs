@@ -1,51 +1,128 @@
-//! What a job says: which payload to ingest, into which source, labelled how.
+//! What a job says: whose input it is, how it is labelled, and the work:
+//! a file to ingest, or one share of a sensor's telemetry to run the
+//! detectors over. Payloads are named by their SHA-256 in the bucket.
 
 use dragnet_core::policy::BatchLabels;
+use dragnet_core::{Category, Grade, LabelError, Tlp};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// One submitted input to ingest.
+/// One unit of work for a worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
-    /// Unique per submission: the publish is deduplicated by it.
+    /// Unique per job: the publish is deduplicated by it.
     pub id: String,
     pub source: String,
-    /// `auto` or a format name, as `dragnet ingest --format`.
-    pub format: String,
-    /// A CSV column mapping, as `dragnet ingest --columns`.
-    pub columns: Option<String>,
     pub tlp: Option<String>,
     pub grade: Option<String>,
-    pub category: Option<String>,
-    /// Where the input came from (a file name), for reports and rejects.
+    /// Where the input came from (file names), for reports and rejects.
     pub origin: String,
-    /// The payload's object: its SHA-256, hex.
+    #[serde(flatten)]
+    pub work: Work,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Work {
+    /// A feed file, as `dragnet ingest` takes it.
+    Ingest {
+        /// `auto` or a format name, as `dragnet ingest --format`.
+        format: String,
+        /// A CSV column mapping, as `dragnet ingest --columns`.
+        columns: Option<String>,
+        category: Option<String>,
+        payload: Payload,
+    },
+    /// Share `partition` of `partitions` of a sensor's logs, as `dragnet
+    /// telemetry --partition` takes them.
+    Telemetry { files: Vec<Payload>, internal: Vec<String>, partition: u32, partitions: u32 },
+}
+
+/// A payload in the bucket: the file's name, its SHA-256 (the object's
+/// name) and size.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payload {
+    pub name: String,
     pub object: String,
     pub size: u64,
 }
 
 impl Job {
+    /// An ingest job for one file (its payload filled in when submitted).
+    pub fn ingest(source: &str, name: &str, format: &str, columns: Option<String>, labels: BatchLabels) -> Job {
+        Job {
+            id: String::new(),
+            source: source.to_string(),
+            tlp: labels.tlp.map(|t| t.as_str().to_string()),
+            grade: labels.grade.map(|g| g.to_string()),
+            origin: name.to_string(),
+            work: Work::Ingest {
+                format: format.to_string(),
+                columns,
+                category: labels.category.map(|c| c.as_str().to_string()),
+                payload: Payload { name: name.to_string(), ..Payload::default() },
+            },
+        }
+    }
+
+    /// `partitions` telemetry jobs over the files named, one per share.
+    pub fn telemetry(
+        source: &str,
+        names: &[String],
+        internal: &[String],
+        partitions: u32,
+        labels: BatchLabels,
+    ) -> Vec<Job> {
+        (0..partitions.max(1))
+            .map(|partition| Job {
+                id: String::new(),
+                source: source.to_string(),
+                tlp: labels.tlp.map(|t| t.as_str().to_string()),
+                grade: labels.grade.map(|g| g.to_string()),
+                origin: names.join(" "),
+                work: Work::Telemetry {
+                    files: names.iter().map(|n| Payload { name: n.clone(), ..Payload::default() }).collect(),
+                    internal: internal.to_vec(),
+                    partition,
+                    partitions: partitions.max(1),
+                },
+            })
+            .collect()
+    }
+
+    /// The subject the job is published on: telemetry by share.
+    pub(crate) fn subject(&self, queue: &str) -> String {
+        match &self.work {
+            Work::Ingest { .. } => format!("{queue}.jobs.ingest"),
+            Work::Telemetry { partition, .. } => format!("{queue}.jobs.telemetry.{partition}"),
+        }
+    }
+
+    /// The payloads the job names, in order.
+    pub(crate) fn payloads_mut(&mut self) -> Vec<&mut Payload> {
+        match &mut self.work {
+            Work::Ingest { payload, .. } => vec![payload],
+            Work::Telemetry { files, .. } => files.iter_mut().collect(),
+        }
+    }
+
     /// The labels the job asks for, or why they cannot be read.
     pub fn labels(&self) -> Result<BatchLabels> {
-        let bad =
-            |what: &str, value: &str, e: String| Error::Invalid(format!("job {}: {what} `{value}`: {e}", self.id));
+        let category = match &self.work {
+            Work::Ingest { category, .. } => category.as_deref(),
+            Work::Telemetry { .. } => None,
+        };
         Ok(BatchLabels {
-            tlp: self
-                .tlp
-                .as_deref()
-                .map(|t| t.parse().map_err(|e: dragnet_core::LabelError| bad("tlp", t, e.to_string())))
-                .transpose()?,
-            grade: self
-                .grade
-                .as_deref()
-                .map(|g| g.parse().map_err(|e: dragnet_core::LabelError| bad("grade", g, e.to_string())))
-                .transpose()?,
-            category: self
-                .category
-                .as_deref()
-                .map(|c| c.parse().map_err(|e: dragnet_core::LabelError| bad("category", c, e.to_string())))
-                .transpose()?,
+            tlp: self.label::<Tlp>("tlp", self.tlp.as_deref())?,
+            grade: self.label::<Grade>("grade", self.grade.as_deref())?,
+            category: self.label::<Category>("category", category)?,
         })
+    }
+
+    fn label<T: std::str::FromStr<Err = LabelError>>(&self, what: &str, value: Option<&str>) -> Result<Option<T>> {
+        value
+            .map(|v| v.parse::<T>().map_err(|e| Error::Invalid(format!("job {}: {what} `{v}`: {e}", self.id))))
+            .transpose()
     }
 }

@@ -1,8 +1,10 @@
-//! The worker fleet. `submit` puts a payload in a JetStream object store
-//! (by its SHA-256, so the same bytes are stored once) and publishes a job
-//! naming it; `work` takes jobs from a durable pull consumer, runs them
-//! with the engine on the worker's store, and acknowledges each only after
-//! its store transaction committed. A batch written twice changes nothing,
+//! The worker fleet. `submit` puts payloads in a JetStream object store
+//! (by their SHA-256, so the same bytes are stored once) and publishes jobs
+//! naming them: a file to ingest, or one share of a sensor's telemetry
+//! (partitioned by a hash of the source address, so every connection of a
+//! pair reaches one worker). `work` takes jobs from a durable pull
+//! consumer, runs them with the engine on the worker's store, and
+//! acknowledges each only after its store transaction committed. A batch written twice changes nothing,
 //! so a job redelivered after a crash has its effect once. A job that
 //! keeps failing on its input goes to a dead-letter stream with its reason
 //! after `max_tries` and never holds up the others. The job stream is
@@ -18,9 +20,9 @@ mod queue;
 mod submit;
 mod worker;
 
-pub use job::Job;
+pub use job::{Job, Payload, Work};
 pub use queue::{DeadLetter, Queue, Status, status};
-pub use submit::{Submitted, submit};
+pub use submit::{Submitted, submit, submit_async};
 pub use worker::{Worked, WorkerConfig, work};
 
 #[derive(Debug, thiserror::Error)]

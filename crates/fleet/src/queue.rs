@@ -47,9 +47,6 @@ impl Queue {
     pub(crate) fn bucket(&self) -> String {
         format!("{}-payloads", self.name)
     }
-    pub(crate) fn job_subject(&self) -> String {
-        format!("{}.jobs.ingest", self.name)
-    }
     pub(crate) fn dead_subject(&self) -> String {
         format!("{}.dead", self.name)
     }

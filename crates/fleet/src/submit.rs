@@ -1,6 +1,6 @@
-//! Submitting inputs to the fleet: each payload is put in the bucket under
-//! its SHA-256 (once, however often it is sent) and a job naming it is
-//! published, deduplicated by the job's id.
+//! Submitting work to the fleet: each payload is put in the bucket under
+//! its SHA-256 (once, however often it is sent) and each job is published
+//! on its subject, deduplicated by the job's id.
 
 use serde::Serialize;
 
@@ -12,56 +12,58 @@ use crate::{Error, Job, Result, nats, runtime};
 pub struct Submitted {
     pub job: String,
     pub origin: String,
-    pub object: String,
+    /// The payloads' SHA-256, in the job's order.
+    pub objects: Vec<String>,
     pub size: u64,
     /// Its place in the job stream.
     pub sequence: u64,
 }
 
-/// Publishes one job per input, `template` giving the source and labels
-/// (its `id`, `origin`, `object` and `size` are each input's own).
-/// Refused with [`Error::Full`] once the queue holds `max_queued` jobs.
-pub fn submit(url: &str, q: &Queue, template: &Job, inputs: &[(String, Vec<u8>)]) -> Result<Vec<Submitted>> {
-    runtime()?.block_on(async {
-        let js = queue::connect(url).await?;
-        let mut stream = queue::jobs(&js, q).await?;
-        let bucket = queue::bucket(&js, q).await?;
-        let mut out = Vec::with_capacity(inputs.len());
-        for (origin, bytes) in inputs {
-            let queued = stream.info().await.map_err(nats)?.state.messages;
-            if queued >= q.max_queued as u64 {
-                return Err(Error::Full { queued });
-            }
+/// Publishes each job with its payloads' bytes (in the order of the job's
+/// payloads). Refused with [`Error::Full`] once the queue holds
+/// `max_queued` jobs: the jobs before are queued, the rest are not.
+pub fn submit(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Vec<u8>>)>) -> Result<Vec<Submitted>> {
+    runtime()?.block_on(submit_async(url, q, jobs))
+}
+
+/// [`submit`] from async code (the server's routes).
+pub async fn submit_async(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Vec<u8>>)>) -> Result<Vec<Submitted>> {
+    let js = queue::connect(url).await?;
+    let mut stream = queue::jobs(&js, q).await?;
+    let bucket = queue::bucket(&js, q).await?;
+    let mut out = Vec::with_capacity(jobs.len());
+    for (mut job, payloads) in jobs {
+        let queued = stream.info().await.map_err(nats)?.state.messages;
+        if queued >= q.max_queued as u64 {
+            return Err(Error::Full { queued });
+        }
+        let mut slots = job.payloads_mut();
+        if slots.len() != payloads.len() {
+            return Err(Error::Invalid(format!("a job naming {} payloads given {}", slots.len(), payloads.len())));
+        }
+        for (slot, bytes) in slots.iter_mut().zip(&payloads) {
             let object = dragnet_core::digest::hex(&dragnet_core::digest::sha256(bytes));
             if bucket.info(&object).await.is_err() {
                 bucket.put(object.as_str(), &mut bytes.as_slice()).await.map_err(nats)?;
             }
-            let job = Job {
-                id: uuid::Uuid::new_v4().to_string(),
-                origin: origin.clone(),
-                object: object.clone(),
-                size: bytes.len() as u64,
-                ..template.clone()
-            };
-            let body = serde_json::to_vec(&job).map_err(|e| Error::Invalid(e.to_string()))?;
-            let published = js
-                .send_publish(
-                    q.job_subject(),
-                    async_nats::jetstream::message::PublishMessage::build().payload(body.into()).message_id(&job.id),
-                )
-                .await
-                .map_err(nats)?
-                .await;
-            let ack = match published {
-                Ok(ack) => ack,
-                // The stream refused it: full since the check above.
-                Err(e) if e.to_string().contains("maximum messages") => {
-                    return Err(Error::Full { queued: q.max_queued as u64 });
-                }
-                Err(e) => return Err(nats(e)),
-            };
-            out.push(Submitted { job: job.id, origin: origin.clone(), object, size: job.size, sequence: ack.sequence });
+            slot.object = object;
+            slot.size = bytes.len() as u64;
         }
-        Ok(out)
-    })
+        let objects: Vec<String> = slots.iter().map(|p| p.object.clone()).collect();
+        let size = slots.iter().map(|p| p.size).sum();
+        job.id = uuid::Uuid::new_v4().to_string();
+        let body = serde_json::to_vec(&job).map_err(|e| Error::Invalid(e.to_string()))?;
+        let message = async_nats::jetstream::message::PublishMessage::build().payload(body.into()).message_id(&job.id);
+        let published = js.send_publish(job.subject(&q.name), message).await.map_err(nats)?.await;
+        let ack = match published {
+            Ok(ack) => ack,
+            // The stream refused it: full since the check above.
+            Err(e) if e.to_string().contains("maximum messages") => {
+                return Err(Error::Full { queued: q.max_queued as u64 });
+            }
+            Err(e) => return Err(nats(e)),
+        };
+        out.push(Submitted { job: job.id, origin: job.origin, objects, size, sequence: ack.sequence });
+    }
+    Ok(out)
 }

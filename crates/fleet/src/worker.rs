@@ -1,5 +1,5 @@
 //! A worker: takes jobs from the shared durable consumer one at a time,
-//! runs each with the engine on its store (on a blocking thread, telling
+//! runs each (an ingest, a share of telemetry) with the engine on its store (on a blocking thread, telling
 //! JetStream it is still at work meanwhile), and acknowledges it only once
 //! its batch committed. Bad input is retried up to `max_tries` and then
 //! dead-lettered with its reason; a store that is down is retried without
@@ -9,15 +9,17 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
+use async_nats::jetstream::object_store::ObjectStore;
 use dragnet_core::Store;
 use dragnet_core::store::Source;
 use dragnet_engine::ingest::FileReport;
+use dragnet_engine::telemetry::{Partition, Request, Sensor};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::queue::{self, CONSUMER, DeadLetter, Queue};
-use crate::{Error, Job, Result, nats};
+use crate::{Error, Job, Payload, Result, Work, nats};
 
 /// The largest payload a worker reads.
 const MAX_PAYLOAD: u64 = 512 << 20;
@@ -40,9 +42,21 @@ pub struct WorkerConfig {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Worked {
-    Done { job: Job, tries: i64, report: Box<FileReport> },
-    Retry { job: Option<Job>, tries: i64, reason: String },
-    Dead { letter: Box<DeadLetter> },
+    /// `report` is what `dragnet ingest --json` or `dragnet telemetry
+    /// --json` prints for the same input.
+    Done {
+        job: Job,
+        tries: i64,
+        report: serde_json::Value,
+    },
+    Retry {
+        job: Option<Job>,
+        tries: i64,
+        reason: String,
+    },
+    Dead {
+        letter: Box<DeadLetter>,
+    },
 }
 
 /// Works until stopped (or idle for `idle_exit`), calling `each` after every job.
@@ -82,7 +96,6 @@ pub fn work(
                 continue;
             };
             let message = message.map_err(nats)?;
-            last_job = Instant::now();
             let tries = message.info().map(|i| i.delivered).unwrap_or(1);
             let worked = match serde_json::from_slice::<Job>(&message.payload) {
                 Err(e) => Worked::Dead {
@@ -108,6 +121,7 @@ pub fn work(
                 }
             }
             each(&worked);
+            last_job = Instant::now();
             if store.is_none() {
                 return Err(Error::Invalid("the store was lost with a job's thread".into()));
             }
@@ -123,9 +137,9 @@ enum Failed {
     Store(String),
 }
 
-fn judge(job: Job, tries: i64, ran: std::result::Result<FileReport, Failed>, max_tries: i64) -> Worked {
+fn judge(job: Job, tries: i64, ran: std::result::Result<serde_json::Value, Failed>, max_tries: i64) -> Worked {
     match ran {
-        Ok(report) => Worked::Done { job, tries, report: Box::new(report) },
+        Ok(report) => Worked::Done { job, tries, report },
         Err(Failed::Store(reason)) => Worked::Retry { job: Some(job), tries, reason },
         Err(Failed::Input(reason)) if tries < max_tries => Worked::Retry { job: Some(job), tries, reason },
         Err(Failed::Input(reason)) => {
@@ -134,61 +148,144 @@ fn judge(job: Job, tries: i64, ran: std::result::Result<FileReport, Failed>, max
     }
 }
 
-/// Fetches the payload and ingests it on a blocking thread, saying "still
-/// at work" to JetStream every third of `ack_wait` meanwhile.
+/// A job's work on the store, ready to run on a blocking thread.
+type Task = Box<dyn FnOnce(&mut dyn Store) -> std::result::Result<serde_json::Value, Failed> + Send>;
+
+/// Fetches the payloads and does the work on a blocking thread, saying
+/// "still at work" to JetStream every third of `ack_wait` meanwhile.
 async fn run(
-    bucket: &async_nats::jetstream::object_store::ObjectStore,
+    bucket: &ObjectStore,
     job: &Job,
     store: &mut Option<Box<dyn Store + Send>>,
     message: &async_nats::jetstream::Message,
     ack_wait: Duration,
-) -> std::result::Result<FileReport, Failed> {
+) -> std::result::Result<serde_json::Value, Failed> {
     let labels = job.labels().map_err(|e| Failed::Input(e.to_string()))?;
-    let format = dragnet_engine::ingest::format_named(&job.format).map_err(|e| Failed::Input(e.to_string()))?;
-    let mapping = match &job.columns {
-        Some(spec) => spec.parse::<dragnet_ingest::Mapping>().map_err(|e| Failed::Input(format!("columns: {e}")))?,
-        None => dragnet_ingest::Mapping::default(),
-    };
-    let mut object =
-        bucket.get(&job.object).await.map_err(|e| Failed::Input(format!("payload {}: {e}", job.object)))?;
-    let mut bytes = Vec::new();
-    (&mut object)
-        .take(MAX_PAYLOAD + 1)
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| Failed::Store(format!("reading payload {}: {e}", job.object)))?;
-    if bytes.len() as u64 > MAX_PAYLOAD {
-        return Err(Failed::Input(format!("payload over {MAX_PAYLOAD} bytes")));
-    }
-    let Some(mut owned) = store.take() else { return Err(Failed::Store("no store".into())) };
     let wanted = Source {
         name: job.source.clone(),
         grade: labels.grade.unwrap_or(dragnet_core::Grade::UNGRADED),
         tlp: labels.tlp.unwrap_or(dragnet_core::Tlp::Amber),
     };
-    let origin = job.origin.clone();
-    let mut ingest = tokio::task::spawn_blocking(move || {
-        let report = dragnet_engine::ingest::submit(&mut *owned, &wanted, labels, format, &mapping, &origin, &bytes);
-        (owned, report)
+    let task: Task = match &job.work {
+        Work::Ingest { format, columns, payload, .. } => {
+            let format = dragnet_engine::ingest::format_named(format).map_err(|e| Failed::Input(e.to_string()))?;
+            let mapping = match columns {
+                Some(spec) => {
+                    spec.parse::<dragnet_ingest::Mapping>().map_err(|e| Failed::Input(format!("columns: {e}")))?
+                }
+                None => dragnet_ingest::Mapping::default(),
+            };
+            let bytes = fetch(bucket, payload).await?;
+            let origin = job.origin.clone();
+            Box::new(move |store| {
+                let report = dragnet_engine::ingest::submit(store, &wanted, labels, format, &mapping, &origin, &bytes);
+                match report {
+                    Ok(r) if r.store_failed => Err(Failed::Store(r.error.unwrap_or_default())),
+                    Ok(FileReport { error: Some(e), .. }) => Err(Failed::Input(e)),
+                    Ok(r) => serde_json::to_value(&r).map_err(|e| Failed::Store(e.to_string())),
+                    Err(e) => Err(engine_failure(e)),
+                }
+            })
+        }
+        Work::Telemetry { files, internal, partition, partitions } => {
+            let partition = Partition::new(*partition, *partitions).map_err(|e| Failed::Input(e.to_string()))?;
+            let dir = Scratch::new(&job.id).map_err(Failed::Store)?;
+            for (i, file) in files.iter().enumerate() {
+                let bytes = fetch(bucket, file).await?;
+                // The submitter's name, kept only as far as it is harmless: a log's
+                // name says what it holds (conn.log, dns.log.gz).
+                let name: String = file
+                    .name
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                    .collect();
+                let path = dir.0.join(format!("{i:04}-{name}"));
+                std::fs::write(&path, bytes).map_err(|e| Failed::Store(format!("{}: {e}", path.display())))?;
+            }
+            let request = Request {
+                sensor: Sensor {
+                    paths: vec![dir.0.clone()],
+                    internal: internal.clone(),
+                    partition: Some(partition),
+                    ..Sensor::default()
+                },
+                grade: labels.grade,
+                tlp: labels.tlp,
+                ..Request::new(job.source.clone())
+            };
+            Box::new(move |store| {
+                let report = dragnet_engine::telemetry::detect(store, &request);
+                drop(dir);
+                match report {
+                    Ok(r) => match &r.error {
+                        Some(e) => Err(Failed::Store(e.clone())),
+                        None => serde_json::to_value(&r).map_err(|e| Failed::Store(e.to_string())),
+                    },
+                    Err(e) => Err(engine_failure(e)),
+                }
+            })
+        }
+    };
+    let Some(mut owned) = store.take() else { return Err(Failed::Store("no store".into())) };
+    let mut blocking = tokio::task::spawn_blocking(move || {
+        let outcome = task(&mut *owned);
+        (owned, outcome)
     });
     let mut beat = tokio::time::interval((ack_wait / 3).max(Duration::from_millis(100)));
     beat.tick().await;
-    let (owned, report) = loop {
+    let (owned, outcome) = loop {
         tokio::select! {
-            done = &mut ingest => break done.map_err(|e| Failed::Store(format!("the job's thread failed: {e}")))?,
+            done = &mut blocking => break done.map_err(|e| Failed::Store(format!("the job's thread failed: {e}")))?,
             _ = beat.tick() => {
                 let _ = message.ack_with(AckKind::Progress).await;
             }
         }
     };
     *store = Some(owned);
-    match report {
-        Ok(r) if r.store_failed => Err(Failed::Store(r.error.unwrap_or_default())),
-        Ok(r) => match &r.error {
-            Some(e) => Err(Failed::Input(e.clone())),
-            None => Ok(r),
-        },
-        Err(dragnet_engine::Error::Store(e)) => Err(Failed::Store(e.to_string())),
-        Err(e) => Err(Failed::Input(e.to_string())),
+    outcome
+}
+
+/// An engine error: the store's fault (retried) or the input's.
+fn engine_failure(e: dragnet_engine::Error) -> Failed {
+    match e {
+        dragnet_engine::Error::Store(e) => Failed::Store(e.to_string()),
+        e => Failed::Input(e.to_string()),
+    }
+}
+
+/// A payload's bytes, at most [`MAX_PAYLOAD`].
+async fn fetch(bucket: &ObjectStore, payload: &Payload) -> std::result::Result<Vec<u8>, Failed> {
+    let mut object =
+        bucket.get(&payload.object).await.map_err(|e| Failed::Input(format!("payload {}: {e}", payload.object)))?;
+    let mut bytes = Vec::new();
+    (&mut object)
+        .take(MAX_PAYLOAD + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| Failed::Store(format!("reading payload {}: {e}", payload.object)))?;
+    if bytes.len() as u64 > MAX_PAYLOAD {
+        return Err(Failed::Input(format!("payload {} is over {MAX_PAYLOAD} bytes", payload.name)));
+    }
+    Ok(bytes)
+}
+
+/// A folder of a job's files, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(job: &str) -> std::result::Result<Scratch, String> {
+        let id: String = job.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        let dir = std::env::temp_dir().join(format!("dragnet-job-{}-{id}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -24,6 +24,13 @@ pub enum ApiError {
     Engine(Error),
     /// Too many requests: retry after this many seconds.
     RateLimited(u64),
+    /// The worker fleet's queue is full: retry after this many seconds.
+    QueueFull {
+        retry_after: u64,
+        why: String,
+    },
+    /// The worker fleet could not be reached.
+    Unavailable(String),
     /// The request could not be read (a bad query, path or body).
     Rejected(StatusCode, String),
     /// The work could not run (a panic or a cancelled task).
@@ -60,6 +67,8 @@ impl ApiError {
                 Error::Store(_) | Error::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::QueueFull { .. } => (StatusCode::TOO_MANY_REQUESTS, "queue_full"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Rejected(status, _) => match *status {
                 StatusCode::PAYLOAD_TOO_LARGE => (*status, "too_large"),
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => (*status, "unsupported_media_type"),
@@ -90,12 +99,17 @@ impl ApiError {
             }
             ApiError::Engine(e) => e.to_string(),
             ApiError::RateLimited(after) => format!("too many requests: retry in {after} s"),
+            ApiError::QueueFull { retry_after, why } => format!("{why}; retry in {retry_after} s"),
+            ApiError::Unavailable(why) => {
+                tracing::error!(error = %why, "worker fleet unreachable");
+                "the worker fleet is unreachable; try again later".to_string()
+            }
             ApiError::Rejected(_, why) => why.clone(),
         };
         let mut response = body(status, code, message);
         let headers = response.headers_mut();
         match (&self, status) {
-            (ApiError::RateLimited(after), _) => {
+            (ApiError::RateLimited(after) | ApiError::QueueFull { retry_after: after, .. }, _) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*after));
             }
             (_, StatusCode::UNAUTHORIZED) => {

@@ -49,6 +49,16 @@ pub struct Config {
     pub timeout: Duration,
     /// How takedown notices go out; none: this server sends none.
     pub mailer: Option<dragnet_engine::notices::Mailer>,
+    /// Where submissions go when a worker fleet ingests them; none: this
+    /// server ingests them itself.
+    pub fleet: Option<Fleet>,
+}
+
+/// The worker fleet submissions are queued for.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub nats: String,
+    pub queue: dragnet_fleet::Queue,
 }
 
 /// The whole application: every route, with its limits and metrics.

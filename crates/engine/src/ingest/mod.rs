@@ -263,6 +263,19 @@ pub fn submit_as(
     origin: &str,
     bytes: &[u8],
 ) -> Result<FileReport> {
+    let wanted = admit_submission(store, scope, name, labels)?;
+    submit(store, &wanted, labels, format, mapping, origin, bytes)
+}
+
+/// Whether the caller may submit to the source `name`, answered before
+/// anything is read or queued: the source as it will be written, or why
+/// not. A source it creates is claimed for its organisation here.
+pub fn admit_submission(
+    store: &mut dyn Store,
+    scope: &crate::access::Scope,
+    name: &str,
+    labels: BatchLabels,
+) -> Result<Source> {
     let existing = store.source(name)?;
     let wanted = existing.clone().unwrap_or(Source {
         name: name.to_string(),
@@ -287,7 +300,7 @@ pub fn submit_as(
     };
     let exists = existing.is_some() || scope.org().is_some();
     scope.may_write(name, exists, owner.as_deref())?;
-    submit(store, &wanted, labels, format, mapping, origin, bytes)
+    Ok(wanted)
 }
 
 /// A `--format` name: `auto` is `None` (detect each input from its content).

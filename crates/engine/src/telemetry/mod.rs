@@ -39,6 +39,45 @@ pub struct Sensor {
     pub inbound: bool,
     /// Read the files as NetFlow v5/v9/IPFIX export packets, one per file.
     pub netflow: bool,
+    /// Only this share of the connections (a worker's, in a fleet).
+    pub partition: Option<Partition>,
+}
+
+/// One of `count` shares of a sensor's connections, by a hash of the
+/// source address: every connection of a pair, and every connection of a
+/// scanner, falls in one share, so beacon and scan scoring see all they
+/// need. Share 0 also runs what gathers by destination or is not about
+/// connections: sightings of known values, and the DNS, name and alert
+/// detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Partition {
+    pub fn new(index: u32, count: u32) -> Result<Partition> {
+        if count == 0 || index >= count {
+            return Err(Error::invalid(format!("partition {index} of {count}: give 0 ≤ index < count")));
+        }
+        Ok(Partition { index, count })
+    }
+
+    /// Whether a connection from `src` is this share's.
+    pub fn owns(&self, src: std::net::IpAddr) -> bool {
+        let bytes = match src {
+            std::net::IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
+            std::net::IpAddr::V6(a) => a.octets(),
+        };
+        // FNV-1a: stable across processes, machines and releases.
+        let hash =
+            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+
+    fn runs_the_rest(&self) -> bool {
+        self.index == 0
+    }
 }
 
 impl Sensor {
@@ -362,15 +401,27 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
     // Two passes over the connections, each detector gathering what it
     // needs as they go by: memory holds pairs and tallies, not connections.
     let (connections, window) = first_pass(&mut t, &filter)?;
-    let mut beacons = window.window(&beacon_cfg).map(|win| Beacons::new(&t.names, &filter, &beacon_cfg, win));
+    // A share scores the names of its own sources (a name's pair is its
+    // source's); the window above was every connection's, as one run's is.
+    let partition = args.sensor.partition;
+    let share_names: Option<Vec<_>> = partition.map(|p| t.names.iter().filter(|n| p.owns(n.src)).cloned().collect());
+    let names = share_names.as_deref().unwrap_or(&t.names);
+    let mut beacons = window.window(&beacon_cfg).map(|win| Beacons::new(names, &filter, &beacon_cfg, win));
     let mut scanning = Scans::new(&filter, &scan_cfg);
     let mut sighted = Sightings::default();
+    // Sightings gather per destination, whoever connected: one share sees them all.
+    let sights = partition.is_none_or(|p| p.runs_the_rest());
     t.conns.each(None, &mut |c| {
+        if sights {
+            sighted.conn(c, &filter);
+        }
+        if partition.is_some_and(|p| !p.owns(c.src)) {
+            return;
+        }
         if let Some(b) = beacons.as_mut() {
             b.add(c);
         }
         scanning.add(c);
-        sighted.conn(c, &filter);
     })?;
     let report = match beacons {
         Some(b) => b.finish(),
@@ -405,6 +456,13 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
             let tags = vec![detector.to_string()];
             records.extend(finding(&p.dst.to_string(), Category::Other, p.first_seen, p.last_seen, tags, evidence));
         }
+    }
+    // What is not connections is one share's to judge, not every share's.
+    if !partition.is_none_or(|p| p.runs_the_rest()) {
+        t.dns.clear();
+        t.alerts.clear();
+        t.names.clear();
+        t.links.clear();
     }
     let dns_cfg = DnsConfig {
         tunnel_unique_names: args.dns_tunnel_names,
