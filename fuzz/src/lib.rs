@@ -42,6 +42,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("config", config),
     ("sources_json", sources_json),
     ("access_text", access_text),
+    ("contacts", contacts),
+    ("prober", prober),
 ];
 
 // ---------------------------------------------------------------------------

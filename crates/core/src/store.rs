@@ -655,6 +655,10 @@ pub trait Store {
     /// A server's probe results, newest first, at most `limit`.
     fn probe_results(&mut self, server: &str, limit: u32) -> Result<Vec<ProbeResult>, StoreError>;
 
+    /// Every certificate (SHA-256, hex) the prober ever saw a server show,
+    /// with the address it showed it at, however long ago.
+    fn probe_certificates(&mut self, server: &str) -> Result<Vec<(String, String)>, StoreError>;
+
     /// Keeps a piece of evidence and its first holder, all or none; false
     /// (nothing written) if that content is kept already.
     fn add_evidence(

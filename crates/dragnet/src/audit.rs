@@ -105,6 +105,30 @@ pub fn checkpoint(store: &mut dyn Store, key: &Path) -> anyhow::Result<()> {
 /// they were shown of AMBER+STRICT and RED data once the command is done.
 static READERS: std::sync::Mutex<Vec<dragnet_engine::access::Scope>> = std::sync::Mutex::new(Vec::new());
 
+/// The operator's scope on the command line, its reads logged when the
+/// command ends.
+pub fn operator() -> dragnet_engine::access::Scope {
+    let scope = dragnet_engine::access::Scope::operator();
+    watch_reads(&scope);
+    scope
+}
+
+/// How to log the reads when the process must end early (a closed pipe).
+static AT_EXIT: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>> = std::sync::OnceLock::new();
+
+/// Sets what [`flush_at_exit`] does.
+pub fn on_exit(flush: impl Fn() + Send + Sync + 'static) {
+    let _ = AT_EXIT.set(Box::new(flush));
+}
+
+/// Logs the reads made so far, when the process is about to end without
+/// returning from the command.
+pub fn flush_at_exit() {
+    if let Some(flush) = AT_EXIT.get() {
+        flush();
+    }
+}
+
 /// Remembers `scope` (its clones count into the same tally) so the
 /// restricted reads made through it are logged like the API's.
 pub fn watch_reads(scope: &dragnet_engine::access::Scope) {

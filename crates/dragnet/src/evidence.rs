@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use dragnet_core::{Store, format_timestamp};
-use dragnet_engine::access::Scope;
 use dragnet_engine::evidence::{self, NewEvidence};
 
 use crate::output::print_json;
@@ -53,7 +52,7 @@ pub fn run(
     command: Command,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let scope = Scope::operator();
+    let scope = crate::audit::operator();
     let now = dragnet_engine::now();
     match command {
         Command::Add { file, operation, holder, server, description } => {

@@ -44,7 +44,7 @@ pub struct SubmitArgs {
     #[arg(long)]
     telemetry: bool,
     /// Telemetry: how many shares, so how many workers may share the logs.
-    #[arg(long, default_value_t = 4, requires = "telemetry")]
+    #[arg(long, default_value_t = 4, requires = "telemetry", value_parser = clap::value_parser!(u32).range(1..=64))]
     partitions: u32,
     /// Telemetry: the sensor's internal networks, comma-separated.
     #[arg(long, value_delimiter = ',', requires = "telemetry")]
@@ -97,11 +97,11 @@ pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
     let mut files = Vec::with_capacity(args.paths.len());
     for path in &args.paths {
         let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-        files.push((path.display().to_string(), bytes));
+        files.push((path.display().to_string(), dragnet_fleet::Bytes::from(bytes)));
     }
-    let jobs: Vec<(Job, Vec<Vec<u8>>)> = if args.telemetry {
+    let jobs: Vec<(Job, Vec<dragnet_fleet::Bytes>)> = if args.telemetry {
         let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
-        let bytes: Vec<Vec<u8>> = files.into_iter().map(|(_, b)| b).collect();
+        let bytes: Vec<dragnet_fleet::Bytes> = files.into_iter().map(|(_, b)| b).collect();
         Job::telemetry(&args.source, &names, &args.internal, args.partitions, labels)
             .into_iter()
             .map(|job| (job, bytes.clone()))

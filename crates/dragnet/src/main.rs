@@ -198,6 +198,7 @@ fn quiet_on_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         if dragnet_engine::panic_message(info.payload()).contains("Broken pipe") {
+            audit::flush_at_exit();
             std::process::exit(141);
         }
         default(info);
@@ -216,6 +217,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The bulk writers: their memory stays flat whatever the input's size.
     let open_lean = || open_within(dragnet_store::Memory::Lean);
     let audit_key = cli.audit_key.clone().unwrap_or_else(|| cli.data.join("audit.key"));
+    {
+        let (location, key) = (location.clone(), audit_key.clone());
+        audit::on_exit(move || {
+            let open = || Ok(dragnet_store::open_with(&location, busy, dragnet_store::Memory::Lean)?);
+            if let Err(e) = audit::log_reads(open, &key) {
+                eprintln!("error: the command's reads were not logged: {e:#}");
+            }
+        });
+    }
     let done = match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open_lean()?, &cli.data, &args, cli.json),
         Command::Submit(args) => fleet::submit(&args, cli.json),

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use dragnet_core::Store;
 use dragnet_core::takedown::State;
-use dragnet_engine::access::Scope;
 use dragnet_engine::export::xarf::Reporter;
 use dragnet_engine::lookup::Context;
 use dragnet_engine::notices::{self, Mailer};
@@ -82,7 +81,7 @@ pub fn notice(
 ) -> anyhow::Result<ExitCode> {
     let NoticeCommand::Send { servers, relay, reporter_org, reporter_contact, reporter_domain } = command;
     let ctx = Context::load(store, data)?;
-    let scope = Scope::operator();
+    let scope = crate::audit::operator();
     let now = now();
     let servers = if servers.is_empty() {
         let assigned = Selection { state: Some(State::Assigned), ..Selection::default() };

@@ -112,7 +112,7 @@ pub struct ReportArgs {
 fn actor_scope(store: &mut dyn Store, actor: Option<String>) -> anyhow::Result<Scope> {
     Ok(match actor {
         Some(name) => Scope::load(store, Who::Org { name, role: dragnet_core::access::Role::Analyst, token: 0 })?,
-        None => Scope::operator(),
+        None => crate::audit::operator(),
     })
 }
 
@@ -121,7 +121,7 @@ pub fn op(store: &mut dyn Store, audit_key: &Path, command: OpCommand, json: boo
     match command {
         OpCommand::Create { name, from, to, scope, participants } => {
             let new = NewOperation { name, starts: from, ends: to, scope, participants };
-            let op = operations::create(store, &Scope::operator(), &new, now)?;
+            let op = operations::create(store, &crate::audit::operator(), &new, now)?;
             crate::audit::checkpoint(store, audit_key)?;
             if json {
                 print_json(&op)?;

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use dragnet_core::{Store, format_timestamp};
-use dragnet_engine::access::Scope;
 use dragnet_engine::lookup::Context;
 use dragnet_engine::probe::{self, Config};
 
@@ -106,7 +105,7 @@ pub fn run(
                 let round = probe::round(
                     store,
                     &ctx,
-                    &Scope::operator(),
+                    &crate::audit::operator(),
                     dragnet_engine::now(),
                     operation.as_deref(),
                     &config,

@@ -62,7 +62,7 @@ pub fn suspect(
         SuspectCommand::Add { operation, agency, alias, nationality, role, retain_until, actor } => {
             let scope = match actor {
                 Some(name) => Scope::load(store, Who::Org { name, role: Role::Analyst, token: 0 })?,
-                None => Scope::operator(),
+                None => crate::audit::operator(),
             };
             let new = NewSuspect { operation, agency, alias, nationality, role, retain_until };
             let kept = suspects::add(store, &scope, &new, dragnet_engine::now())?;
@@ -108,7 +108,7 @@ pub fn retention(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let RetentionCommand::Apply { now } = command;
-    let erased = suspects::apply_retention(store, &Scope::operator(), now.unwrap_or_else(dragnet_engine::now))?;
+    let erased = suspects::apply_retention(store, &crate::audit::operator(), now.unwrap_or_else(dragnet_engine::now))?;
     crate::audit::checkpoint(store, audit_key)?;
     if json {
         let ids: Vec<i64> = erased.iter().map(|s| s.id).collect();

@@ -129,7 +129,7 @@ pub fn run(
         TakedownCommand::Set { servers, to, reason, evidence, query, actor } => {
             let scope = match actor {
                 Some(org) => Scope::load(store, Who::Org { name: org, role: Role::Analyst, token: 0 })?,
-                None => Scope::operator(),
+                None => crate::audit::operator(),
             };
             let servers = match (servers.is_empty(), query.is_empty()) {
                 (false, true) => servers,

@@ -196,6 +196,7 @@ impl TelemetryArgs {
             nxdomain_threshold: self.nxdomain_threshold,
             grade: self.grade,
             tlp: self.tlp,
+            origin: None,
         })
     }
 }

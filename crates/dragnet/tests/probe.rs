@@ -290,6 +290,15 @@ fn a_certificate_at_a_candidate_address_joins_the_server_it_was_seen_on() {
         ],
     );
     assert!(unmapped.stderr.contains("candidate: 45.60.1.0:443 has no --connect-to rule"), "{}", unmapped.stderr);
+    // A certificate answering at two new addresses at once is a default
+    // (a framework's, shipped with its key), not a trace: nothing joins.
+    let mut twice = dark.clone();
+    for (host, to) in [(0, closed), (1, hello_only), (2, tls), (3, tls)] {
+        twice.push(format!("45.60.1.{host}:443=127.0.0.1:{to}"));
+    }
+    let round = probe(&twice, "1", true).remove(0);
+    assert_eq!(round["moved"], serde_json::json!([]), "{round}");
+    assert_eq!(run(d, &["--json", "takedown", "show", &server]).json()["state"], "verified-offline");
     let round = probe(&rules, "1", true).remove(0);
     assert_eq!((round["servers"].as_u64(), round["candidates"].as_u64()), (Some(1), Some(4)), "{round}");
     assert_eq!(round["moved"][0]["server"], server.as_str(), "{round}");

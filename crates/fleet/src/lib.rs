@@ -22,7 +22,7 @@ mod worker;
 
 pub use job::{Job, Payload, Work};
 pub use queue::{DeadLetter, Queue, Status, status};
-pub use submit::{Submitted, submit, submit_async};
+pub use submit::{Bytes, Submitted, submit, submit_async};
 pub use worker::{Worked, WorkerConfig, work};
 
 #[derive(Debug, thiserror::Error)]

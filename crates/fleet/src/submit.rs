@@ -19,35 +19,50 @@ pub struct Submitted {
     pub sequence: u64,
 }
 
+/// The bytes of a payload, shared by the jobs that name it (a sensor's
+/// logs are named by every share).
+pub type Bytes = std::sync::Arc<[u8]>;
+
 /// Publishes each job with its payloads' bytes (in the order of the job's
-/// payloads). Refused with [`Error::Full`] once the queue holds
-/// `max_queued` jobs: the jobs before are queued, the rest are not.
-pub fn submit(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Vec<u8>>)>) -> Result<Vec<Submitted>> {
+/// payloads); each payload is hashed and stored once however many jobs
+/// name it. Refused with [`Error::Full`], before anything is published,
+/// when the queue has no room for all of them.
+pub fn submit(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Bytes>)>) -> Result<Vec<Submitted>> {
     runtime()?.block_on(submit_async(url, q, jobs))
 }
 
 /// [`submit`] from async code (the server's routes).
-pub async fn submit_async(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Vec<u8>>)>) -> Result<Vec<Submitted>> {
+pub async fn submit_async(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Bytes>)>) -> Result<Vec<Submitted>> {
     let js = queue::connect(url).await?;
     let mut stream = queue::jobs(&js, q).await?;
     let bucket = queue::bucket(&js, q).await?;
+    let queued = stream.info().await.map_err(nats)?.state.messages;
+    if queued + jobs.len() as u64 > q.max_queued as u64 {
+        return Err(Error::Full { queued });
+    }
+    let mut stored: std::collections::HashMap<usize, (String, u64)> = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(jobs.len());
     for (mut job, payloads) in jobs {
-        let queued = stream.info().await.map_err(nats)?.state.messages;
-        if queued >= q.max_queued as u64 {
-            return Err(Error::Full { queued });
-        }
         let mut slots = job.payloads_mut();
         if slots.len() != payloads.len() {
             return Err(Error::Invalid(format!("a job naming {} payloads given {}", slots.len(), payloads.len())));
         }
         for (slot, bytes) in slots.iter_mut().zip(&payloads) {
-            let object = dragnet_core::digest::hex(&dragnet_core::digest::sha256(bytes));
-            if bucket.info(&object).await.is_err() {
-                bucket.put(object.as_str(), &mut bytes.as_slice()).await.map_err(nats)?;
-            }
+            // The same shared bytes, by address.
+            let key = bytes.as_ptr() as usize;
+            let (object, size) = match stored.get(&key) {
+                Some(known) => known.clone(),
+                None => {
+                    let object = dragnet_core::digest::hex(&dragnet_core::digest::sha256(bytes));
+                    if bucket.info(&object).await.is_err() {
+                        bucket.put(object.as_str(), &mut &bytes[..]).await.map_err(nats)?;
+                    }
+                    stored.insert(key, (object.clone(), bytes.len() as u64));
+                    (object, bytes.len() as u64)
+                }
+            };
             slot.object = object;
-            slot.size = bytes.len() as u64;
+            slot.size = size;
         }
         let objects: Vec<String> = slots.iter().map(|p| p.object.clone()).collect();
         let size = slots.iter().map(|p| p.size).sum();
@@ -57,7 +72,7 @@ pub async fn submit_async(url: &str, q: &Queue, jobs: Vec<(Job, Vec<Vec<u8>>)>) 
         let published = js.send_publish(job.subject(&q.name), message).await.map_err(nats)?.await;
         let ack = match published {
             Ok(ack) => ack,
-            // The stream refused it: full since the check above.
+            // The stream refused it: another submitter filled it since the check above.
             Err(e) if e.to_string().contains("maximum messages") => {
                 return Err(Error::Full { queued: q.max_queued as u64 });
             }

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
-use async_nats::jetstream::object_store::ObjectStore;
+use async_nats::jetstream::object_store::{GetErrorKind, ObjectStore};
 use dragnet_core::Store;
 use dragnet_core::store::Source;
 use dragnet_engine::ingest::FileReport;
-use dragnet_engine::telemetry::{Partition, Request, Sensor};
+use dragnet_engine::telemetry::{Partition, Request, Sensor, TelemetryReport};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
@@ -23,6 +23,8 @@ use crate::{Error, Job, Payload, Result, Work, nats};
 
 /// The largest payload a worker reads.
 const MAX_PAYLOAD: u64 = 512 << 20;
+/// The most a job's payloads may add up to (a sensor's logs).
+const MAX_JOB_BYTES: u64 = 4 << 30;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -84,6 +86,10 @@ pub fn work(
             )
             .await
             .map_err(nats)?;
+        // The consumer keeps the wait it was created with, whatever this
+        // worker was told: say "still at work" by that one.
+        let ack_wait = consumer.cached_info().config.ack_wait;
+        let beat_every = (ack_wait / 3).max(Duration::from_millis(100));
         let mut store = Some(store);
         let mut last_job = Instant::now();
         loop {
@@ -98,16 +104,17 @@ pub fn work(
             let message = message.map_err(nats)?;
             let tries = message.info().map(|i| i.delivered).unwrap_or(1);
             let worked = match serde_json::from_slice::<Job>(&message.payload) {
-                Err(e) => Worked::Dead {
-                    letter: Box::new(DeadLetter {
-                        job: None,
-                        raw: Some(String::from_utf8_lossy(&message.payload).into_owned()),
-                        reason: format!("not a job: {e}"),
-                        tries: tries as u64,
-                    }),
-                },
+                Err(e) => dead(None, Some(&message.payload), format!("not a job: {e}"), tries),
+                // Delivered more often than it may fail: its workers died on
+                // it (a crash, the kernel's OOM killer) before they could say.
+                Ok(job) if tries > config.max_tries => {
+                    let why = format!("delivered {tries} times without an outcome: its workers died on it");
+                    dead(Some(job), None, why, tries)
+                }
                 Ok(job) => {
-                    let ran = run(&bucket, &job, &mut store, &message, config.ack_wait).await;
+                    let ran =
+                        beating(&message, beat_every, until_the_store_answers(&bucket, &job, &mut store, config, each))
+                            .await;
                     judge(job, tries, ran, config.max_tries)
                 }
             };
@@ -129,36 +136,74 @@ pub fn work(
     })
 }
 
+fn dead(job: Option<Job>, raw: Option<&[u8]>, reason: String, tries: i64) -> Worked {
+    let raw = raw.map(|r| String::from_utf8_lossy(r).into_owned());
+    Worked::Dead { letter: Box::new(DeadLetter { job, raw, reason, tries: tries as u64 }) }
+}
+
+/// Runs `work`, telling JetStream every `every` that the job is in hand,
+/// from its first payload fetched to its batch committed.
+async fn beating<T>(message: &async_nats::jetstream::Message, every: Duration, work: impl Future<Output = T>) -> T {
+    let mut beat = tokio::time::interval(every);
+    beat.tick().await;
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = beat.tick() => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    }
+}
+
+/// Runs the job until it succeeds or fails on its input: a store (or
+/// bucket) that does not answer is waited for here, with the job in hand,
+/// so its outage costs no delivery and dead-letters nothing.
+async fn until_the_store_answers(
+    bucket: &ObjectStore,
+    job: &Job,
+    store: &mut Option<Box<dyn Store + Send>>,
+    config: &WorkerConfig,
+    each: &mut dyn FnMut(&Worked),
+) -> std::result::Result<serde_json::Value, Failed> {
+    loop {
+        match run(bucket, job, store).await {
+            Err(Failed::Store(reason)) if store.is_some() => {
+                each(&Worked::Retry { job: Some(job.clone()), tries: 0, reason });
+                tokio::time::sleep(config.retry_after).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Why a job's run did not end in a committed batch.
 enum Failed {
     /// The job or its input is at fault: retried, then dead-lettered.
     Input(String),
-    /// The store or the fleet is: retried without end.
+    /// The store or the fleet is: waited for.
     Store(String),
 }
 
 fn judge(job: Job, tries: i64, ran: std::result::Result<serde_json::Value, Failed>, max_tries: i64) -> Worked {
     match ran {
         Ok(report) => Worked::Done { job, tries, report },
+        // Only when the store went with a failed thread: offered again.
         Err(Failed::Store(reason)) => Worked::Retry { job: Some(job), tries, reason },
         Err(Failed::Input(reason)) if tries < max_tries => Worked::Retry { job: Some(job), tries, reason },
-        Err(Failed::Input(reason)) => {
-            Worked::Dead { letter: Box::new(DeadLetter { job: Some(job), raw: None, reason, tries: tries as u64 }) }
-        }
+        Err(Failed::Input(reason)) => dead(Some(job), None, reason, tries),
     }
 }
 
 /// A job's work on the store, ready to run on a blocking thread.
 type Task = Box<dyn FnOnce(&mut dyn Store) -> std::result::Result<serde_json::Value, Failed> + Send>;
 
-/// Fetches the payloads and does the work on a blocking thread, saying
-/// "still at work" to JetStream every third of `ack_wait` meanwhile.
+/// Fetches the payloads and does the work on a blocking thread.
 async fn run(
     bucket: &ObjectStore,
     job: &Job,
     store: &mut Option<Box<dyn Store + Send>>,
-    message: &async_nats::jetstream::Message,
-    ack_wait: Duration,
 ) -> std::result::Result<serde_json::Value, Failed> {
     let labels = job.labels().map_err(|e| Failed::Input(e.to_string()))?;
     let wanted = Source {
@@ -189,7 +234,14 @@ async fn run(
         }
         Work::Telemetry { files, internal, partition, partitions } => {
             let partition = Partition::new(*partition, *partitions).map_err(|e| Failed::Input(e.to_string()))?;
-            let dir = Scratch::new(&job.id).map_err(Failed::Store)?;
+            let total: u64 = files.iter().map(|f| f.size).sum();
+            if total > MAX_JOB_BYTES {
+                return Err(Failed::Input(format!("the job's payloads add up to {total} bytes, over {MAX_JOB_BYTES}")));
+            }
+            let dir = tempfile::Builder::new()
+                .prefix("dragnet-job-")
+                .tempdir()
+                .map_err(|e| Failed::Store(format!("a folder for the job's files: {e}")))?;
             for (i, file) in files.iter().enumerate() {
                 let bytes = fetch(bucket, file).await?;
                 // The submitter's name, kept only as far as it is harmless: a log's
@@ -202,50 +254,53 @@ async fn run(
                     .chars()
                     .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
                     .collect();
-                let path = dir.0.join(format!("{i:04}-{name}"));
-                std::fs::write(&path, bytes).map_err(|e| Failed::Store(format!("{}: {e}", path.display())))?;
+                let path = dir.path().join(format!("{i:04}-{name}"));
+                tokio::fs::write(&path, bytes).await.map_err(|e| Failed::Store(format!("{}: {e}", path.display())))?;
             }
             let request = Request {
                 sensor: Sensor {
-                    paths: vec![dir.0.clone()],
+                    paths: vec![dir.path().to_path_buf()],
                     internal: internal.clone(),
                     partition: Some(partition),
                     ..Sensor::default()
                 },
                 grade: labels.grade,
                 tlp: labels.tlp,
+                origin: Some(job.origin.clone()),
                 ..Request::new(job.source.clone())
             };
             Box::new(move |store| {
-                let report = dragnet_engine::telemetry::detect(store, &request);
+                let detected = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    dragnet_engine::telemetry::detect(store, &request)
+                }));
                 drop(dir);
-                match report {
-                    Ok(r) => match &r.error {
-                        Some(e) => Err(Failed::Store(e.clone())),
-                        None => serde_json::to_value(&r).map_err(|e| Failed::Store(e.to_string())),
-                    },
-                    Err(e) => Err(engine_failure(e)),
+                match detected {
+                    Err(panic) => Err(Failed::Input(format!(
+                        "the detectors failed on this input: {}",
+                        dragnet_engine::panic_message(panic.as_ref())
+                    ))),
+                    Ok(Ok(r)) if r.store_failed => Err(Failed::Store(r.error.clone().unwrap_or_default())),
+                    Ok(Ok(TelemetryReport { error: Some(e), .. })) => Err(Failed::Input(e)),
+                    Ok(Ok(r)) => serde_json::to_value(&r).map_err(|e| Failed::Store(e.to_string())),
+                    Ok(Err(e)) => Err(engine_failure(e)),
                 }
             })
         }
     };
     let Some(mut owned) = store.take() else { return Err(Failed::Store("no store".into())) };
-    let mut blocking = tokio::task::spawn_blocking(move || {
+    let done = tokio::task::spawn_blocking(move || {
         let outcome = task(&mut *owned);
         (owned, outcome)
-    });
-    let mut beat = tokio::time::interval((ack_wait / 3).max(Duration::from_millis(100)));
-    beat.tick().await;
-    let (owned, outcome) = loop {
-        tokio::select! {
-            done = &mut blocking => break done.map_err(|e| Failed::Store(format!("the job's thread failed: {e}")))?,
-            _ = beat.tick() => {
-                let _ = message.ack_with(AckKind::Progress).await;
-            }
+    })
+    .await;
+    match done {
+        Ok((owned, outcome)) => {
+            *store = Some(owned);
+            outcome
         }
-    };
-    *store = Some(owned);
-    outcome
+        // The thread died with the store: the input is the likely cause.
+        Err(e) => Err(Failed::Input(format!("the job's thread failed: {e}"))),
+    }
 }
 
 /// An engine error: the store's fault (retried) or the input's.
@@ -258,8 +313,13 @@ fn engine_failure(e: dragnet_engine::Error) -> Failed {
 
 /// A payload's bytes, at most [`MAX_PAYLOAD`].
 async fn fetch(bucket: &ObjectStore, payload: &Payload) -> std::result::Result<Vec<u8>, Failed> {
-    let mut object =
-        bucket.get(&payload.object).await.map_err(|e| Failed::Input(format!("payload {}: {e}", payload.object)))?;
+    let mut object = bucket.get(&payload.object).await.map_err(|e| {
+        let why = format!("payload {}: {e}", payload.object);
+        match e.kind() {
+            GetErrorKind::NotFound | GetErrorKind::InvalidName => Failed::Input(why),
+            _ => Failed::Store(why),
+        }
+    })?;
     let mut bytes = Vec::new();
     (&mut object)
         .take(MAX_PAYLOAD + 1)
@@ -270,22 +330,4 @@ async fn fetch(bucket: &ObjectStore, payload: &Payload) -> std::result::Result<V
         return Err(Failed::Input(format!("payload {} is over {MAX_PAYLOAD} bytes", payload.name)));
     }
     Ok(bytes)
-}
-
-/// A folder of a job's files, removed when dropped.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn new(job: &str) -> std::result::Result<Scratch, String> {
-        let id: String = job.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
-        let dir = std::env::temp_dir().join(format!("dragnet-job-{}-{id}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

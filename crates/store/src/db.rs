@@ -865,6 +865,10 @@ impl<C: Connection> Store for SqlStore<C> {
         probes::results(&mut self.conn, server, limit)
     }
 
+    fn probe_certificates(&mut self, server: &str) -> Result<Vec<(String, String)>, StoreError> {
+        probes::certificates(&mut self.conn, server)
+    }
+
     fn add_evidence(&mut self, evidence: &Evidence, first: &Custody) -> Result<bool, StoreError> {
         cases::add_evidence(&mut self.conn, evidence, first)
     }

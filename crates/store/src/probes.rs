@@ -64,3 +64,10 @@ pub fn results<C: Connection>(conn: &mut C, server: &str, limit: u32) -> Result<
         })
         .collect()
 }
+
+pub fn certificates<C: Connection>(conn: &mut C, server: &str) -> Result<Vec<(String, String)>, StoreError> {
+    conn.query(sql::PROBE_CERTIFICATES, &[Param::Text(server)])?
+        .iter()
+        .map(|r| Ok((at(r, 0)?.text()?.to_string(), at(r, 1)?.text()?.to_string())))
+        .collect()
+}

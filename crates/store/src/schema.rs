@@ -544,6 +544,8 @@ pub mod sql {
     pub const PUT_PROBE_STREAK: &str = "INSERT INTO probe_streaks (server_id, silent_rounds) VALUES ($1, $2)
         ON CONFLICT (server_id) DO UPDATE SET silent_rounds = excluded.silent_rounds";
     pub const PROBE_STREAKS: &str = "SELECT server_id, silent_rounds FROM probe_streaks ORDER BY server_id";
+    pub const PROBE_CERTIFICATES: &str = "SELECT DISTINCT certificate, address FROM probe_results
+        WHERE server_id = $1 AND certificate IS NOT NULL ORDER BY certificate, address";
     pub const PROBE_RESULTS: &str = "SELECT server_id, address, port, probed_at, connected, certificate, http_status,
         error, ja3s FROM probe_results WHERE server_id = $1 ORDER BY id DESC LIMIT $2";
     pub const INSERT_EVIDENCE: &str = "INSERT INTO evidence

@@ -246,7 +246,8 @@ pub fn submit(
 ) -> Result<FileReport> {
     let source = stored_or(store, wanted)?;
     let job = Job { source, labels, format, mapping, keep_rejects: true };
-    Ok(job.ingest_bytes(store, origin, bytes, None))
+    // Read as a file is: a line-based feed a stretch at a time.
+    Ok(job.ingest_reader(store, origin, bytes, None, &mut |_| {}))
 }
 
 /// One input a caller submits to the source `name` (over the API or

@@ -175,14 +175,25 @@ pub fn round(
     // closed), answering at another address: it moved there. Where it
     // showed it, for the join.
     let mut known: HashMap<String, (String, BTreeSet<String>)> = HashMap::new();
+    // A certificate two servers were seen with (a framework's default,
+    // shipped with its key) says nothing about which one came back.
+    let mut shared: BTreeSet<String> = BTreeSet::new();
     for row in rows.iter().filter(|r| r.state.is_down()) {
-        for seen in store.probe_results(&row.server, 100)? {
-            if let Some(c) = seen.certificate {
-                let (server, at) = known.entry(c).or_insert_with(|| (row.server.clone(), BTreeSet::new()));
-                if server == &row.server {
-                    at.insert(seen.address);
-                }
+        for (certificate, address) in store.probe_certificates(&row.server)? {
+            let (server, at) =
+                known.entry(certificate.clone()).or_insert_with(|| (row.server.clone(), BTreeSet::new()));
+            if server == &row.server {
+                at.insert(address);
+            } else {
+                shared.insert(certificate);
             }
+        }
+    }
+    // Nor does one that answers at several addresses this round.
+    let mut answering: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for r in results.iter().filter(|r| r.connected) {
+        if let Some(c) = &r.certificate {
+            answering.entry(c.as_str()).or_default().insert(r.address.as_str());
         }
     }
     let mut moved: BTreeMap<String, Moved> = BTreeMap::new();
@@ -192,6 +203,13 @@ pub fn round(
             continue;
         };
         if old == &r.server || out.reappeared.contains(old) || moved.contains_key(old) {
+            continue;
+        }
+        // At several addresses this round (the old server's own aside),
+        // or known from several servers: a default, not a trace.
+        let elsewhere =
+            answering.get(certificate.as_str()).map_or(0, |at| at.iter().filter(|a| !shown_at.contains(**a)).count());
+        if shared.contains(certificate) || elsewhere > 1 {
             continue;
         }
         let candidate = r.server == CANDIDATE;

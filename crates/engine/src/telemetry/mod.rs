@@ -232,6 +232,9 @@ pub struct Request {
     pub grade: Option<Grade>,
     /// TLP floor for these findings; also the default of a new source.
     pub tlp: Option<Tlp>,
+    /// Where the logs came from, as their batch records it (default: the
+    /// paths read; a worker names the submitter's files, not its own copies).
+    pub origin: Option<String>,
 }
 
 impl Request {
@@ -262,6 +265,7 @@ impl Request {
             nxdomain_threshold: 10,
             grade: None,
             tlp: None,
+            origin: None,
         }
     }
 }
@@ -350,6 +354,10 @@ pub struct TelemetryReport {
     pub new_links: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The findings were refused by the store (busy, unreachable), not
+    /// for their content: worth retrying.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub store_failed: bool,
     /// Lines and files that could not be used.
     #[serde(skip)]
     pub notes: Notes,
@@ -522,7 +530,10 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
     let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: None };
     let mapping = Mapping::default();
     let job = Job { source, labels, format: None, mapping: &mapping, keep_rejects: false };
-    let origin = args.sensor.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let origin = match &args.origin {
+        Some(origin) => origin.clone(),
+        None => args.sensor.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
+    };
     let mut file = FileReport { path: origin.clone(), accepted: records.len() as u64, ..Default::default() };
     if !records.is_empty() || !t.links.is_empty() {
         job.write(store, &format!("telemetry:{origin}"), records, &[], &t.links, &mut file);
@@ -547,6 +558,7 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
         links: file.links,
         new_links: file.new_links,
         error: file.error.clone(),
+        store_failed: file.store_failed,
         notes: t.notes,
     };
     Ok(out)

@@ -138,7 +138,7 @@ async fn queue(
         Ok(admit_submission(store, scope, &name, labels)?)
     })
     .await?;
-    match dragnet_fleet::submit_async(&fleet.nats, &fleet.queue, vec![(job, vec![body])]).await {
+    match dragnet_fleet::submit_async(&fleet.nats, &fleet.queue, vec![(job, vec![body.into()])]).await {
         Ok(queued) => {
             let s = queued.into_iter().next().ok_or_else(|| ApiError::Internal("no job was queued".into()))?;
             let object = s.objects.into_iter().next().unwrap_or_default();
