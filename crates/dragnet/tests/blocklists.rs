@@ -2,7 +2,9 @@
 //! expired, verified-offline, rejected or not-permitted value), the same
 //! bytes for the same state, and each firewall and resolver format loaded
 //! by its real consumer: `named-checkzone` for the RPZ, `nft -c -f` and
-//! `ipset restore` in a network namespace this test makes.
+//! `ipset restore` in a network namespace this test makes, dnsmasq for the
+//! hosts file, adblockparser for the adblock list and Suricata for the IP
+//! reputation files.
 
 mod common;
 
@@ -367,4 +369,65 @@ print("ok", len([l for l in lines if l.startswith("||")]))
     let out = Command::new(python).arg("-c").arg(script).arg(&list).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.starts_with("ok"), "{said}");
+}
+
+/// Suricata (Debian, bookworm-backports) loads the reputation export with
+/// its category file and raises an `iprep` alert on a capture's packet to
+/// a listed address, and none on one to an unlisted address.
+#[test]
+fn suricata_alerts_on_traffic_to_what_the_reputation_list_lists() {
+    let (Some(suricata), Some(python)) = (dragnet_testkit::oracle("suricata"), dragnet_testkit::oracle("python3"))
+    else {
+        return;
+    };
+    let folder = tempfile::tempdir().unwrap();
+    let (d, f) = (&folder.path().join("data"), folder.path());
+    world(d);
+    run(d, &["export", "--format", "suricata", "--out", f.join("reputation.list").to_str().unwrap()]);
+    run(d, &["export", "--format", "suricata-categories", "--out", f.join("categories.txt").to_str().unwrap()]);
+    std::fs::write(
+        f.join("dragnet.rules"),
+        "alert ip any any -> any any (msg:\"dragnet botnet-c2\"; iprep:dst,BotnetC2,>,0; sid:1000001; rev:1;)\n",
+    )
+    .unwrap();
+    let logs = f.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::write(
+        f.join("suricata.yaml"),
+        format!(
+            "%YAML 1.1\n---\nvars:\n  address-groups:\n    HOME_NET: \"[10.0.0.0/8]\"\n    EXTERNAL_NET: \"!$HOME_NET\"\n\
+             default-log-dir: {logs}\nreputation-categories-file: {dir}/categories.txt\n\
+             default-reputation-path: {dir}\nreputation-files:\n  - reputation.list\n\
+             default-rule-path: {dir}\nrule-files:\n  - dragnet.rules\n\
+             outputs:\n  - fast:\n      enabled: yes\n      filename: fast.log\n",
+            logs = logs.display(),
+            dir = f.display()
+        ),
+    )
+    .unwrap();
+    // One SYN to a listed C2 address, one to an address nobody listed.
+    let capture = f.join("traffic.pcap");
+    let script = "import sys\nfrom scapy.all import Ether, IP, TCP, wrpcap\n\
+                  wrpcap(sys.argv[1], [Ether()/IP(src='10.0.0.5', dst=d)/TCP(sport=40000, dport=443, flags='S')\n\
+                  for d in ('45.10.1.7', '45.99.1.1')])\n";
+    let made = Command::new(python).arg("-c").arg(script).arg(&capture).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let config = f.join("suricata.yaml");
+    let checked = Command::new(&suricata).arg("-T").arg("-c").arg(&config).output().unwrap();
+    let said = String::from_utf8_lossy(&checked.stdout).into_owned() + &String::from_utf8_lossy(&checked.stderr);
+    assert!(checked.status.success(), "suricata -T refused the configuration: {said}");
+    let out = Command::new(&suricata)
+        .arg("-c")
+        .arg(&config)
+        .arg("-r")
+        .arg(&capture)
+        .args(["-k", "none", "-l"])
+        .arg(&logs)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let alerts = std::fs::read_to_string(logs.join("fast.log")).unwrap_or_default();
+    assert!(alerts.contains("dragnet botnet-c2") && alerts.contains("45.10.1.7:443"), "{alerts}\n{said}");
+    assert!(!alerts.contains("45.99.1.1"), "{alerts}");
 }
