@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dragnet_core::policy::BatchLabels;
-use dragnet_core::{Category, Grade, Store, Tlp};
+use dragnet_core::Store;
 use dragnet_fleet::{Job, Queue, Worked, WorkerConfig};
 
 use crate::output::print_json;
@@ -49,20 +48,11 @@ pub struct SubmitArgs {
     /// Telemetry: the sensor's internal networks, comma-separated.
     #[arg(long, value_delimiter = ',', requires = "telemetry")]
     internal: Vec<String>,
+    /// The partner feed or sensor this comes from; created on first use.
     #[arg(long)]
     source: String,
-    /// As `dragnet ingest --format`.
-    #[arg(long, default_value = "auto")]
-    format: String,
-    /// As `dragnet ingest --columns`.
-    #[arg(long)]
-    columns: Option<String>,
-    #[arg(long)]
-    tlp: Option<Tlp>,
-    #[arg(long)]
-    grade: Option<Grade>,
-    #[arg(long)]
-    category: Option<Category>,
+    #[command(flatten)]
+    input: crate::ingest::Input,
     #[command(flatten)]
     nats: NatsArgs,
 }
@@ -93,7 +83,7 @@ pub enum FleetCommand {
 }
 
 pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let labels = BatchLabels { tlp: args.tlp, grade: args.grade, category: args.category };
+    let labels = args.input.labels();
     let mut files = Vec::with_capacity(args.paths.len());
     for path in &args.paths {
         let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
@@ -110,7 +100,7 @@ pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
         files
             .into_iter()
             .map(|(name, bytes)| {
-                (Job::ingest(&args.source, &name, &args.format, args.columns.clone(), labels), vec![bytes])
+                (Job::ingest(&args.source, &name, &args.input.format, args.input.columns.clone(), labels), vec![bytes])
             })
             .collect()
     };

@@ -21,28 +21,41 @@ pub struct Args {
     /// out for a folder with a `sources.json` saying whose each file is.
     #[arg(long)]
     source: Option<String>,
+    #[command(flatten)]
+    input: Input,
+    /// List every reject with file:line and reason.
+    #[arg(long)]
+    show_rejects: bool,
+}
+
+/// How an input is read and labelled: `dragnet ingest` and `dragnet submit` alike.
+#[derive(clap::Args)]
+pub struct Input {
     /// auto (detect from content) or one of: stix, misp, misp-feed, feodo,
     /// urlhaus, threatfox, drop, asn-drop, dshield, plain, csv.
     #[arg(long, default_value = "auto")]
-    format: String,
+    pub format: String,
     /// Column mapping for csv: value=COL[,kind=COL,category=COL,first_seen=COL,
     /// last_seen=COL,tags=COL,confidence=COL,tlp=COL,delimiter=C]; COL is a
     /// header name or a 1-based position.
     #[arg(long)]
-    columns: Option<String>,
+    pub columns: Option<String>,
     /// TLP floor for this input (a record marked stricter keeps its marking);
     /// also the default of a new source.
     #[arg(long)]
-    tlp: Option<Tlp>,
+    pub tlp: Option<Tlp>,
     /// Admiralty grade for this input, e.g. B2; also the default of a new source.
     #[arg(long)]
-    grade: Option<Grade>,
+    pub grade: Option<Grade>,
     /// Category for records whose feed does not say.
     #[arg(long)]
-    category: Option<Category>,
-    /// List every reject with file:line and reason.
-    #[arg(long)]
-    show_rejects: bool,
+    pub category: Option<Category>,
+}
+
+impl Input {
+    pub fn labels(&self) -> BatchLabels {
+        BatchLabels { tlp: self.tlp, grade: self.grade, category: self.category }
+    }
 }
 
 /// Prints each input's outcome as it happens, with a progress bar on a
@@ -85,8 +98,8 @@ impl Progress for Printer {
 }
 
 pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyhow::Result<ExitCode> {
-    let format = dragnet_engine::ingest::format_named(&args.format)?;
-    let mapping = match &args.columns {
+    let format = dragnet_engine::ingest::format_named(&args.input.format)?;
+    let mapping = match &args.input.columns {
         Some(spec) => spec.parse::<Mapping>().map_err(|e| anyhow::anyhow!("--columns: {e}"))?,
         None => Mapping::default(),
     };
@@ -94,15 +107,15 @@ pub fn run(store: &mut dyn Store, data: &Path, args: &Args, json: bool) -> anyho
         Some("") => anyhow::bail!("--source must name the partner feed"),
         Some(name) => Some(Source {
             name: name.to_string(),
-            grade: args.grade.unwrap_or(Grade::UNGRADED),
-            tlp: args.tlp.unwrap_or(Tlp::Amber),
+            grade: args.input.grade.unwrap_or(Grade::UNGRADED),
+            tlp: args.input.tlp.unwrap_or(Tlp::Amber),
         }),
         None => None,
     };
     let request = Request {
         paths: &args.paths,
         source,
-        labels: BatchLabels { tlp: args.tlp, grade: args.grade, category: args.category },
+        labels: args.input.labels(),
         format,
         mapping: &mapping,
         keep_rejects: args.show_rejects,
