@@ -47,6 +47,20 @@ impl Drop for StandIn {
     }
 }
 
+/// `dragnet --json probe run` for `rounds` rounds a second apart, two
+/// silent rounds to verify, only the targets `rules` map, with `extra`
+/// options: each round's JSON.
+fn probe_rounds(d: &Path, rounds: &str, extra: &[&str], rules: &[String]) -> Vec<Value> {
+    let mut args = vec!["--json", "probe", "run", "--rounds", rounds, "--every", "1s", "--offline-after", "2"];
+    args.extend(["--timeout", "2", "--mapped-only"]);
+    args.extend_from_slice(extra);
+    for r in rules {
+        args.extend(["--connect-to", r.as_str()]);
+    }
+    let r = run(d, &args);
+    serde_json::Deserializer::from_str(&r.stdout).into_iter::<Value>().map(Result::unwrap).collect()
+}
+
 /// A self-signed certificate and key made by openssl in `d`, and the
 /// SHA-256 of the certificate's DER.
 fn certificate(d: &Path) -> (PathBuf, PathBuf, String) {
@@ -117,21 +131,7 @@ fn the_prober_verifies_silent_servers_and_catches_one_that_reappears() {
         ]
     };
     let map = |alive_at: &str| map_with(alive_at, tls);
-    let probe = |rules: &[String], rounds: &str| {
-        let mut args: Vec<String> =
-            ["--json", "probe", "run", "--rounds", rounds, "--every", "1s", "--offline-after", "2"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-        args.extend(["--timeout", "2", "--mapped-only"].iter().map(|s| s.to_string()));
-        for r in rules {
-            args.push("--connect-to".into());
-            args.push(r.clone());
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = run(d, &args);
-        serde_json::Deserializer::from_str(&r.stdout).into_iter::<Value>().map(Result::unwrap).collect::<Vec<_>>()
-    };
+    let probe = |rules: &[String], rounds: &str| probe_rounds(d, rounds, &[], rules);
 
     // An unmapped target is refused before anything is probed.
     let mut partial = map(&format!("127.0.0.1:{closed}"));
@@ -243,20 +243,11 @@ fn a_certificate_at_a_candidate_address_joins_the_server_it_was_seen_on() {
     std::fs::write(d.join("candidates.txt"), "# the provider's other block\n45.60.1.0/30\n45.50.1.1\n").unwrap();
     let candidates = d.join("candidates.txt");
     let probe = |rules: &[String], rounds: &str, with_candidates: bool| {
-        let mut args: Vec<String> = ["--json", "probe", "run", "--rounds", rounds, "--every", "1s", "--ports", "443"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        args.extend(["--offline-after", "2", "--timeout", "2", "--mapped-only"].iter().map(|s| s.to_string()));
+        let mut extra = vec!["--ports", "443"];
         if with_candidates {
-            args.extend(["--candidates".to_string(), candidates.to_str().unwrap().to_string()]);
+            extra.extend(["--candidates", candidates.to_str().unwrap()]);
         }
-        for r in rules {
-            args.extend(["--connect-to".to_string(), r.clone()]);
-        }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let r = run(d, &args);
-        serde_json::Deserializer::from_str(&r.stdout).into_iter::<Value>().map(Result::unwrap).collect::<Vec<_>>()
+        probe_rounds(d, rounds, &extra, rules)
     };
 
     // It shows its certificate, with the JA3S of its hello, then goes dark.

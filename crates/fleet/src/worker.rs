@@ -112,9 +112,12 @@ pub fn work(
                     dead(Some(job), None, why, tries)
                 }
                 Ok(job) => {
-                    let ran =
-                        beating(&message, beat_every, until_the_store_answers(&bucket, &job, &mut store, config, each))
-                            .await;
+                    let ran = beating(
+                        &message,
+                        beat_every,
+                        until_the_store_answers(&bucket, &job, tries, &mut store, config, each),
+                    )
+                    .await;
                     judge(job, tries, ran, config.max_tries)
                 }
             };
@@ -163,6 +166,7 @@ async fn beating<T>(message: &async_nats::jetstream::Message, every: Duration, w
 async fn until_the_store_answers(
     bucket: &ObjectStore,
     job: &Job,
+    tries: i64,
     store: &mut Option<Box<dyn Store + Send>>,
     config: &WorkerConfig,
     each: &mut dyn FnMut(&Worked),
@@ -170,7 +174,7 @@ async fn until_the_store_answers(
     loop {
         match run(bucket, job, store).await {
             Err(Failed::Store(reason)) if store.is_some() => {
-                each(&Worked::Retry { job: Some(job.clone()), tries: 0, reason });
+                each(&Worked::Retry { job: Some(job.clone()), tries, reason });
                 tokio::time::sleep(config.retry_after).await;
             }
             other => return other,

@@ -21,6 +21,7 @@ use serde::Serialize;
 mod candidates;
 mod connect;
 mod join;
+mod moved;
 
 pub use candidates::{MAX_CANDIDATES, parse_candidates};
 pub use join::PROBER;
@@ -171,63 +172,7 @@ pub fn round(
             }
         }
     }
-    // A certificate once shown by a server now verified offline (or
-    // closed), answering at another address: it moved there. Where it
-    // showed it, for the join.
-    let mut known: HashMap<String, (String, BTreeSet<String>)> = HashMap::new();
-    // A certificate two servers were seen with (a framework's default,
-    // shipped with its key) says nothing about which one came back.
-    let mut shared: BTreeSet<String> = BTreeSet::new();
-    for row in rows.iter().filter(|r| r.state.is_down()) {
-        for (certificate, address) in store.probe_certificates(&row.server)? {
-            let (server, at) =
-                known.entry(certificate.clone()).or_insert_with(|| (row.server.clone(), BTreeSet::new()));
-            if server == &row.server {
-                at.insert(address);
-            } else {
-                shared.insert(certificate);
-            }
-        }
-    }
-    // Nor does one that answers at several addresses this round.
-    let mut answering: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    for r in results.iter().filter(|r| r.connected) {
-        if let Some(c) = &r.certificate {
-            answering.entry(c.as_str()).or_default().insert(r.address.as_str());
-        }
-    }
-    let mut moved: BTreeMap<String, Moved> = BTreeMap::new();
-    let mut joins = Vec::new();
-    for r in results.iter().filter(|r| r.connected) {
-        let Some((certificate, (old, shown_at))) = r.certificate.as_ref().and_then(|c| Some((c, known.get(c)?))) else {
-            continue;
-        };
-        if old == &r.server || out.reappeared.contains(old) || moved.contains_key(old) {
-            continue;
-        }
-        // At several addresses this round (the old server's own aside),
-        // or known from several servers: a default, not a trace.
-        let elsewhere =
-            answering.get(certificate.as_str()).map_or(0, |at| at.iter().filter(|a| !shown_at.contains(**a)).count());
-        if shared.contains(certificate) || elsewhere > 1 {
-            continue;
-        }
-        let candidate = r.server == CANDIDATE;
-        let whose =
-            if candidate { "a new address, which joins it".to_string() } else { format!("server {}", r.server) };
-        let evidence = format!("its certificate {certificate} answers on {}:{} ({whose})", r.address, r.port);
-        if candidate {
-            joins.push(join::Join {
-                server: old.clone(),
-                address: r.address.clone(),
-                certificate: certificate.clone(),
-                shown_at: shown_at.iter().cloned().collect(),
-                evidence: evidence.clone(),
-            });
-        }
-        let joined = candidate.then(|| r.address.clone());
-        moved.insert(old.clone(), Moved { server: old.clone(), evidence, joined });
-    }
+    let (moved, joins) = moved::find(store, &rows, &results, &out.reappeared)?;
     store.add_probe_round(&results, &updates)?;
     let evidence = |server: &str| {
         let found: Vec<String> = results
@@ -255,9 +200,9 @@ pub fn round(
             moves.push(Move { servers: vec![server.clone()], to, reason: reason.clone(), evidence: evidence(server) });
         }
     }
-    for (server, m) in moved {
+    for m in moved {
         moves.push(Move {
-            servers: vec![server],
+            servers: vec![m.server.clone()],
             to: State::Reappeared,
             reason: "prober: it answers at another address".into(),
             evidence: m.evidence.clone(),
