@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use dragnet_analytics::beacon::{Beacon, Config, analyze, ip_beacons};
+use dragnet_analytics::beacon::spill::InMemory;
+use dragnet_analytics::beacon::{Beacon, Beacons, Config, Kept, analyze, ip_beacons, window};
 use dragnet_analytics::filter::Filter;
 use dragnet_core::telemetry::{Conn, NamedConn};
 use dragnet_ingest::zeek;
@@ -111,4 +112,29 @@ fn rolling_proxy_server_name_beacon_matches_rita() {
     assert_eq!((b.count, b.score), (46, 0.624));
     let ip = find(&report.ip, "10.0.0.238", "75.75.75.75");
     assert_eq!(ip.score, 0.673);
+}
+
+/// RITA's fixtures scored with every connection time written out and read
+/// back a bucket at a time (as a day too large for memory is) give the
+/// report they give held in memory.
+#[test]
+fn rita_fixtures_score_the_same_when_times_are_spilled() {
+    for name in ["proxy_rolling", "missing_host"] {
+        let Some(dir) = fixture(name) else { return };
+        let (conns, names) = load(&dir);
+        let mut filter = Filter::default();
+        if name == "missing_host" {
+            filter = Filter::with_internal(&["64.225.56.201/32"]).unwrap();
+            filter.keep_external_to_internal = true;
+        }
+        let cfg = Config::default();
+        let held = analyze(&conns, &names, &filter, &cfg);
+        assert!(!held.ip.is_empty(), "{name}");
+        let kept = Kept::new(&names, &filter);
+        let win = window(conns.iter().filter(|c| kept.keeps(c)), &cfg).unwrap();
+        let mut b = Beacons::new(&names, &filter, &cfg, win).spilling(Box::new(InMemory::default()), 1024, conns.len());
+        conns.iter().for_each(|c| b.add(c));
+        assert!(b.spilled() > 0, "{name}");
+        assert_eq!(b.finish().unwrap(), held, "{name}");
+    }
 }

@@ -77,6 +77,11 @@ pub struct Scoring {
     /// comma-separated, summing to 1 (RITA: 0.25 each).
     #[arg(long, value_delimiter = ',', default_values_t = BeaconScoring::default().weights)]
     weights: Vec<f64>,
+    /// MiB of connection times held for beacon scoring; past it they are
+    /// written to temporary files (under TMPDIR) and scored a share of the
+    /// pairs at a time, so memory does not grow with the logs.
+    #[arg(long, value_name = "MIB", default_value_t = engine::DEFAULT_BEACON_MEMORY >> 20)]
+    beacon_memory: usize,
 }
 
 impl Scoring {
@@ -89,6 +94,7 @@ impl Scoring {
             duration_min_hours: self.duration_min_hours,
             duration_ideal_hours: self.duration_ideal_hours,
             weights: self.weights.clone(),
+            memory: self.beacon_memory.saturating_mul(1 << 20),
         }
     }
 }
@@ -128,6 +134,7 @@ pub fn beacons(args: &BeaconArgs, json: bool) -> anyhow::Result<ExitCode> {
         out.window_start.as_deref().unwrap_or("-"),
         out.window_end.as_deref().unwrap_or("-")
     );
+    print_spilled(out.spilled_connections);
     println!("{:>6} {:>6} {:>6} {:>6} {:>6} {:>7}  {:<39} dst", "score", "ts", "ds", "dur", "hist", "count", "src");
     for b in &out.beacons {
         println!(
@@ -241,4 +248,12 @@ fn print_report(out: &TelemetryReport, beacon_threshold: f64) {
         out.links,
         out.new_links
     );
+    print_spilled(out.spilled_connections);
+}
+
+/// Says when beacon scoring outgrew its memory and used temporary files.
+fn print_spilled(connections: usize) {
+    if connections > 0 {
+        eprintln!("beacon scoring wrote {connections} connection times to temporary files (past --beacon-memory)");
+    }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 mod common;
-use common::dragnet;
+use common::{dragnet, dragnet_with_env};
 
 fn samples() -> Option<PathBuf> {
     dragnet_testkit::samples("")
@@ -408,6 +408,82 @@ fn telemetry_findings_become_observations_once() {
     let other = dragnet(data.path(), &["telemetry", beacons.to_str().unwrap(), "--source", "s", "--format", "pcap"]);
     assert_eq!(other.code, 1);
     assert!(other.stderr.contains("expected auto, zeek, suricata or netflow"), "{}", other.stderr);
+}
+
+/// A day of `pairs` internal → external pairs, `per_pair` connections each:
+/// every third pair at random times, the others every few minutes with a
+/// second of jitter, written in time order as a sensor would.
+fn conn_log(pairs: u32, per_pair: u32) -> String {
+    let mut rows = Vec::new();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for pair in 0..pairs {
+        for i in 0..per_pair {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = if pair % 3 == 0 { seed % 86_000 } else { u64::from(i) * 1_700 + seed % 2 };
+            rows.push((1_700_000_000 + at, pair, i, 300 + seed % 5));
+        }
+    }
+    rows.sort_unstable();
+    let mut log = String::from(
+        "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_ip_bytes\tresp_ip_bytes\tconn_state\n",
+    );
+    for (ts, pair, i, bytes) in rows {
+        let (src, dst) =
+            (format!("10.1.{}.{}", pair / 250, pair % 250 + 1), format!("203.0.{}.{}", pair / 250, pair % 250 + 1));
+        log.push_str(&format!("{ts}.5\tC{pair}x{i}\t{src}\t40000\t{dst}\t443\ttcp\t1.5\t{bytes}\t900\tSF\n"));
+    }
+    log
+}
+
+/// Past `--beacon-memory` the connection times go to temporary files and
+/// the pairs are scored a bucket at a time: the same beacons and the same
+/// stored findings as scoring in memory, and nothing left in TMPDIR.
+#[test]
+fn beacon_scoring_past_its_memory_finds_what_it_finds_in_memory() {
+    let data = tempfile::tempdir().unwrap();
+    let tmp = data.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let log = data.path().join("conn.log");
+    std::fs::write(&log, conn_log(3_000, 50)).unwrap();
+    let log = log.to_str().unwrap();
+    let env = [("TMPDIR", tmp.as_path())];
+    let run = |store: &str, args: &[&str]| {
+        let out = dragnet_with_env(&data.path().join(store), args, &env);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "temporary files left behind");
+        (out.json(), out.stderr)
+    };
+    let (held, _) = run("a", &["beacons", log, "--internal", "10.1.0.0/16", "--limit", "0", "--json"]);
+    let small = ["beacons", log, "--internal", "10.1.0.0/16", "--limit", "0", "--beacon-memory", "1", "--json"];
+    let (spilled, said) = run("a", &small);
+    assert_eq!(held["connections"], 150_000);
+    assert_eq!(held["spilled_connections"], 0);
+    // Spilled each time the held times pass 1 MiB: most of them, not the last stretch.
+    let written = spilled["spilled_connections"].as_u64().unwrap();
+    assert!((50_000..150_000).contains(&written), "{written}");
+    assert!(said.is_empty(), "JSON carries the count: {said}");
+    let human = dragnet_with_env(&data.path().join("a"), &small[..small.len() - 1], &env);
+    assert!(human.stderr.contains("wrote") && human.stderr.contains("temporary files"), "{}", human.stderr);
+    let found = held["beacons"].as_array().unwrap().len();
+    assert!(found >= 1_000, "{found}");
+    assert_eq!(held["beacons"], spilled["beacons"]);
+
+    let telemetry = |store: &str, memory: &str| {
+        let args = ["telemetry", log, "--source", "sensor", "--internal", "10.1.0.0/16", "--beacon-memory", memory];
+        run(store, &[&args[..], &["--json"]].concat()).0
+    };
+    let (mut in_memory, mut on_disk) = (telemetry("b", "64"), telemetry("c", "1"));
+    assert!(on_disk["spilled_connections"].as_u64().unwrap() > 0);
+    assert!(in_memory["beacons"].as_u64().unwrap() >= 1_000, "{}", in_memory["beacons"]);
+    for report in [&mut in_memory, &mut on_disk] {
+        report.as_object_mut().unwrap().remove("spilled_connections");
+    }
+    assert_eq!(in_memory, on_disk);
+    let too_little = dragnet(data.path(), &["beacons", log, "--beacon-memory", "0"]);
+    assert_eq!(too_little.code, 1);
+    assert!(too_little.stderr.contains("--beacon-memory must be at least 1"), "{}", too_little.stderr);
 }
 
 #[test]

@@ -76,6 +76,7 @@ pub struct Window {
 }
 
 mod pairs;
+pub mod spill;
 
 pub use pairs::{Beacons, Kept, PairSummary, Report, WindowOf, analyze, ip_beacons, window};
 

@@ -8,11 +8,13 @@
 //! a slice.
 
 use std::collections::{HashMap, HashSet};
+use std::io;
 use std::net::IpAddr;
 
 use dragnet_core::telemetry::{Conn, NamedConn, Uid};
 use serde::Serialize;
 
+use super::spill::{Spill, Spilled, buckets_for};
 use super::{Beacon, Config, Window, scores};
 use crate::filter::Filter;
 
@@ -84,7 +86,16 @@ impl Traffic {
 /// connection, since a day of a large network holds millions of pairs.
 #[derive(Default)]
 struct Pair {
-    /// Seconds since the start of the window's first hour.
+    /// The pair's number, in the order pairs were first seen (its bucket
+    /// when times are spilled).
+    id: u32,
+    /// Connections, whether their times are held or spilled.
+    count: usize,
+    /// The earliest and latest offsets.
+    first: u32,
+    last: u32,
+    /// Seconds since the start of the window's first hour, of the
+    /// connections not spilled.
     ts: Vec<u32>,
     /// Originator bytes per connection (saturating at 4 GiB).
     bytes: Vec<u32>,
@@ -101,7 +112,14 @@ struct Pair {
 const SAMPLES: usize = 5;
 
 impl Pair {
+    fn new(id: u32) -> Pair {
+        Pair { id, ..Pair::default() }
+    }
+
     fn add(&mut self, offset: u32, traffic: Option<Traffic>, uid: &str) {
+        (self.first, self.last) =
+            if self.count == 0 { (offset, offset) } else { (self.first.min(offset), self.last.max(offset)) };
+        self.count += 1;
         self.ts.push(offset);
         self.bytes.push(traffic.map_or(0, |t| u32::try_from(t.orig_ip_bytes).unwrap_or(u32::MAX)));
         self.total_bytes += traffic.map_or(0, |t| t.orig_ip_bytes + t.resp_ip_bytes);
@@ -160,11 +178,11 @@ impl PairSummary {
         PairSummary {
             src,
             dst,
-            count: p.ts.len(),
+            count: p.count,
             total_duration: p.duration,
             total_bytes: p.total_bytes,
-            first_seen: from + i64::from(p.ts.iter().copied().min().unwrap_or_default()),
-            last_seen: from + i64::from(p.ts.iter().copied().max().unwrap_or_default()),
+            first_seen: from + i64::from(p.first),
+            last_seen: from + i64::from(p.last),
             sample_uids: p.samples.iter().map(|u| u.to_string()).collect(),
         }
     }
@@ -179,7 +197,7 @@ pub fn analyze(conns: &[Conn], names: &[NamedConn], filter: &Filter, cfg: &Confi
     let Some(win) = window(conns.iter().filter(|c| kept.keeps(c)), cfg) else { return Report::empty(None) };
     let mut beacons = Beacons::new(names, filter, cfg, win);
     conns.iter().for_each(|c| beacons.add(c));
-    beacons.finish()
+    beacons.finish().expect("nothing spilled, so nothing read back")
 }
 
 /// Scores every (source IP, destination IP) pair the filter keeps; sorted by
@@ -205,6 +223,20 @@ pub struct Beacons<'n> {
     /// Each name's connection: the last one read with its id.
     matched: Vec<Option<(f64, Traffic)>>,
     pairs: HashMap<(IpAddr, IpAddr), Pair>,
+    spiller: Option<Spiller>,
+}
+
+/// Times written out past a budget (see [`super::spill`]).
+struct Spiller {
+    spill: Box<dyn Spill>,
+    /// Bytes the held times may take before they are written out.
+    budget: usize,
+    held: usize,
+    buckets: usize,
+    /// Connection times written out so far.
+    spilled: usize,
+    /// The first write that failed; nothing more is written after it.
+    failed: Option<io::Error>,
 }
 
 impl<'n> Beacons<'n> {
@@ -224,7 +256,23 @@ impl<'n> Beacons<'n> {
             by_uid,
             matched: vec![None; names.len()],
             pairs: HashMap::new(),
+            spiller: None,
         }
+    }
+
+    /// Holds at most about `budget` bytes of connection times, writing the
+    /// rest to `spill`; `connections` (the first pass's count) sizes the
+    /// buckets so that one bucket read back fits the budget too.
+    pub fn spilling(mut self, spill: Box<dyn Spill>, budget: usize, connections: usize) -> Self {
+        let buckets = buckets_for(connections, budget);
+        self.spiller = Some(Spiller { spill, budget, held: 0, buckets, spilled: 0, failed: None });
+        self
+    }
+
+    /// How many connection times were written out so far (all of them
+    /// are by the last [`Beacons::add`]).
+    pub fn spilled(&self) -> usize {
+        self.spiller.as_ref().map_or(0, |s| s.spilled)
     }
 
     fn in_window(&self, t: i64) -> bool {
@@ -247,14 +295,25 @@ impl<'n> Beacons<'n> {
             return;
         }
         let offset = self.offset(t);
-        let pair = self.pairs.entry((c.src, c.dst)).or_default();
+        let next = u32::try_from(self.pairs.len()).unwrap_or(u32::MAX);
+        let pair = self.pairs.entry((c.src, c.dst)).or_insert_with(|| Pair::new(next));
+        let before = pair.ts.capacity() + pair.bytes.capacity();
         pair.add(offset, Some(Traffic::of(c)), c.uid.as_str());
         if !c.uid.as_str().is_empty() {
             pair.named.extend(named.into_iter().flatten());
         }
+        let grown = (pair.ts.capacity() + pair.bytes.capacity()).saturating_sub(before) * 4;
+        if let Some(s) = self.spiller.as_mut() {
+            s.held += grown;
+            if s.held > s.budget && s.failed.is_none() {
+                s.write_out(&mut self.pairs);
+            }
+        }
     }
 
-    pub fn finish(self) -> Report {
+    /// The report; an error only when spilled times could not be written
+    /// or read back.
+    pub fn finish(self) -> io::Result<Report> {
         let (names, filter, cfg, win, from) = (self.names, self.filter, self.cfg, self.win, self.from);
         let mut named: HashMap<(IpAddr, &str), Pair> = HashMap::new();
         let mut seen: HashSet<(IpAddr, &str, &str)> = HashSet::new();
@@ -287,26 +346,99 @@ impl<'n> Beacons<'n> {
                 .filter(|(_, p)| keep(p))
                 .map(|((src, dst), p)| PairSummary::of(*src, *dst, p, from))
                 .collect();
-            v.sort_by(|a, b| b.total_duration.total_cmp(&a.total_duration).then(b.count.cmp(&a.count)));
+            v.sort_by(|a, b| {
+                let heavier = b.total_duration.total_cmp(&a.total_duration).then(b.count.cmp(&a.count));
+                heavier.then_with(|| (a.src, a.dst).cmp(&(b.src, b.dst)))
+            });
             v
         };
-        let strobes = summaries(&|p| p.ts.len() >= cfg.strobe_threshold);
+        let strobes = summaries(&|p| p.count >= cfg.strobe_threshold);
         let long_connections = summaries(&|p| p.duration >= cfg.long_connection_seconds);
         let is_claimed = |i: &u32| names.get(*i as usize).is_some_and(|n| claimed.contains(n.uid.as_str()));
         pairs.retain(|_, p| claimed.is_empty() || !p.named.iter().any(is_claimed));
-        let ip = score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), from, win, cfg);
-        Report { window: Some(win), ip, fqdn, strobes, long_connections }
+        let ip = match self.spiller {
+            Some(s) if s.spilled > 0 || s.failed.is_some() => s.score(pairs, from, win, cfg)?,
+            _ => score_all(pairs.into_iter().map(|((src, dst), p)| (src, dst.to_string(), p)), from, win, cfg),
+        };
+        Ok(Report { window: Some(win), ip, fqdn, strobes, long_connections })
+    }
+}
+
+impl Spiller {
+    /// Writes out every held time, each pair's to its bucket.
+    fn write_out(&mut self, pairs: &mut HashMap<(IpAddr, IpAddr), Pair>) {
+        let mut records = Vec::new();
+        for p in pairs.values_mut().filter(|p| !p.ts.is_empty()) {
+            records.clear();
+            let times = p.ts.iter().zip(&p.bytes);
+            records.extend(times.map(|(&offset, &bytes)| Spilled { pair: p.id, offset, bytes }));
+            if let Err(e) = self.spill.append(p.id as usize % self.buckets, &records) {
+                self.failed = Some(e);
+                return;
+            }
+            self.spilled += records.len();
+            (p.ts, p.bytes) = (Vec::new(), Vec::new());
+        }
+        self.held = 0;
+    }
+
+    /// Scores the pairs a bucket at a time, each with its times read back.
+    fn score(
+        mut self,
+        pairs: HashMap<(IpAddr, IpAddr), Pair>,
+        from: i64,
+        win: Window,
+        cfg: &Config,
+    ) -> io::Result<Vec<Beacon>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut by_bucket: Vec<Vec<((IpAddr, IpAddr), Pair)>> = (0..self.buckets).map(|_| Vec::new()).collect();
+        for (key, p) in pairs {
+            if let Some(b) = by_bucket.get_mut(p.id as usize % self.buckets) {
+                b.push((key, p));
+            }
+        }
+        let mut out = Vec::new();
+        for (bucket, mut group) in by_bucket.into_iter().enumerate() {
+            let mut records = self.spill.take(bucket)?;
+            records.sort_unstable_by_key(|r| r.pair);
+            group.sort_unstable_by_key(|(_, p)| p.id);
+            let mut records = records.into_iter().peekable();
+            for ((src, dst), mut p) in group {
+                // Records of pairs left out since (claimed by a name) are skipped.
+                while let Some(r) = records.next_if(|r| r.pair <= p.id) {
+                    if r.pair == p.id {
+                        p.ts.push(r.offset);
+                        p.bytes.push(r.bytes);
+                    }
+                }
+                out.extend(score_pair(src, dst.to_string(), p, from, win, cfg));
+            }
+        }
+        sort_beacons(&mut out);
+        Ok(out)
     }
 }
 
 fn score_all(pairs: impl Iterator<Item = (IpAddr, String, Pair)>, from: i64, win: Window, cfg: &Config) -> Vec<Beacon> {
     let mut out: Vec<Beacon> = pairs.filter_map(|(src, dst, p)| score_pair(src, dst, p, from, win, cfg)).collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| b.count.cmp(&a.count)).then_with(|| a.dst.cmp(&b.dst)));
+    sort_beacons(&mut out);
     out
 }
 
+fn sort_beacons(out: &mut [Beacon]) {
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.count.cmp(&a.count))
+            .then_with(|| a.dst.cmp(&b.dst))
+            .then_with(|| a.src.cmp(&b.src))
+    });
+}
+
 fn score_pair(src: IpAddr, dst: String, p: Pair, from: i64, win: Window, cfg: &Config) -> Option<Beacon> {
-    let count = p.ts.len();
+    let count = p.count;
     if count < cfg.unique_connection_threshold || count >= cfg.strobe_threshold {
         return None;
     }
@@ -335,4 +467,100 @@ fn score_pair(src: IpAddr, dst: String, p: Pair, from: i64, win: Window, cfg: &C
         total_duration: p.duration,
         sample_uids: p.samples.iter().map(|u| u.to_string()).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::beacon::spill::InMemory;
+
+    /// A day of connections over many pairs, some periodic with jitter,
+    /// some at random, some names seen on them, in a shuffled order.
+    fn day() -> (Vec<Conn>, Vec<NamedConn>) {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut conns, mut names) = (Vec::new(), Vec::new());
+        for pair in 0..300u32 {
+            let period = 60 + u64::from(pair % 7) * 300;
+            let n = 5 + (next() % 200) as u32;
+            for i in 0..n {
+                let jitter = if pair % 3 == 0 { next() % 86_000 } else { next() % 5 };
+                let ts = 1_700_000_000 + (u64::from(i) * period + jitter) % 86_000;
+                let uid = format!("C{pair}x{i}");
+                let src: IpAddr = format!("10.0.{}.{}", pair / 250, pair % 250 + 1).parse().unwrap();
+                let dst: IpAddr = format!("198.51.100.{}", pair % 50).parse().unwrap();
+                if pair % 10 == 0 {
+                    names.push(NamedConn {
+                        ts: ts as f64,
+                        uid: uid.clone(),
+                        src,
+                        dst,
+                        dst_port: 443,
+                        name: format!("c2-{}.example", pair % 4),
+                        proxied: false,
+                    });
+                }
+                conns.push(Conn {
+                    ts: ts as f64 + 0.25,
+                    uid: uid.into(),
+                    src,
+                    src_port: 40000,
+                    dst,
+                    dst_port: 443,
+                    proto: "tcp".into(),
+                    duration: (next() % 50) as f64,
+                    orig_ip_bytes: 100 + next() % 3,
+                    resp_ip_bytes: 200,
+                    state: "SF".into(),
+                });
+            }
+        }
+        for i in (1..conns.len()).rev() {
+            conns.swap(i, (next() % (i as u64 + 1)) as usize);
+        }
+        (conns, names)
+    }
+
+    #[test]
+    fn scoring_spilled_times_a_bucket_at_a_time_gives_the_same_report() {
+        let (conns, names) = day();
+        let (filter, cfg) = (Filter::default(), Config { strobe_threshold: 150, ..Config::default() });
+        let held = analyze(&conns, &names, &filter, &cfg);
+        assert!(held.ip.len() > 100 && !held.fqdn.is_empty() && !held.strobes.is_empty());
+        let win = held.window.unwrap();
+        for budget in [64, 4096, 100_000] {
+            let mut b =
+                Beacons::new(&names, &filter, &cfg, win).spilling(Box::new(InMemory::default()), budget, conns.len());
+            conns.iter().for_each(|c| b.add(c));
+            assert!(b.spilled() > 0, "budget {budget}");
+            assert_eq!(b.finish().unwrap(), held, "budget {budget}");
+        }
+    }
+
+    struct Broken;
+
+    impl Spill for Broken {
+        fn append(&mut self, _: usize, _: &[Spilled]) -> io::Result<()> {
+            Err(io::Error::other("disk full"))
+        }
+
+        fn take(&mut self, _: usize) -> io::Result<Vec<Spilled>> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn a_spill_that_cannot_be_written_is_an_error_not_a_short_report() {
+        let (conns, names) = day();
+        let (filter, cfg) = (Filter::default(), Config::default());
+        let win = window(&conns, &cfg).unwrap();
+        let mut b = Beacons::new(&names, &filter, &cfg, win).spilling(Box::new(Broken), 64, conns.len());
+        conns.iter().for_each(|c| b.add(c));
+        assert_eq!(b.finish().unwrap_err().to_string(), "disk full");
+    }
 }

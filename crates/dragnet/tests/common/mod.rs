@@ -24,11 +24,17 @@ impl Run {
 }
 
 pub fn dragnet(data: &Path, args: &[&str]) -> Run {
+    dragnet_with_env(data, args, &[])
+}
+
+/// [`dragnet`] with some environment variables set.
+pub fn dragnet_with_env(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_dragnet"))
         .arg("--data")
         .arg(data)
         .args(args)
         .env_remove("DRAGNET_STORE")
+        .envs(env.iter().copied())
         .output()
         .expect("run dragnet");
     Run {

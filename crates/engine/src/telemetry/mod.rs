@@ -20,9 +20,11 @@ use crate::{Error, Result};
 
 mod read;
 mod sightings;
+mod spill;
 
 pub use read::{Connections, Telemetry, read_telemetry};
 use sightings::Sightings;
+pub use spill::DEFAULT_BUDGET as DEFAULT_BEACON_MEMORY;
 
 /// At most this many notes (rejected lines, skipped files) are kept for the
 /// edge to show; the rest are counted.
@@ -117,6 +119,23 @@ fn first_pass(t: &mut Telemetry, filter: &Filter) -> Result<(usize, WindowOf)> {
     Ok((count, window))
 }
 
+/// Beacon scoring that writes connection times out past the memory the
+/// scoring settings allow.
+fn spilling<'n>(beacons: Beacons<'n>, scoring: &BeaconScoring, connections: usize) -> Result<Beacons<'n>> {
+    let spill = spill::TempSpill::new(None).map_err(spill_error)?;
+    Ok(beacons.spilling(Box::new(spill), scoring.memory, connections))
+}
+
+/// The report, and how many connection times were written out for it.
+fn finish(beacons: Beacons<'_>) -> Result<(Report, usize)> {
+    let spilled = beacons.spilled();
+    Ok((beacons.finish().map_err(spill_error)?, spilled))
+}
+
+fn spill_error(e: std::io::Error) -> Error {
+    Error::io("write beacon scoring's temporary files under", &std::env::temp_dir())(e)
+}
+
 /// RITA's beacon scoring knobs, with RITA v5's defaults.
 #[derive(Debug, Clone)]
 pub struct BeaconScoring {
@@ -134,6 +153,9 @@ pub struct BeaconScoring {
     pub duration_ideal_hours: usize,
     /// Weights of the timestamp, data-size, duration and histogram subscores.
     pub weights: Vec<f64>,
+    /// Bytes the pairs' connection times may take before they are written
+    /// to temporary files (under `TMPDIR`) and scored a bucket at a time.
+    pub memory: usize,
 }
 
 impl Default for BeaconScoring {
@@ -146,6 +168,7 @@ impl Default for BeaconScoring {
             duration_min_hours: 6,
             duration_ideal_hours: 12,
             weights: vec![0.25; 4],
+            memory: DEFAULT_BEACON_MEMORY,
         }
     }
 }
@@ -162,6 +185,9 @@ impl BeaconScoring {
         }
         if !(0.0..=1.0).contains(&self.histogram_mode_sensitivity) {
             return Err(Error::invalid("--histogram-mode-sensitivity must be in 0–1"));
+        }
+        if self.memory < 1 << 20 {
+            return Err(Error::invalid("--beacon-memory must be at least 1 (MiB)"));
         }
         if self.unique_connections < 1 {
             return Err(Error::invalid("--unique-connections must be at least 1"));
@@ -296,6 +322,8 @@ pub struct BeaconReport {
     pub connections: usize,
     pub rejected_lines: usize,
     pub files: usize,
+    /// Connection times beacon scoring wrote to temporary files, past its memory.
+    pub spilled_connections: usize,
     pub beacons: Vec<Beacon>,
     #[serde(skip)]
     pub notes: Notes,
@@ -306,13 +334,13 @@ pub fn beacons(sensor: &Sensor, scoring: &BeaconScoring, limit: usize) -> Result
     let mut t = sensor.read(false)?;
     let (filter, cfg) = (sensor.filter()?, scoring.config()?);
     let (connections, window) = first_pass(&mut t, &filter)?;
-    let report = match window.window(&cfg) {
+    let (report, spilled_connections) = match window.window(&cfg) {
         Some(win) => {
-            let mut beacons = Beacons::new(&t.names, &filter, &cfg, win);
+            let mut beacons = spilling(Beacons::new(&t.names, &filter, &cfg, win), scoring, connections)?;
             t.conns.each(None, &mut |c| beacons.add(c))?;
-            beacons.finish()
+            finish(beacons)?
         }
-        None => Report::empty(None),
+        None => (Report::empty(None), 0),
     };
     let window = report.window;
     let mut beacons: Vec<_> = report.ip.into_iter().chain(report.fqdn).collect();
@@ -326,6 +354,7 @@ pub fn beacons(sensor: &Sensor, scoring: &BeaconScoring, limit: usize) -> Result
         connections,
         rejected_lines: t.rejected_lines,
         files: t.files,
+        spilled_connections,
         beacons,
         notes: t.notes,
     })
@@ -347,6 +376,8 @@ pub struct TelemetryReport {
     pub nxdomain_bursts: usize,
     pub alerts: usize,
     pub sightings: usize,
+    /// Connection times beacon scoring wrote to temporary files, past its memory.
+    pub spilled_connections: usize,
     pub accepted: u64,
     pub new: u64,
     pub new_observables: u64,
@@ -414,7 +445,10 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
     let partition = args.sensor.partition;
     let share_names: Option<Vec<_>> = partition.map(|p| t.names.iter().filter(|n| p.owns(n.src)).cloned().collect());
     let names = share_names.as_deref().unwrap_or(&t.names);
-    let mut beacons = window.window(&beacon_cfg).map(|win| Beacons::new(names, &filter, &beacon_cfg, win));
+    let mut beacons = match window.window(&beacon_cfg) {
+        Some(win) => Some(spilling(Beacons::new(names, &filter, &beacon_cfg, win), &args.scoring, connections)?),
+        None => None,
+    };
     let mut scanning = Scans::new(&filter, &scan_cfg);
     let mut sighted = Sightings::default();
     // Sightings gather per destination, whoever connected: one share sees them all.
@@ -431,9 +465,9 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
         }
         scanning.add(c);
     })?;
-    let report = match beacons {
-        Some(b) => b.finish(),
-        None => Report::empty(None),
+    let (report, spilled_connections) = match beacons {
+        Some(b) => finish(b)?,
+        None => (Report::empty(None), 0),
     };
     let found_scans = scanning.finish();
     let window = report.window.map(|w| serde_json::json!({"start": w.min, "end": w.max}));
@@ -552,6 +586,7 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
         nxdomain_bursts: bursts.len(),
         alerts: t.alerts.len(),
         sightings: sighting_count,
+        spilled_connections,
         accepted: file.accepted,
         new: file.new,
         new_observables: file.new_observables,
