@@ -19,21 +19,8 @@ pub struct Args {
     /// suricata-categories, mikrotik or rpz.
     #[arg(long)]
     format: String,
-    /// Blocklists: leave out what is marked stricter than this TLP.
-    #[arg(long)]
-    tlp_max: Option<String>,
-    /// Blocklists: only these categories (repeat, or comma-separated).
-    #[arg(long)]
-    category: Vec<String>,
-    /// Blocklists: only values scoring at least this (0–100).
-    #[arg(long)]
-    min_score: Option<u8>,
-    /// Blocklists: the firewall set or address list's name (default dragnet).
-    #[arg(long)]
-    name: Option<String>,
-    /// rpz: the zone's name (default rpz.dragnet).
-    #[arg(long)]
-    zone: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
     /// Export this package (`dragnet package list`).
     #[arg(long, conflicts_with = "viewer")]
     package: Option<i64>,
@@ -52,6 +39,42 @@ pub struct Args {
     /// XARF: the reporter's domain.
     #[arg(long, env = "DRAGNET_REPORTER_DOMAIN")]
     reporter_domain: Option<String>,
+}
+
+/// Which entries a blocklist holds and how it names itself: `dragnet
+/// export`'s options, and `dragnet fleet export`'s.
+#[derive(clap::Args)]
+pub struct Selection {
+    /// Blocklists: leave out what is marked stricter than this TLP.
+    #[arg(long)]
+    tlp_max: Option<String>,
+    /// Blocklists: only these categories (repeat, or comma-separated).
+    #[arg(long)]
+    category: Vec<String>,
+    /// Blocklists: only values scoring at least this (0–100).
+    #[arg(long)]
+    min_score: Option<u8>,
+    /// Blocklists: the firewall set or address list's name (default dragnet).
+    #[arg(long)]
+    name: Option<String>,
+    /// rpz: the zone's name (default rpz.dragnet).
+    #[arg(long)]
+    zone: Option<String>,
+}
+
+impl Selection {
+    /// As a fleet job carries it.
+    pub fn job(&self, format: &str, viewer: Option<&str>) -> dragnet_fleet::Selection {
+        dragnet_fleet::Selection {
+            format: format.to_string(),
+            viewer: viewer.map(str::to_string),
+            tlp_max: self.tlp_max.clone(),
+            categories: self.category.clone(),
+            min_score: self.min_score,
+            name: self.name.clone(),
+            zone: self.zone.clone(),
+        }
+    }
 }
 
 pub fn run(store: &mut dyn Store, data: &Path, args: &Args) -> anyhow::Result<ExitCode> {
@@ -103,11 +126,12 @@ fn blocklist(store: &mut dyn Store, data: &Path, args: &Args, format: blocklist:
     if args.package.is_some() {
         anyhow::bail!("a blocklist is of what is live now: --package goes with stix, misp and xarf");
     }
+    let s = &args.selection;
     let request = blocklist::Request {
         format,
-        filter: blocklist::Filter::parse(args.tlp_max.as_deref(), &args.category, args.min_score)?,
-        name: args.name.clone(),
-        zone: args.zone.clone(),
+        filter: blocklist::Filter::parse(s.tlp_max.as_deref(), &s.category, s.min_score)?,
+        name: s.name.clone(),
+        zone: s.zone.clone(),
     };
     let ctx = Context::load(store, data)?;
     let scope = crate::lookup::scope(store, args.viewer.as_deref())?;

@@ -1,12 +1,12 @@
 //! `dragnet submit`, `dragnet worker` and `dragnet fleet`: the worker fleet
 //! on NATS JetStream, for stores that several machines share (PostgreSQL).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use dragnet_core::Store;
-use dragnet_fleet::{Job, Queue, Worked, WorkerConfig};
+use dragnet_fleet::{Job, Queue, Work, Worked, WorkerConfig};
 
 use crate::output::print_json;
 
@@ -80,6 +80,45 @@ pub struct WorkerArgs {
 pub enum FleetCommand {
     /// Jobs waiting, and the newest dead letters with their reasons.
     Status(NatsArgs),
+    /// Queue one round of the verification prober for a worker, as
+    /// `dragnet probe run` runs one.
+    Probe {
+        #[command(flatten)]
+        round: crate::probe::RoundArgs,
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// Queue the agency's next package, as `dragnet package build`.
+    Package {
+        #[arg(long = "for")]
+        agency: String,
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// Queue a blocklist export, as `dragnet export` writes it; `dragnet
+    /// fleet result JOB` fetches its text once a worker has built it.
+    Export {
+        /// plain, cidr, csv, jsonl, hosts, adblock, nftables, ipset,
+        /// suricata, suricata-categories, mikrotik or rpz.
+        #[arg(long)]
+        format: String,
+        /// The organisation whose view it is (default: all, as the operator).
+        #[arg(long = "for", value_name = "ORG")]
+        viewer: Option<String>,
+        #[command(flatten)]
+        selection: crate::export::Selection,
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
+    /// What a finished job left in the bucket: an export's text.
+    Result {
+        job: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        nats: NatsArgs,
+    },
 }
 
 pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
@@ -123,13 +162,21 @@ pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-pub fn worker(store: Box<dyn Store + Send>, args: &WorkerArgs, json: bool) -> anyhow::Result<ExitCode> {
+pub fn worker(
+    store: Box<dyn Store + Send>,
+    data: &Path,
+    audit_key: &Path,
+    args: &WorkerArgs,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let config = WorkerConfig {
         queue: args.nats.queue()?,
         max_tries: args.max_tries.max(1),
         ack_wait: args.ack_wait.max(Duration::from_secs(1)),
         retry_after: args.retry_after,
         idle_exit: args.idle_exit,
+        data: data.to_path_buf(),
+        audit_key: audit_key.to_path_buf(),
     };
     eprintln!("worker: taking jobs from {} on {}", config.queue.name, args.nats.nats);
     dragnet_fleet::work(&args.nats.nats, &config, store, &mut |worked| {
@@ -139,7 +186,7 @@ pub fn worker(store: Box<dyn Store + Send>, args: &WorkerArgs, json: bool) -> an
         }
         match worked {
             Worked::Done { job, tries, report } => {
-                println!("{}: done (try {tries}): {} accepted, {} new", job.origin, report["accepted"], report["new"])
+                println!("{}: done (try {tries}): {}", job.origin, done(job, report))
             }
             Worked::Retry { job, tries, reason } => {
                 let origin = job.as_ref().map_or("?", |j| j.origin.as_str());
@@ -154,8 +201,73 @@ pub fn worker(store: Box<dyn Store + Send>, args: &WorkerArgs, json: bool) -> an
     Ok(ExitCode::SUCCESS)
 }
 
+/// One line on what a finished job did.
+fn done(job: &Job, r: &serde_json::Value) -> String {
+    match job.work {
+        Work::Ingest { .. } | Work::Telemetry { .. } => format!("{} accepted, {} new", r["accepted"], r["new"]),
+        Work::Probe { .. } => format!(
+            "{} servers, {} probes, {} verified offline, {} reappeared",
+            r["servers"],
+            r["probes"],
+            r["verified_offline"].as_array().map_or(0, Vec::len),
+            r["reappeared"].as_array().map_or(0, Vec::len)
+        ),
+        Work::Package { .. } => format!("package {} version {}, {} servers", r["id"], r["version"], r["servers"]),
+        Work::Export { .. } => format!("{} lines, {} bytes: `dragnet fleet result {}`", r["lines"], r["bytes"], job.id),
+    }
+}
+
+/// Publishes one job without payloads (or with the ones given).
+fn queue_one(nats: &NatsArgs, job: Job, payloads: Vec<dragnet_fleet::Bytes>, json: bool) -> anyhow::Result<ExitCode> {
+    match dragnet_fleet::submit(&nats.nats, &nats.queue()?, vec![(job, payloads)]) {
+        Ok(submitted) => {
+            if json {
+                print_json(&submitted)?;
+            } else {
+                for s in &submitted {
+                    println!("{}: job {}", s.origin, s.job);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ dragnet_fleet::Error::Full { .. }) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(TRY_LATER))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub fn fleet(command: &FleetCommand, json: bool) -> anyhow::Result<ExitCode> {
     match command {
+        FleetCommand::Probe { round, nats } => {
+            let (name, payloads) = match &round.candidates {
+                Some(path) => {
+                    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                    (Some(path.display().to_string()), vec![dragnet_fleet::Bytes::from(bytes)])
+                }
+                None => (None, Vec::new()),
+            };
+            let job = Job::probe(round.operation.clone(), round.settings(), name.as_deref());
+            return queue_one(nats, job, payloads, json);
+        }
+        FleetCommand::Package { agency, nats } => return queue_one(nats, Job::package(agency), Vec::new(), json),
+        FleetCommand::Export { format, viewer, selection, nats } => {
+            let job = Job::export(selection.job(format, viewer.as_deref()));
+            return queue_one(nats, job, Vec::new(), json);
+        }
+        FleetCommand::Result { job, out, nats } => {
+            let bytes = dragnet_fleet::result(&nats.nats, &nats.queue()?, job)?;
+            match out {
+                // Written aside and renamed, as `dragnet export --out` does.
+                Some(path) => {
+                    let part = path.with_extension("part");
+                    std::fs::write(&part, &bytes)?;
+                    std::fs::rename(&part, path)?;
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)?,
+            }
+        }
         FleetCommand::Status(args) => {
             let status = dragnet_fleet::status(&args.nats, &args.queue()?)?;
             if json {

@@ -229,7 +229,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let done = match cli.command {
         Command::Ingest(args) => ingest::run(&mut *open_lean()?, &cli.data, &args, cli.json),
         Command::Submit(args) => fleet::submit(&args, cli.json),
-        Command::Worker(args) => fleet::worker(open_lean()?, &args, cli.json),
+        Command::Worker(args) => fleet::worker(open_lean()?, &cli.data, &audit_key, &args, cli.json),
         Command::Fleet(c) => fleet::fleet(&c, cli.json),
         Command::Lookup(args) => lookup::run(&mut *open()?, &cli.data, &args, cli.json),
         Command::Geo(c) => geo::run(&cli.data, &c, cli.json),

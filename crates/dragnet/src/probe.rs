@@ -17,41 +17,14 @@ pub enum Command {
     /// server silent for --offline-after rounds in a row is verified
     /// offline, one verified offline that answers has reappeared.
     Run {
-        /// Only the servers of this operation's categories.
-        #[arg(long = "op", value_name = "OPERATION")]
-        operation: Option<String>,
+        #[command(flatten)]
+        round: RoundArgs,
         /// Rounds to run.
         #[arg(long, default_value_t = 1)]
         rounds: u32,
         /// Pause between rounds (30s, 15m, 1h).
         #[arg(long, default_value = "60s", value_parser = crate::taxii::parse_duration)]
         every: Duration,
-        #[arg(long, default_value_t = 3)]
-        offline_after: u32,
-        /// Ports to probe (TLS is tried on 443, 8443, 465, 993, 995).
-        #[arg(long, value_delimiter = ',', default_value = "80,443")]
-        ports: Vec<u16>,
-        /// Seconds a connection or an answer may take.
-        #[arg(long, default_value_t = 3)]
-        timeout: u64,
-        /// Probes at once.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-        /// New connections a second to one /24 (or /48).
-        #[arg(long, default_value_t = 10)]
-        rate_per_network: u32,
-        /// Connect somewhere else for an address and port, keeping the
-        /// results under the address (a lab stand-in): `ADDR:PORT=ADDR:PORT`.
-        #[arg(long = "connect-to", value_name = "FROM=TO")]
-        connect_to: Vec<String>,
-        /// Probe nothing that has no --connect-to rule (a lab or a demo).
-        #[arg(long)]
-        mapped_only: bool,
-        /// Also probe these addresses (one address or network per line, at
-        /// most 65,536 in all) for the certificates of servers taken down:
-        /// one that shows such a certificate joins that server.
-        #[arg(long, value_name = "FILE")]
-        candidates: Option<std::path::PathBuf>,
     },
     /// What the prober found for a server, newest first.
     Results {
@@ -59,6 +32,76 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
+}
+
+/// How one round probes: `dragnet probe run`'s, and `dragnet fleet probe`'s.
+#[derive(clap::Args)]
+pub struct RoundArgs {
+    /// Only the servers of this operation's categories.
+    #[arg(long = "op", value_name = "OPERATION")]
+    pub operation: Option<String>,
+    #[arg(long, default_value_t = 3)]
+    offline_after: u32,
+    /// Ports to probe (TLS is tried on 443, 8443, 465, 993, 995).
+    #[arg(long, value_delimiter = ',', default_value = "80,443")]
+    ports: Vec<u16>,
+    /// Seconds a connection or an answer may take.
+    #[arg(long, default_value_t = 3)]
+    timeout: u64,
+    /// Probes at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// New connections a second to one /24 (or /48).
+    #[arg(long, default_value_t = 10)]
+    rate_per_network: u32,
+    /// Connect somewhere else for an address and port, keeping the
+    /// results under the address (a lab stand-in): `ADDR:PORT=ADDR:PORT`.
+    #[arg(long = "connect-to", value_name = "FROM=TO")]
+    connect_to: Vec<String>,
+    /// Probe nothing that has no --connect-to rule (a lab or a demo).
+    #[arg(long)]
+    mapped_only: bool,
+    /// Also probe these addresses (one address or network per line, at
+    /// most 65,536 in all) for the certificates of servers taken down:
+    /// one that shows such a certificate joins that server.
+    #[arg(long, value_name = "FILE")]
+    pub candidates: Option<std::path::PathBuf>,
+}
+
+impl RoundArgs {
+    /// The settings as a fleet job carries them (the candidates go as a payload).
+    pub fn settings(&self) -> dragnet_fleet::ProbeSettings {
+        dragnet_fleet::ProbeSettings {
+            ports: self.ports.clone(),
+            timeout_seconds: self.timeout,
+            concurrency: self.concurrency,
+            rate_per_network: self.rate_per_network,
+            offline_after: self.offline_after,
+            connect_to: self.connect_to.clone(),
+            mapped_only: self.mapped_only,
+        }
+    }
+
+    fn config(&self) -> anyhow::Result<Config> {
+        let candidates = match &self.candidates {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                probe::parse_candidates(&path.display().to_string(), &text)?
+            }
+            None => Vec::new(),
+        };
+        Ok(Config {
+            ports: self.ports.clone(),
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            concurrency: self.concurrency,
+            per_network_per_second: self.rate_per_network,
+            offline_after: self.offline_after,
+            connect_to: self.connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<Result<_, _>>()?,
+            mapped_only: self.mapped_only,
+            candidates,
+        })
+    }
 }
 
 pub fn run(
@@ -69,37 +112,8 @@ pub fn run(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Run {
-            operation,
-            rounds,
-            every,
-            offline_after,
-            ports,
-            timeout,
-            concurrency,
-            rate_per_network,
-            connect_to,
-            mapped_only,
-            candidates,
-        } => {
-            let candidates = match candidates {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-                    probe::parse_candidates(&path.display().to_string(), &text)?
-                }
-                None => Vec::new(),
-            };
-            let config = Config {
-                ports,
-                timeout: Duration::from_secs(timeout.max(1)),
-                concurrency,
-                per_network_per_second: rate_per_network,
-                offline_after,
-                connect_to: connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<Result<_, _>>()?,
-                mapped_only,
-                candidates,
-            };
+        Command::Run { round: args, rounds, every } => {
+            let (config, operation) = (args.config()?, args.operation);
             let ctx = Context::load(store, data)?;
             for n in 1..=rounds.max(1) {
                 let round = probe::round(

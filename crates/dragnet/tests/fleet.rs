@@ -215,6 +215,82 @@ fn a_poisoned_job_is_dead_lettered_with_its_reason_and_blocks_nothing() {
     assert_eq!(stats(|a| fleet.run(a))["observations"], 500);
 }
 
+/// A job a worker finished: its report.
+fn done<'a>(worked: &'a [Value], origin: &str) -> &'a Value {
+    let found = worked.iter().find(|w| w["job"]["origin"] == origin);
+    let w = found.unwrap_or_else(|| panic!("no job {origin} among {worked:?}"));
+    assert_eq!(w["outcome"], "done", "{w}");
+    &w["report"]
+}
+
+/// A prober round, a package and a blocklist export are jobs too: the
+/// worker's round verifies a silent server offline, its package is the
+/// agency's next version, and its export is byte for byte what `dragnet
+/// export` writes from the same store, fetched with `fleet result`.
+#[test]
+fn prober_rounds_packages_and_exports_are_fleet_jobs() {
+    let Some(fleet) = Fleet::new("tasks") else { return };
+    let ok = |args: &[&str]| {
+        let r = fleet.run(args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+        r
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let c2 = addresses(dir.path(), "c2.txt", 50, 3);
+    ok(&["ingest", c2.to_str().unwrap(), "--source", "partner-a", "--category", "botnet-c2", "--tlp", "green"]);
+    let server = |ip: &str| ok(&["--json", "server", ip]).json()["id"].as_str().unwrap().to_string();
+    let (seized, routed) = (server("45.50.0.0"), server("45.50.0.1"));
+    for to in ["validated", "attributed", "assigned", "requested", "acknowledged", "seized"] {
+        ok(&["takedown", "set", &seized, "--to", to, "--reason", "routine"]);
+    }
+    ok(&["org", "add", "police-ee", "--kind", "agency", "--country", "ee"]);
+    ok(&["route", "add", &routed, "--to", "police-ee", "--reason", "hosted in Tallinn"]);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nats = ["--nats", fleet.nats.as_str(), "--queue", fleet.queue.as_str()];
+    let queue = |args: &[&str]| {
+        let r = dragnet(fleet.data.path(), &[&["--json", "fleet"], args, &nats].concat());
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        r.json()[0]["job"].as_str().unwrap().to_string()
+    };
+    let (to80, to443) = (format!("45.50.0.0:80=127.0.0.1:{closed}"), format!("45.50.0.0:443=127.0.0.1:{closed}"));
+    let round = ["probe", "--offline-after", "1", "--timeout", "1", "--mapped-only", "--connect-to", &to80];
+    queue(&[&round[..], &["--connect-to", &to443]].concat());
+    queue(&["package", "--for", "police-ee"]);
+    let export = queue(&["export", "--format", "rpz", "--zone", "rpz.example"]);
+    let worked = drain(&fleet, 1);
+
+    let probed = done(&worked, "probe round");
+    assert_eq!((probed["servers"].as_u64(), probed["probes"].as_u64()), (Some(1), Some(2)), "{probed}");
+    assert_eq!(probed["verified_offline"], serde_json::json!([seized]), "{probed}");
+    assert_eq!(ok(&["--json", "takedown", "show", &seized]).json()["state"], "verified-offline");
+    let packaged = done(&worked, "package for police-ee");
+    assert_eq!((packaged["version"].as_u64(), packaged["servers"].as_u64()), (Some(1), Some(1)), "{packaged}");
+    let listed = ok(&["--json", "package", "list", "--for", "police-ee"]).json();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let exported = done(&worked, "rpz export for the operator");
+    assert_eq!(exported["result"], format!("result-{export}"));
+
+    let here = dir.path().join("rpz.zone");
+    ok(&["export", "--format", "rpz", "--zone", "rpz.example", "--out", here.to_str().unwrap()]);
+    let fetched = dir.path().join("fetched.zone");
+    let result = ["fleet", "result", &export, "--out", fetched.to_str().unwrap()];
+    assert_eq!(dragnet(fleet.data.path(), &[&result[..], &nats].concat()).code, 0);
+    let (local, remote) = (std::fs::read_to_string(&here).unwrap(), std::fs::read_to_string(&fetched).unwrap());
+    assert_eq!(remote, local, "the worker's export is the one the command line writes");
+    assert_eq!(exported["bytes"].as_u64(), Some(local.len() as u64));
+    // The verified-offline server is out of the export: two of the three addresses are left.
+    assert_eq!(local.matches("rpz-ip").count(), 2, "{local}");
+    let unknown =
+        dragnet(fleet.data.path(), &[&["fleet", "result", "00000000-0000-4000-8000-000000000000"][..], &nats].concat());
+    assert_eq!(unknown.code, 1);
+    assert!(unknown.stderr.contains("has left no result"), "{}", unknown.stderr);
+    // The worker signed a tree head over everything logged, its round's move included.
+    let verified = ok(&["--json", "audit", "verify"]).json();
+    assert_eq!(verified["problems"], serde_json::json!([]), "{verified}");
+    assert_eq!(verified["newest_head"]["size"], verified["entries"], "{verified}");
+}
+
 #[test]
 fn a_full_queue_refuses_submissions_until_workers_catch_up() {
     let Some(fleet) = Fleet::new("full") else { return };

@@ -1,6 +1,8 @@
 //! What a job says: whose input it is, how it is labelled, and the work:
-//! a file to ingest, or one share of a sensor's telemetry to run the
-//! detectors over. Payloads are named by their SHA-256 in the bucket.
+//! a file to ingest, one share of a sensor's telemetry to run the
+//! detectors over, a round of the verification prober, an agency's next
+//! package, or a blocklist export. Payloads are named by their SHA-256 in
+//! the bucket.
 
 use dragnet_core::policy::BatchLabels;
 use dragnet_core::{Category, Grade, LabelError, Tlp};
@@ -37,6 +39,40 @@ pub enum Work {
     /// Share `partition` of `partitions` of a sensor's logs, as `dragnet
     /// telemetry --partition` takes them.
     Telemetry { files: Vec<Payload>, internal: Vec<String>, partition: u32, partitions: u32 },
+    /// One round of the verification prober, as `dragnet probe run` runs
+    /// it; the candidate addresses, when given, are a payload.
+    Probe { operation: Option<String>, settings: ProbeSettings, candidates: Option<Payload> },
+    /// The agency's next package, as `dragnet package build`.
+    Package { agency: String },
+    /// A blocklist of what is live, as `dragnet export`; its text is kept
+    /// in the bucket under `result-JOB` for `dragnet fleet result`.
+    Export { selection: Selection },
+}
+
+/// How the prober works, as `dragnet probe run`'s options say it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeSettings {
+    pub ports: Vec<u16>,
+    pub timeout_seconds: u64,
+    pub concurrency: usize,
+    pub rate_per_network: u32,
+    pub offline_after: u32,
+    /// `ADDR:PORT=ADDR:PORT` rules.
+    pub connect_to: Vec<String>,
+    pub mapped_only: bool,
+}
+
+/// Which blocklist, of what, for whom: `dragnet export`'s options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    pub format: String,
+    /// The organisation whose view it is (none: the operator's).
+    pub viewer: Option<String>,
+    pub tlp_max: Option<String>,
+    pub categories: Vec<String>,
+    pub min_score: Option<u8>,
+    pub name: Option<String>,
+    pub zone: Option<String>,
 }
 
 /// A payload in the bucket: the file's name, its SHA-256 (the object's
@@ -91,11 +127,38 @@ impl Job {
             .collect()
     }
 
+    /// Work on the store as a whole, not on a partner's input.
+    fn task(origin: String, work: Work) -> Job {
+        Job { id: String::new(), source: String::new(), tlp: None, grade: None, origin, work }
+    }
+
+    /// A prober round (its candidates' payload filled in when submitted).
+    pub fn probe(operation: Option<String>, settings: ProbeSettings, candidates: Option<&str>) -> Job {
+        let candidates = candidates.map(|name| Payload { name: name.to_string(), ..Payload::default() });
+        let origin = match &operation {
+            Some(op) => format!("probe round ({op})"),
+            None => "probe round".to_string(),
+        };
+        Job::task(origin, Work::Probe { operation, settings, candidates })
+    }
+
+    pub fn package(agency: &str) -> Job {
+        Job::task(format!("package for {agency}"), Work::Package { agency: agency.to_string() })
+    }
+
+    pub fn export(selection: Selection) -> Job {
+        let who = selection.viewer.as_deref().unwrap_or("the operator");
+        Job::task(format!("{} export for {who}", selection.format), Work::Export { selection })
+    }
+
     /// The subject the job is published on: telemetry by share.
     pub(crate) fn subject(&self, queue: &str) -> String {
         match &self.work {
             Work::Ingest { .. } => format!("{queue}.jobs.ingest"),
             Work::Telemetry { partition, .. } => format!("{queue}.jobs.telemetry.{partition}"),
+            Work::Probe { .. } => format!("{queue}.jobs.probe"),
+            Work::Package { .. } => format!("{queue}.jobs.package"),
+            Work::Export { .. } => format!("{queue}.jobs.export"),
         }
     }
 
@@ -104,6 +167,8 @@ impl Job {
         match &mut self.work {
             Work::Ingest { payload, .. } => vec![payload],
             Work::Telemetry { files, .. } => files.iter_mut().collect(),
+            Work::Probe { candidates, .. } => candidates.iter_mut().collect(),
+            Work::Package { .. } | Work::Export { .. } => Vec::new(),
         }
     }
 
@@ -111,7 +176,7 @@ impl Job {
     pub fn labels(&self) -> Result<BatchLabels> {
         let category = match &self.work {
             Work::Ingest { category, .. } => category.as_deref(),
-            Work::Telemetry { .. } => None,
+            _ => None,
         };
         Ok(BatchLabels {
             tlp: self.label::<Tlp>("tlp", self.tlp.as_deref())?,

@@ -2,7 +2,8 @@
 //! (by their SHA-256, so the same bytes are stored once) and publishes jobs
 //! naming them: a file to ingest, or one share of a sensor's telemetry
 //! (partitioned by a hash of the source address, so every connection of a
-//! pair reaches one worker). `work` takes jobs from a durable pull
+//! pair reaches one worker); a prober round, a package or a blocklist
+//! export is a job too (an export's text is kept in the bucket). `work` takes jobs from a durable pull
 //! consumer, runs them with the engine on the worker's store, and
 //! acknowledges each only after its store transaction committed. A batch written twice changes nothing,
 //! so a job redelivered after a crash has its effect once. A job that
@@ -20,8 +21,8 @@ mod queue;
 mod submit;
 mod worker;
 
-pub use job::{Job, Payload, Work};
-pub use queue::{DeadLetter, Queue, Status, status};
+pub use job::{Job, Payload, ProbeSettings, Selection, Work};
+pub use queue::{DeadLetter, Queue, Status, result, status};
 pub use submit::{Bytes, Submitted, submit, submit_async};
 pub use worker::{Worked, WorkerConfig, work};
 

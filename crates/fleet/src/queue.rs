@@ -52,6 +52,11 @@ impl Queue {
     }
 }
 
+/// The bucket object a job's result (an export's text) is kept under.
+pub(crate) fn result_object(job: &str) -> String {
+    format!("result-{job}")
+}
+
 /// A job given up on, and why.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -158,5 +163,25 @@ pub fn status(url: &str, q: &Queue) -> Result<Status> {
             dead: state.messages,
             dead_letters,
         })
+    })
+}
+
+/// What a finished job left in the bucket (an export's text); refused
+/// when the job has left nothing (not done yet, or nothing to keep).
+pub fn result(url: &str, q: &Queue, job: &str) -> Result<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    if job.is_empty() || !job.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(Error::Invalid(format!("`{job}` is not a job id")));
+    }
+    runtime()?.block_on(async {
+        let js = connect(url).await?;
+        let bucket = bucket(&js, q).await?;
+        let mut object = bucket.get(result_object(job)).await.map_err(|e| match e.kind() {
+            object_store::GetErrorKind::NotFound => Error::Invalid(format!("job {job} has left no result (yet)")),
+            _ => nats(e),
+        })?;
+        let mut bytes = Vec::new();
+        object.read_to_end(&mut bytes).await.map_err(nats)?;
+        Ok(bytes)
     })
 }

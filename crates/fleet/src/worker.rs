@@ -1,10 +1,12 @@
 //! A worker: takes jobs from the shared durable consumer one at a time,
-//! runs each (an ingest, a share of telemetry) with the engine on its store (on a blocking thread, telling
+//! runs each (an ingest, a share of telemetry, a prober round, a package,
+//! an export) with the engine on its store (on a blocking thread, telling
 //! JetStream it is still at work meanwhile), and acknowledges it only once
-//! its batch committed. Bad input is retried up to `max_tries` and then
+//! its batch committed (and an export's text is in the bucket). Bad input is retried up to `max_tries` and then
 //! dead-lettered with its reason; a store that is down is retried without
 //! end, since the job is not at fault.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::AckKind;
@@ -12,13 +14,17 @@ use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::object_store::{GetErrorKind, ObjectStore};
 use dragnet_core::Store;
 use dragnet_core::store::Source;
+use dragnet_engine::access::Scope;
 use dragnet_engine::ingest::FileReport;
+use dragnet_engine::lookup::Context;
 use dragnet_engine::telemetry::{Partition, Request, Sensor, TelemetryReport};
+use dragnet_engine::{audit, blocklist, packages, probe};
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use crate::queue::{self, CONSUMER, DeadLetter, Queue};
+use crate::job::{ProbeSettings, Selection};
+use crate::queue::{self, CONSUMER, DeadLetter, Queue, result_object};
 use crate::{Error, Job, Payload, Result, Work, nats};
 
 /// The largest payload a worker reads.
@@ -38,14 +44,20 @@ pub struct WorkerConfig {
     pub retry_after: Duration,
     /// Stop after this long without a job (None: run until stopped).
     pub idle_exit: Option<Duration>,
+    /// The worker's data folder (geolocation ranges), as `dragnet --data`.
+    pub data: PathBuf,
+    /// The key that signs the audit log's tree heads after a job that
+    /// moved servers or read restricted data.
+    pub audit_key: PathBuf,
 }
 
 /// What happened to one job.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum Worked {
-    /// `report` is what `dragnet ingest --json` or `dragnet telemetry
-    /// --json` prints for the same input.
+    /// `report` is what `dragnet ingest --json`, `dragnet telemetry
+    /// --json` or `dragnet probe run --json` prints for the same input; an
+    /// export's names the bucket object its text is in.
     Done {
         job: Job,
         tries: i64,
@@ -172,7 +184,7 @@ async fn until_the_store_answers(
     each: &mut dyn FnMut(&Worked),
 ) -> std::result::Result<serde_json::Value, Failed> {
     loop {
-        match run(bucket, job, store).await {
+        match run(bucket, job, store, config).await {
             Err(Failed::Store(reason)) if store.is_some() => {
                 each(&Worked::Retry { job: Some(job.clone()), tries, reason });
                 tokio::time::sleep(config.retry_after).await;
@@ -201,13 +213,26 @@ fn judge(job: Job, tries: i64, ran: std::result::Result<serde_json::Value, Faile
 }
 
 /// A job's work on the store, ready to run on a blocking thread.
-type Task = Box<dyn FnOnce(&mut dyn Store) -> std::result::Result<serde_json::Value, Failed> + Send>;
+type Task = Box<dyn FnOnce(&mut dyn Store) -> std::result::Result<Outcome, Failed> + Send>;
+
+/// What a job's work gave: its report, and what to keep in the bucket.
+struct Outcome {
+    report: serde_json::Value,
+    result: Option<Vec<u8>>,
+}
+
+impl From<serde_json::Value> for Outcome {
+    fn from(report: serde_json::Value) -> Outcome {
+        Outcome { report, result: None }
+    }
+}
 
 /// Fetches the payloads and does the work on a blocking thread.
 async fn run(
     bucket: &ObjectStore,
     job: &Job,
     store: &mut Option<Box<dyn Store + Send>>,
+    config: &WorkerConfig,
 ) -> std::result::Result<serde_json::Value, Failed> {
     let labels = job.labels().map_err(|e| Failed::Input(e.to_string()))?;
     let wanted = Source {
@@ -231,7 +256,7 @@ async fn run(
                 match report {
                     Ok(r) if r.store_failed => Err(Failed::Store(r.error.unwrap_or_default())),
                     Ok(FileReport { error: Some(e), .. }) => Err(Failed::Input(e)),
-                    Ok(r) => serde_json::to_value(&r).map_err(|e| Failed::Store(e.to_string())),
+                    Ok(r) => reported(&r),
                     Err(e) => Err(engine_failure(e)),
                 }
             })
@@ -285,9 +310,66 @@ async fn run(
                     ))),
                     Ok(Ok(r)) if r.store_failed => Err(Failed::Store(r.error.clone().unwrap_or_default())),
                     Ok(Ok(TelemetryReport { error: Some(e), .. })) => Err(Failed::Input(e)),
-                    Ok(Ok(r)) => serde_json::to_value(&r).map_err(|e| Failed::Store(e.to_string())),
+                    Ok(Ok(r)) => reported(&r),
                     Ok(Err(e)) => Err(engine_failure(e)),
                 }
+            })
+        }
+        Work::Probe { operation, settings, candidates } => {
+            let candidates = match candidates {
+                Some(payload) => {
+                    let text = String::from_utf8(fetch(bucket, payload).await?)
+                        .map_err(|_| Failed::Input(format!("candidates {}: not UTF-8 text", payload.name)))?;
+                    probe::parse_candidates(&payload.name, &text).map_err(engine_failure)?
+                }
+                None => Vec::new(),
+            };
+            let probing = prober(settings, candidates)?;
+            let (operation, data, key) = (operation.clone(), config.data.clone(), config.audit_key.clone());
+            Box::new(move |store| {
+                let ctx = Context::load(store, &data).map_err(engine_failure)?;
+                let scope = Scope::operator();
+                let now = dragnet_engine::now();
+                let round = probe::round(store, &ctx, &scope, now, operation.as_deref(), &probing);
+                let mut report = reported(&round.map_err(engine_failure)?)?;
+                audited(store, &key, &scope, &mut report.report);
+                Ok(report)
+            })
+        }
+        Work::Package { agency } => {
+            let (agency, data, key) = (agency.clone(), config.data.clone(), config.audit_key.clone());
+            Box::new(move |store| {
+                let ctx = Context::load(store, &data).map_err(engine_failure)?;
+                let (record, package) =
+                    packages::build(store, &ctx, &agency, dragnet_engine::now()).map_err(engine_failure)?;
+                let mut report: Outcome = serde_json::json!({
+                    "id": record.id, "agency": package.agency, "version": package.version,
+                    "servers": package.servers.len(), "tlp": package.tlp, "changes": package.changes,
+                })
+                .into();
+                audited(store, &key, &Scope::operator(), &mut report.report);
+                Ok(report)
+            })
+        }
+        Work::Export { selection } => {
+            let request = blocklist_request(selection)?;
+            let (viewer, data, key) = (selection.viewer.clone(), config.data.clone(), config.audit_key.clone());
+            let object = result_object(&job.id);
+            Box::new(move |store| {
+                let ctx = Context::load(store, &data).map_err(engine_failure)?;
+                let scope = match &viewer {
+                    Some(org) => Scope::of_org(store, org).map_err(engine_failure)?,
+                    None => Scope::operator(),
+                };
+                let written =
+                    blocklist::export(store, &ctx, &scope, dragnet_engine::now(), &request).map_err(engine_failure)?;
+                let mut report = serde_json::json!({
+                    "format": request.format.name(), "lines": written.lines, "skipped": written.skipped,
+                    "bytes": written.text.len(), "result": object,
+                    "sha256": dragnet_core::digest::hex(&dragnet_core::digest::sha256(written.text.as_bytes())),
+                });
+                audited(store, &key, &scope, &mut report);
+                Ok(Outcome { report, result: Some(written.text.into_bytes()) })
             })
         }
     };
@@ -300,17 +382,74 @@ async fn run(
     match done {
         Ok((owned, outcome)) => {
             *store = Some(owned);
-            outcome
+            let Outcome { report, result } = outcome?;
+            if let Some(bytes) = result {
+                let object = result_object(&job.id);
+                bucket
+                    .put(object.as_str(), &mut &bytes[..])
+                    .await
+                    .map_err(|e| Failed::Store(format!("keeping the result as {object}: {e}")))?;
+            }
+            Ok(report)
         }
         // The thread died with the store: the input is the likely cause.
         Err(e) => Err(Failed::Input(format!("the job's thread failed: {e}"))),
     }
 }
 
-/// An engine error: the store's fault (retried) or the input's.
+fn reported(report: &impl Serialize) -> std::result::Result<Outcome, Failed> {
+    Ok(serde_json::to_value(report).map_err(|e| Failed::Store(e.to_string()))?.into())
+}
+
+/// The prober's settings, as `dragnet probe run` makes them.
+fn prober(s: &ProbeSettings, candidates: Vec<std::net::IpAddr>) -> std::result::Result<probe::Config, Failed> {
+    let connect_to = s.connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<dragnet_engine::Result<_>>();
+    Ok(probe::Config {
+        ports: s.ports.clone(),
+        timeout: Duration::from_secs(s.timeout_seconds.clamp(1, 60)),
+        concurrency: s.concurrency.clamp(1, 1024),
+        per_network_per_second: s.rate_per_network,
+        offline_after: s.offline_after,
+        connect_to: connect_to.map_err(engine_failure)?,
+        mapped_only: s.mapped_only,
+        candidates,
+    })
+}
+
+/// The export `selection` asks for, as `dragnet export` reads its options.
+fn blocklist_request(selection: &Selection) -> std::result::Result<blocklist::Request, Failed> {
+    let format = selection.format.parse::<blocklist::Format>().map_err(engine_failure)?;
+    let filter = blocklist::Filter::parse(selection.tlp_max.as_deref(), &selection.categories, selection.min_score)
+        .map_err(engine_failure)?;
+    Ok(blocklist::Request { format, filter, name: selection.name.clone(), zone: selection.zone.clone() })
+}
+
+/// Logs the restricted data `scope` was shown and signs a tree head, as
+/// the command line does when a command ends. The job's work is already
+/// committed, so a failure here is reported with it rather than undoing it
+/// by a retry (the next tree head covers what this one missed).
+fn audited(store: &mut dyn Store, key: &std::path::Path, scope: &Scope, report: &mut serde_json::Value) {
+    let now = dragnet_engine::now();
+    let reads = audit::restricted_reads(scope, now);
+    let logged = match reads.is_empty() {
+        true => Ok(()),
+        false => store.append_audit(&reads).map_err(|e| e.to_string()),
+    };
+    let signed = logged.and_then(|()| {
+        let signer = audit::Signer::load_or_create(key).map_err(|e| e.to_string())?;
+        audit::checkpoint(store, &signer, now).map(|_| ()).map_err(|e| e.to_string())
+    });
+    if let (Err(e), Some(fields)) = (signed, report.as_object_mut()) {
+        fields.insert("audit_error".into(), e.into());
+    }
+}
+
+/// An engine error: the store's or the worker's machine's fault (waited
+/// for: a full disk under the job's files or beacon scoring's temporary
+/// ones is not the input's doing) or the input's.
 fn engine_failure(e: dragnet_engine::Error) -> Failed {
     match e {
-        dragnet_engine::Error::Store(e) => Failed::Store(e.to_string()),
+        e @ (dragnet_engine::Error::Store(_) | dragnet_engine::Error::Io { .. }) => Failed::Store(e.to_string()),
         e => Failed::Input(e.to_string()),
     }
 }
