@@ -63,11 +63,10 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// As a fleet job carries it.
-    pub fn job(&self, format: &str, viewer: Option<&str>) -> dragnet_fleet::Selection {
-        dragnet_fleet::Selection {
+    /// As the engine (and a fleet job) takes it.
+    pub fn engine(&self, format: &str) -> blocklist::Selection {
+        blocklist::Selection {
             format: format.to_string(),
-            viewer: viewer.map(str::to_string),
             tlp_max: self.tlp_max.clone(),
             categories: self.category.clone(),
             min_score: self.min_score,
@@ -126,13 +125,7 @@ fn blocklist(store: &mut dyn Store, data: &Path, args: &Args, format: blocklist:
     if args.package.is_some() {
         anyhow::bail!("a blocklist is of what is live now: --package goes with stix, misp and xarf");
     }
-    let s = &args.selection;
-    let request = blocklist::Request {
-        format,
-        filter: blocklist::Filter::parse(s.tlp_max.as_deref(), &s.category, s.min_score)?,
-        name: s.name.clone(),
-        zone: s.zone.clone(),
-    };
+    let request = args.selection.engine(format.name()).request()?;
     let ctx = Context::load(store, data)?;
     let scope = crate::lookup::scope(store, args.viewer.as_deref())?;
     let written = blocklist::export(store, &ctx, &scope, dragnet_engine::now(), &request)?;

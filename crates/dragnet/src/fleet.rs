@@ -241,6 +241,8 @@ fn queue_one(nats: &NatsArgs, job: Job, payloads: Vec<dragnet_fleet::Bytes>, jso
 pub fn fleet(command: &FleetCommand, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         FleetCommand::Probe { round, nats } => {
+            // Refused here as `dragnet probe run` refuses it, not on a worker.
+            round.config()?;
             let (name, payloads) = match &round.candidates {
                 Some(path) => {
                     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
@@ -253,8 +255,9 @@ pub fn fleet(command: &FleetCommand, json: bool) -> anyhow::Result<ExitCode> {
         }
         FleetCommand::Package { agency, nats } => return queue_one(nats, Job::package(agency), Vec::new(), json),
         FleetCommand::Export { format, viewer, selection, nats } => {
-            let job = Job::export(selection.job(format, viewer.as_deref()));
-            return queue_one(nats, job, Vec::new(), json);
+            let selection = selection.engine(format);
+            selection.request()?;
+            return queue_one(nats, Job::export(selection, viewer.as_deref()), Vec::new(), json);
         }
         FleetCommand::Result { job, out, nats } => {
             let bytes = dragnet_fleet::result(&nats.nats, &nats.queue()?, job)?;

@@ -70,8 +70,8 @@ pub struct RoundArgs {
 
 impl RoundArgs {
     /// The settings as a fleet job carries them (the candidates go as a payload).
-    pub fn settings(&self) -> dragnet_fleet::ProbeSettings {
-        dragnet_fleet::ProbeSettings {
+    pub fn settings(&self) -> probe::Settings {
+        probe::Settings {
             ports: self.ports.clone(),
             timeout_seconds: self.timeout,
             concurrency: self.concurrency,
@@ -82,7 +82,9 @@ impl RoundArgs {
         }
     }
 
-    fn config(&self) -> anyhow::Result<Config> {
+    /// The round's configuration, the candidates file read (refused as
+    /// `dragnet probe run` refuses it, also before a fleet job is queued).
+    pub fn config(&self) -> anyhow::Result<Config> {
         let candidates = match &self.candidates {
             Some(path) => {
                 let text =
@@ -91,16 +93,7 @@ impl RoundArgs {
             }
             None => Vec::new(),
         };
-        Ok(Config {
-            ports: self.ports.clone(),
-            timeout: Duration::from_secs(self.timeout.max(1)),
-            concurrency: self.concurrency,
-            per_network_per_second: self.rate_per_network,
-            offline_after: self.offline_after,
-            connect_to: self.connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<Result<_, _>>()?,
-            mapped_only: self.mapped_only,
-            candidates,
-        })
+        Ok(self.settings().config(candidates)?)
     }
 }
 

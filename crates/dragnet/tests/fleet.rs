@@ -77,6 +77,7 @@ impl Drop for Fleet {
 /// What a worker printed: one JSON document per job.
 fn finished(child: Child) -> Vec<Value> {
     let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the worker ended with {}", out.status);
     serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>().map(Result::unwrap).collect()
 }
 
@@ -281,6 +282,14 @@ fn prober_rounds_packages_and_exports_are_fleet_jobs() {
     assert_eq!(exported["bytes"].as_u64(), Some(local.len() as u64));
     // The verified-offline server is out of the export: two of the three addresses are left.
     assert_eq!(local.matches("rpz-ip").count(), 2, "{local}");
+    // What a worker would refuse is refused before it is queued.
+    let stix = dragnet(fleet.data.path(), &[&["fleet", "export", "--format", "stix"][..], &nats].concat());
+    assert_eq!(stix.code, 1);
+    assert!(stix.stderr.contains("--format stix: expected plain"), "{}", stix.stderr);
+    let rule = ["fleet", "probe", "--connect-to", "45.50.0.0=127.0.0.1"];
+    let bad_rule = dragnet(fleet.data.path(), &[&rule[..], &nats].concat());
+    assert_eq!(bad_rule.code, 1, "{}", bad_rule.stderr);
+    assert_eq!(fleet.status()["queued"], 0);
     let unknown =
         dragnet(fleet.data.path(), &[&["fleet", "result", "00000000-0000-4000-8000-000000000000"][..], &nats].concat());
     assert_eq!(unknown.code, 1);

@@ -6,6 +6,8 @@
 
 use dragnet_core::policy::BatchLabels;
 use dragnet_core::{Category, Grade, LabelError, Tlp};
+use dragnet_engine::blocklist::Selection;
+use dragnet_engine::probe::Settings as ProbeSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -44,35 +46,20 @@ pub enum Work {
     Probe { operation: Option<String>, settings: ProbeSettings, candidates: Option<Payload> },
     /// The agency's next package, as `dragnet package build`.
     Package { agency: String },
-    /// A blocklist of what is live, as `dragnet export`; its text is kept
-    /// in the bucket under `result-JOB` for `dragnet fleet result`.
-    Export { selection: Selection },
+    /// A blocklist of what is live, as `dragnet export`, for `viewer` (none:
+    /// the operator); its text is kept in the bucket under `result-JOB` for
+    /// `dragnet fleet result`.
+    Export { selection: Selection, viewer: Option<String> },
 }
 
-/// How the prober works, as `dragnet probe run`'s options say it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProbeSettings {
-    pub ports: Vec<u16>,
-    pub timeout_seconds: u64,
-    pub concurrency: usize,
-    pub rate_per_network: u32,
-    pub offline_after: u32,
-    /// `ADDR:PORT=ADDR:PORT` rules.
-    pub connect_to: Vec<String>,
-    pub mapped_only: bool,
-}
-
-/// Which blocklist, of what, for whom: `dragnet export`'s options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Selection {
-    pub format: String,
-    /// The organisation whose view it is (none: the operator's).
-    pub viewer: Option<String>,
-    pub tlp_max: Option<String>,
-    pub categories: Vec<String>,
-    pub min_score: Option<u8>,
-    pub name: Option<String>,
-    pub zone: Option<String>,
+impl Work {
+    /// Work that must not run twice: a second prober round would count as
+    /// another silent round, a second build would be another package
+    /// version. Such a job is not retried; one delivered again after its
+    /// worker went quiet is dead-lettered unrun.
+    pub fn runs_once(&self) -> bool {
+        matches!(self, Work::Probe { .. } | Work::Package { .. })
+    }
 }
 
 /// A payload in the bucket: the file's name, its SHA-256 (the object's
@@ -146,9 +133,9 @@ impl Job {
         Job::task(format!("package for {agency}"), Work::Package { agency: agency.to_string() })
     }
 
-    pub fn export(selection: Selection) -> Job {
-        let who = selection.viewer.as_deref().unwrap_or("the operator");
-        Job::task(format!("{} export for {who}", selection.format), Work::Export { selection })
+    pub fn export(selection: Selection, viewer: Option<&str>) -> Job {
+        let origin = format!("{} export for {}", selection.format, viewer.unwrap_or("the operator"));
+        Job::task(origin, Work::Export { selection, viewer: viewer.map(str::to_string) })
     }
 
     /// The subject the job is published on: telemetry by share.

@@ -21,7 +21,7 @@ mod queue;
 mod submit;
 mod worker;
 
-pub use job::{Job, Payload, ProbeSettings, Selection, Work};
+pub use job::{Job, Payload, Work};
 pub use queue::{DeadLetter, Queue, Status, result, status};
 pub use submit::{Bytes, Submitted, submit, submit_async};
 pub use worker::{Worked, WorkerConfig, work};

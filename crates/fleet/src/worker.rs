@@ -23,7 +23,6 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use crate::job::{ProbeSettings, Selection};
 use crate::queue::{self, CONSUMER, DeadLetter, Queue, result_object};
 use crate::{Error, Job, Payload, Result, Work, nats};
 
@@ -81,6 +80,10 @@ pub fn work(
     each: &mut dyn FnMut(&Worked),
 ) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().map_err(nats)?;
+    // The store lives outside the runtime: a PostgreSQL client closes its
+    // connection with a runtime of its own when dropped, which may not
+    // happen inside this one.
+    let mut store = Some(store);
     rt.block_on(async {
         let js = queue::connect(url).await?;
         let jobs = queue::jobs(&js, &config.queue).await?;
@@ -102,7 +105,6 @@ pub fn work(
         // worker was told: say "still at work" by that one.
         let ack_wait = consumer.cached_info().config.ack_wait;
         let beat_every = (ack_wait / 3).max(Duration::from_millis(100));
-        let mut store = Some(store);
         let mut last_job = Instant::now();
         loop {
             let mut batch =
@@ -122,6 +124,12 @@ pub fn work(
                 Ok(job) if tries > config.max_tries => {
                     let why = format!("delivered {tries} times without an outcome: its workers died on it");
                     dead(Some(job), None, why, tries)
+                }
+                // Its worker went quiet: the round or build may have happened.
+                Ok(job) if tries > 1 && job.work.runs_once() => {
+                    let why = "delivered again after its worker went quiet: it may have run, and a prober round or \
+                               package build is not run twice (queue another if it did not happen)";
+                    dead(Some(job), None, why.to_string(), tries)
                 }
                 Ok(job) => {
                     let ran = beating(
@@ -185,7 +193,7 @@ async fn until_the_store_answers(
 ) -> std::result::Result<serde_json::Value, Failed> {
     loop {
         match run(bucket, job, store, config).await {
-            Err(Failed::Store(reason)) if store.is_some() => {
+            Err(Failed::Store(reason)) if store.is_some() && !job.work.runs_once() => {
                 each(&Worked::Retry { job: Some(job.clone()), tries, reason });
                 tokio::time::sleep(config.retry_after).await;
             }
@@ -205,6 +213,9 @@ enum Failed {
 fn judge(job: Job, tries: i64, ran: std::result::Result<serde_json::Value, Failed>, max_tries: i64) -> Worked {
     match ran {
         Ok(report) => Worked::Done { job, tries, report },
+        Err(Failed::Input(reason) | Failed::Store(reason)) if job.work.runs_once() => {
+            dead(Some(job), None, format!("{reason} (not retried: it may have run in part)"), tries)
+        }
         // Only when the store went with a failed thread: offered again.
         Err(Failed::Store(reason)) => Worked::Retry { job: Some(job), tries, reason },
         Err(Failed::Input(reason)) if tries < max_tries => Worked::Retry { job: Some(job), tries, reason },
@@ -324,7 +335,7 @@ async fn run(
                 }
                 None => Vec::new(),
             };
-            let probing = prober(settings, candidates)?;
+            let probing = settings.config(candidates).map_err(engine_failure)?;
             let (operation, data, key) = (operation.clone(), config.data.clone(), config.audit_key.clone());
             Box::new(move |store| {
                 let ctx = Context::load(store, &data).map_err(engine_failure)?;
@@ -332,7 +343,7 @@ async fn run(
                 let now = dragnet_engine::now();
                 let round = probe::round(store, &ctx, &scope, now, operation.as_deref(), &probing);
                 let mut report = reported(&round.map_err(engine_failure)?)?;
-                audited(store, &key, &scope, &mut report.report);
+                note_audit(&mut report.report, audited(store, &key, &scope));
                 Ok(report)
             })
         }
@@ -347,13 +358,15 @@ async fn run(
                     "servers": package.servers.len(), "tlp": package.tlp, "changes": package.changes,
                 })
                 .into();
-                audited(store, &key, &Scope::operator(), &mut report.report);
+                note_audit(&mut report.report, audited(store, &key, &Scope::operator()));
                 Ok(report)
             })
         }
-        Work::Export { selection } => {
-            let request = blocklist_request(selection)?;
-            let (viewer, data, key) = (selection.viewer.clone(), config.data.clone(), config.audit_key.clone());
+        Work::Export { selection, viewer } => {
+            let request = selection.request().map_err(engine_failure)?;
+            // The id names the result in the bucket: only a submitter's UUID will do.
+            uuid::Uuid::parse_str(&job.id).map_err(|_| Failed::Input(format!("job id `{}` is not a UUID", job.id)))?;
+            let (viewer, data, key) = (viewer.clone(), config.data.clone(), config.audit_key.clone());
             let object = result_object(&job.id);
             Box::new(move |store| {
                 let ctx = Context::load(store, &data).map_err(engine_failure)?;
@@ -368,7 +381,9 @@ async fn run(
                     "bytes": written.text.len(), "result": object,
                     "sha256": dragnet_core::digest::hex(&dragnet_core::digest::sha256(written.text.as_bytes())),
                 });
-                audited(store, &key, &scope, &mut report);
+                // What was read is logged before anyone can fetch it, or the export is not kept.
+                let audit = audited(store, &key, &scope).map_err(Failed::Store)?;
+                note_audit(&mut report, Ok(audit));
                 Ok(Outcome { report, result: Some(written.text.into_bytes()) })
             })
         }
@@ -401,55 +416,40 @@ fn reported(report: &impl Serialize) -> std::result::Result<Outcome, Failed> {
     Ok(serde_json::to_value(report).map_err(|e| Failed::Store(e.to_string()))?.into())
 }
 
-/// The prober's settings, as `dragnet probe run` makes them.
-fn prober(s: &ProbeSettings, candidates: Vec<std::net::IpAddr>) -> std::result::Result<probe::Config, Failed> {
-    let connect_to = s.connect_to.iter().map(|c| probe::parse_connect_to(c)).collect::<dragnet_engine::Result<_>>();
-    Ok(probe::Config {
-        ports: s.ports.clone(),
-        timeout: Duration::from_secs(s.timeout_seconds.clamp(1, 60)),
-        concurrency: s.concurrency.clamp(1, 1024),
-        per_network_per_second: s.rate_per_network,
-        offline_after: s.offline_after,
-        connect_to: connect_to.map_err(engine_failure)?,
-        mapped_only: s.mapped_only,
-        candidates,
-    })
-}
-
-/// The export `selection` asks for, as `dragnet export` reads its options.
-fn blocklist_request(selection: &Selection) -> std::result::Result<blocklist::Request, Failed> {
-    let format = selection.format.parse::<blocklist::Format>().map_err(engine_failure)?;
-    let filter = blocklist::Filter::parse(selection.tlp_max.as_deref(), &selection.categories, selection.min_score)
-        .map_err(engine_failure)?;
-    Ok(blocklist::Request { format, filter, name: selection.name.clone(), zone: selection.zone.clone() })
-}
-
 /// Logs the restricted data `scope` was shown and signs a tree head, as
-/// the command line does when a command ends. The job's work is already
-/// committed, so a failure here is reported with it rather than undoing it
-/// by a retry (the next tree head covers what this one missed).
-fn audited(store: &mut dyn Store, key: &std::path::Path, scope: &Scope, report: &mut serde_json::Value) {
+/// the command line does when a command ends. Refused when the reads could
+/// not be logged; a tree head that could not be signed is only reported
+/// (`Ok(Some(why))`): the next one covers what this one missed.
+fn audited(store: &mut dyn Store, key: &std::path::Path, scope: &Scope) -> std::result::Result<Option<String>, String> {
     let now = dragnet_engine::now();
     let reads = audit::restricted_reads(scope, now);
-    let logged = match reads.is_empty() {
-        true => Ok(()),
-        false => store.append_audit(&reads).map_err(|e| e.to_string()),
+    if !reads.is_empty() {
+        store.append_audit(&reads).map_err(|e| format!("logging the restricted reads: {e}"))?;
+    }
+    let signed = audit::Signer::load_or_create(key).and_then(|signer| audit::checkpoint(store, &signer, now));
+    Ok(signed.err().map(|e| format!("signing a tree head: {e}")))
+}
+
+/// Puts an audit failure into the job's report: a prober round or package
+/// is committed already and is not run again for it.
+fn note_audit(report: &mut serde_json::Value, audit: std::result::Result<Option<String>, String>) {
+    let problem = match audit {
+        Ok(None) => return,
+        Ok(Some(e)) | Err(e) => e,
     };
-    let signed = logged.and_then(|()| {
-        let signer = audit::Signer::load_or_create(key).map_err(|e| e.to_string())?;
-        audit::checkpoint(store, &signer, now).map(|_| ()).map_err(|e| e.to_string())
-    });
-    if let (Err(e), Some(fields)) = (signed, report.as_object_mut()) {
-        fields.insert("audit_error".into(), e.into());
+    if let Some(fields) = report.as_object_mut() {
+        fields.insert("audit_error".into(), problem.into());
     }
 }
 
-/// An engine error: the store's or the worker's machine's fault (waited
-/// for: a full disk under the job's files or beacon scoring's temporary
-/// ones is not the input's doing) or the input's.
+/// An engine error: the store's (waited for) or the job's. A file the
+/// worker could not write or read (a full disk under beacon scoring's
+/// temporary files) counts as the job's: it is offered again, maybe to a
+/// worker on another machine, and dead-lettered with its reason if it
+/// keeps failing, rather than holding this worker forever.
 fn engine_failure(e: dragnet_engine::Error) -> Failed {
     match e {
-        e @ (dragnet_engine::Error::Store(_) | dragnet_engine::Error::Io { .. }) => Failed::Store(e.to_string()),
+        dragnet_engine::Error::Store(e) => Failed::Store(e.to_string()),
         e => Failed::Input(e.to_string()),
     }
 }

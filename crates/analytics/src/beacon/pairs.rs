@@ -94,6 +94,9 @@ struct Pair {
     /// The earliest and latest offsets.
     first: u32,
     last: u32,
+    /// Times are no longer kept: the pair has reached the strobe threshold
+    /// and is never scored as a beacon.
+    strobe: bool,
     /// Seconds since the start of the window's first hour, of the
     /// connections not spilled.
     ts: Vec<u32>,
@@ -120,8 +123,10 @@ impl Pair {
         (self.first, self.last) =
             if self.count == 0 { (offset, offset) } else { (self.first.min(offset), self.last.max(offset)) };
         self.count += 1;
-        self.ts.push(offset);
-        self.bytes.push(traffic.map_or(0, |t| u32::try_from(t.orig_ip_bytes).unwrap_or(u32::MAX)));
+        if !self.strobe {
+            self.ts.push(offset);
+            self.bytes.push(traffic.map_or(0, |t| u32::try_from(t.orig_ip_bytes).unwrap_or(u32::MAX)));
+        }
         self.total_bytes += traffic.map_or(0, |t| t.orig_ip_bytes + t.resp_ip_bytes);
         self.duration += traffic.map_or(0.0, |t| t.duration);
         if self.samples.len() < SAMPLES && !uid.is_empty() {
@@ -291,7 +296,9 @@ impl<'n> Beacons<'n> {
             }
         }
         let t = c.ts.trunc() as i64;
-        if !self.kept.keeps(c) || !self.in_window(t) {
+        // After a failed write the report is an error: nothing more is held for it.
+        let failed = self.spiller.as_ref().is_some_and(|s| s.failed.is_some());
+        if !self.kept.keeps(c) || !self.in_window(t) || failed {
             return;
         }
         let offset = self.offset(t);
@@ -302,10 +309,13 @@ impl<'n> Beacons<'n> {
         if !c.uid.as_str().is_empty() {
             pair.named.extend(named.into_iter().flatten());
         }
-        let grown = (pair.ts.capacity() + pair.bytes.capacity()).saturating_sub(before) * 4;
+        if pair.count >= self.cfg.strobe_threshold && !pair.strobe {
+            (pair.strobe, pair.ts, pair.bytes) = (true, Vec::new(), Vec::new());
+        }
+        let after = pair.ts.capacity() + pair.bytes.capacity();
         if let Some(s) = self.spiller.as_mut() {
-            s.held += grown;
-            if s.held > s.budget && s.failed.is_none() {
+            s.held = (s.held + after * 4).saturating_sub(before * 4);
+            if s.held > s.budget {
                 s.write_out(&mut self.pairs);
             }
         }
@@ -408,7 +418,7 @@ impl Spiller {
             for ((src, dst), mut p) in group {
                 // Records of pairs left out since (claimed by a name) are skipped.
                 while let Some(r) = records.next_if(|r| r.pair <= p.id) {
-                    if r.pair == p.id {
+                    if r.pair == p.id && !p.strobe {
                         p.ts.push(r.offset);
                         p.bytes.push(r.bytes);
                     }

@@ -63,8 +63,6 @@ pub trait Spill {
 #[derive(Debug, Default)]
 pub struct InMemory {
     buckets: Vec<Vec<Spilled>>,
-    /// Records appended in all, for tests to see that spilling happened.
-    pub appended: usize,
 }
 
 impl Spill for InMemory {
@@ -72,7 +70,6 @@ impl Spill for InMemory {
         if self.buckets.len() <= bucket {
             self.buckets.resize_with(bucket + 1, Vec::new);
         }
-        self.appended += records.len();
         if let Some(b) = self.buckets.get_mut(bucket) {
             b.extend_from_slice(records);
         }
@@ -84,10 +81,14 @@ impl Spill for InMemory {
     }
 }
 
+/// Buckets at most: each is a file open while the connections go by.
+pub const MAX_BUCKETS: usize = 256;
+
 /// How many buckets keep one bucket's records within `budget` bytes, for
-/// `connections` connections.
+/// `connections` connections (at most [`MAX_BUCKETS`]: past 256 budgets'
+/// worth of connections a bucket outgrows the budget).
 pub fn buckets_for(connections: usize, budget: usize) -> usize {
-    (connections.saturating_mul(Spilled::SIZE) / budget.max(1)).saturating_add(1).clamp(1, 4096)
+    (connections.saturating_mul(Spilled::SIZE) / budget.max(1)).saturating_add(1).clamp(1, MAX_BUCKETS)
 }
 
 #[cfg(test)]
@@ -107,6 +108,6 @@ mod tests {
         assert_eq!(buckets_for(0, 1 << 20), 1);
         assert_eq!(buckets_for(1000, 1 << 20), 1);
         assert_eq!(buckets_for(1_000_000, 1 << 20), 12);
-        assert_eq!(buckets_for(usize::MAX, 1), 4096);
+        assert_eq!(buckets_for(usize::MAX, 1), MAX_BUCKETS);
     }
 }

@@ -76,6 +76,29 @@ impl Filter {
     }
 }
 
+/// An export as a user asks for it (`dragnet export`'s options; a fleet
+/// job carries it as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Selection {
+    pub format: String,
+    pub tlp_max: Option<String>,
+    pub categories: Vec<String>,
+    pub min_score: Option<u8>,
+    pub name: Option<String>,
+    pub zone: Option<String>,
+}
+
+impl Selection {
+    pub fn request(&self) -> Result<Request> {
+        Ok(Request {
+            format: self.format.parse()?,
+            filter: Filter::parse(self.tlp_max.as_deref(), &self.categories, self.min_score)?,
+            name: self.name.clone(),
+            zone: self.zone.clone(),
+        })
+    }
+}
+
 /// An export asked for: the format, the filter, and names the file uses.
 #[derive(Debug, Clone)]
 pub struct Request {

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use dragnet_core::store::ProbeResult;
 use dragnet_core::takedown::State;
 use dragnet_core::{Store, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod candidates;
 mod connect;
@@ -30,6 +30,40 @@ use crate::access::Scope;
 use crate::lookup::Context;
 use crate::takedown::{self, Move};
 use crate::{Error, Result, operations};
+
+/// How a round probes, as a user says it (`dragnet probe run`'s options; a
+/// fleet job carries it as it is).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub ports: Vec<u16>,
+    pub timeout_seconds: u64,
+    pub concurrency: usize,
+    /// New connections a second to one /24 (or /48).
+    pub rate_per_network: u32,
+    pub offline_after: u32,
+    /// `ADDR:PORT=ADDR:PORT` rules (see [`Config::connect_to`]).
+    pub connect_to: Vec<String>,
+    pub mapped_only: bool,
+}
+
+impl Settings {
+    /// The round's configuration, with `candidates` to probe besides the servers.
+    pub fn config(&self, candidates: Vec<IpAddr>) -> Result<Config> {
+        if self.ports.is_empty() || self.ports.contains(&0) {
+            return Err(Error::invalid("--ports: at least one port, none of them 0"));
+        }
+        Ok(Config {
+            ports: self.ports.clone(),
+            timeout: Duration::from_secs(self.timeout_seconds.clamp(1, 60)),
+            concurrency: self.concurrency.clamp(1, 1024),
+            per_network_per_second: self.rate_per_network,
+            offline_after: self.offline_after,
+            connect_to: self.connect_to.iter().map(|c| parse_connect_to(c)).collect::<Result<_>>()?,
+            mapped_only: self.mapped_only,
+            candidates,
+        })
+    }
+}
 
 /// How a round probes.
 #[derive(Debug, Clone)]

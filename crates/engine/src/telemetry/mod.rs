@@ -121,9 +121,8 @@ fn first_pass(t: &mut Telemetry, filter: &Filter) -> Result<(usize, WindowOf)> {
 
 /// Beacon scoring that writes connection times out past the memory the
 /// scoring settings allow.
-fn spilling<'n>(beacons: Beacons<'n>, scoring: &BeaconScoring, connections: usize) -> Result<Beacons<'n>> {
-    let spill = spill::TempSpill::new(None).map_err(spill_error)?;
-    Ok(beacons.spilling(Box::new(spill), scoring.memory, connections))
+fn spilling<'n>(beacons: Beacons<'n>, scoring: &BeaconScoring, connections: usize) -> Beacons<'n> {
+    beacons.spilling(Box::<spill::TempSpill>::default(), scoring.memory, connections)
 }
 
 /// The report, and how many connection times were written out for it.
@@ -133,7 +132,7 @@ fn finish(beacons: Beacons<'_>) -> Result<(Report, usize)> {
 }
 
 fn spill_error(e: std::io::Error) -> Error {
-    Error::io("write beacon scoring's temporary files under", &std::env::temp_dir())(e)
+    Error::io("use beacon scoring's temporary files under", &std::env::temp_dir())(e)
 }
 
 /// RITA's beacon scoring knobs, with RITA v5's defaults.
@@ -336,7 +335,7 @@ pub fn beacons(sensor: &Sensor, scoring: &BeaconScoring, limit: usize) -> Result
     let (connections, window) = first_pass(&mut t, &filter)?;
     let (report, spilled_connections) = match window.window(&cfg) {
         Some(win) => {
-            let mut beacons = spilling(Beacons::new(&t.names, &filter, &cfg, win), scoring, connections)?;
+            let mut beacons = spilling(Beacons::new(&t.names, &filter, &cfg, win), scoring, connections);
             t.conns.each(None, &mut |c| beacons.add(c))?;
             finish(beacons)?
         }
@@ -445,10 +444,9 @@ pub fn detect(store: &mut dyn Store, args: &Request) -> Result<TelemetryReport> 
     let partition = args.sensor.partition;
     let share_names: Option<Vec<_>> = partition.map(|p| t.names.iter().filter(|n| p.owns(n.src)).cloned().collect());
     let names = share_names.as_deref().unwrap_or(&t.names);
-    let mut beacons = match window.window(&beacon_cfg) {
-        Some(win) => Some(spilling(Beacons::new(names, &filter, &beacon_cfg, win), &args.scoring, connections)?),
-        None => None,
-    };
+    let mut beacons = window
+        .window(&beacon_cfg)
+        .map(|win| spilling(Beacons::new(names, &filter, &beacon_cfg, win), &args.scoring, connections));
     let mut scanning = Scans::new(&filter, &scan_cfg);
     let mut sighted = Sightings::default();
     // Sightings gather per destination, whoever connected: one share sees them all.

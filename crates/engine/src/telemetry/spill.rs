@@ -1,11 +1,10 @@
-//! Beacon scoring's spilled connection times, in temporary files: one file
-//! a bucket, appended through a small buffer each, read back whole and
-//! removed, one bucket at a time. The directory goes when this does, even
-//! on an error.
+//! Beacon scoring's spilled connection times, in temporary files: one
+//! unnamed file a bucket under `TMPDIR` (nothing is left behind, even when
+//! the process is killed), opened on the bucket's first record, appended
+//! through a small buffer, and read back whole, one bucket at a time.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 
 use dragnet_analytics::beacon::spill::{Spill, Spilled};
 
@@ -13,28 +12,12 @@ use dragnet_analytics::beacon::spill::{Spill, Spilled};
 /// before they are written out.
 pub const DEFAULT_BUDGET: usize = 64 << 20;
 
+/// Bytes buffered a bucket before they are written (256 buckets at most).
+const BUFFER: usize = 16 << 10;
+
+#[derive(Default)]
 pub struct TempSpill {
-    dir: tempfile::TempDir,
-    /// Opened on a bucket's first record.
     writers: Vec<Option<BufWriter<File>>>,
-    /// Bytes written in all, for the report.
-    pub written: u64,
-}
-
-impl TempSpill {
-    /// A fresh directory under `parent` (the system's temporary directory
-    /// when not given).
-    pub fn new(parent: Option<&std::path::Path>) -> io::Result<TempSpill> {
-        let dir = match parent {
-            Some(p) => tempfile::Builder::new().prefix("dragnet-spill-").tempdir_in(p)?,
-            None => tempfile::Builder::new().prefix("dragnet-spill-").tempdir()?,
-        };
-        Ok(TempSpill { dir, writers: Vec::new(), written: 0 })
-    }
-
-    fn path(&self, bucket: usize) -> PathBuf {
-        self.dir.path().join(format!("bucket-{bucket}"))
-    }
 }
 
 impl Spill for TempSpill {
@@ -42,29 +25,25 @@ impl Spill for TempSpill {
         if self.writers.len() <= bucket {
             self.writers.resize_with(bucket + 1, || None);
         }
-        let path = self.path(bucket);
         let slot = self.writers.get_mut(bucket).ok_or_else(|| io::Error::other("no such bucket"))?;
-        if slot.is_none() {
-            *slot = Some(BufWriter::with_capacity(64 << 10, File::create(path)?));
+        let writer = match slot {
+            Some(w) => w,
+            None => slot.insert(BufWriter::with_capacity(BUFFER, tempfile::tempfile()?)),
+        };
+        for r in records {
+            writer.write_all(&r.encode())?;
         }
-        if let Some(w) = slot.as_mut() {
-            for r in records {
-                w.write_all(&r.encode())?;
-            }
-        }
-        self.written += (records.len() * Spilled::SIZE) as u64;
         Ok(())
     }
 
     fn take(&mut self, bucket: usize) -> io::Result<Vec<Spilled>> {
         let Some(writer) = self.writers.get_mut(bucket).and_then(Option::take) else { return Ok(Vec::new()) };
-        writer.into_inner().map_err(io::IntoInnerError::into_error)?;
-        let path = self.path(bucket);
-        let file = File::open(&path)?;
-        let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
+        let mut file = writer.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let len = usize::try_from(file.seek(SeekFrom::End(0))?).map_err(io::Error::other)?;
+        file.seek(SeekFrom::Start(0))?;
         // Read a slice at a time so that the bucket is in memory once, as records.
         let mut records = Vec::with_capacity(len / Spilled::SIZE);
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut reader = io::BufReader::with_capacity(1 << 20, file);
         let mut chunk = vec![0; (64 << 10) * Spilled::SIZE];
         loop {
             let n = read_full(&mut reader, &mut chunk)?;
@@ -73,7 +52,6 @@ impl Spill for TempSpill {
                 break;
             }
         }
-        std::fs::remove_file(&path)?;
         Ok(records)
     }
 }
@@ -97,9 +75,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn buckets_come_back_as_written_and_leave_nothing_behind() {
-        let mut s = TempSpill::new(None).unwrap();
-        let dir = s.dir.path().to_path_buf();
+    fn buckets_come_back_as_written_once() {
+        let mut s = TempSpill::default();
         let a = [Spilled { pair: 1, offset: 2, bytes: 3 }, Spilled { pair: 4, offset: 5, bytes: 6 }];
         s.append(3, &a).unwrap();
         s.append(3, &a[..1]).unwrap();
@@ -108,8 +85,9 @@ mod tests {
         assert_eq!(s.take(3).unwrap(), []);
         assert_eq!(s.take(1).unwrap(), []);
         assert_eq!(s.take(0).unwrap(), [a[1]]);
-        assert_eq!(s.written, 48);
-        drop(s);
-        assert!(!dir.exists());
+        // More than one read's worth.
+        let many: Vec<Spilled> = (0..200_000).map(|i| Spilled { pair: i, offset: i * 2, bytes: i * 3 }).collect();
+        s.append(7, &many).unwrap();
+        assert_eq!(s.take(7).unwrap(), many);
     }
 }
