@@ -312,15 +312,30 @@ pub fn zeek_stream(data: &[u8]) {
     }
 }
 
-/// Suricata EVE: `read_eve` succeeds only on what `is_eve` accepts.
+/// Suricata EVE: `read_eve` succeeds only on what `is_eve` accepts, and
+/// reading it as a stream (as `telemetry` does) gives the same events.
 pub fn suricata(data: &[u8]) {
     let is_eve = suricata::is_eve(data);
-    if let Ok(eve) = suricata::read_eve(data) {
+    let whole = suricata::read_eve(data);
+    if let Ok(eve) = &whole {
         assert!(is_eve, "read_eve accepted what is_eve refused");
         for l in &eve.links {
             assert_normal(&l.from);
             assert_normal(&l.to);
         }
+    }
+    let mut links = dragnet_ingest::links::LinkSet::default();
+    let mut parts = Vec::new();
+    let limits = zeek::Limits::default();
+    let streamed = suricata::read_eve_stream(data, data.len() as u64, &limits, &mut links, &mut |e| parts.push(e));
+    // A compressed input is expanded by the stream only.
+    let compressed = data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+    if let (Ok(whole), Ok(()), false) = (whole, streamed, compressed) {
+        let conns: Vec<_> = parts.iter().flat_map(|p| p.conns.clone()).collect();
+        let rejects: Vec<_> = parts.iter().flat_map(|p| p.rejects.clone()).collect();
+        assert_eq!(conns, whole.conns, "streamed and whole flows differ");
+        assert_eq!(rejects, whole.rejects, "streamed and whole rejects differ");
+        assert_eq!(links.into_links(), whole.links, "streamed and whole links differ");
     }
 }
 

@@ -14,7 +14,7 @@
 
 pub mod formats;
 mod json;
-mod links;
+pub mod links;
 pub mod netflow;
 pub mod pcap;
 pub mod sources_json;

@@ -35,30 +35,71 @@ pub fn is_eve(input: &[u8]) -> bool {
 pub fn read_eve(input: &[u8]) -> Result<Eve, FileError> {
     crate::text::ensure_text(input)?;
     if !is_eve(input) {
-        return Err(FileError::new(1, "not Suricata EVE JSON: the first line has no `event_type` and `src_ip`"));
+        return Err(not_eve());
     }
     let mut eve = Eve::default();
     let mut links = LinkSet::default();
+    read_lines(input, 0, &mut eve, &mut links);
+    eve.links = links.into_links();
+    Ok(eve)
+}
+
+fn not_eve() -> FileError {
+    FileError::new(1, "not Suricata EVE JSON: the first line has no `event_type` and `src_ip`")
+}
+
+/// An EVE file of any size (plain, gzip or zstd, decompressed as it is
+/// read), a stretch of whole lines at a time: `each` gets each stretch's
+/// events, with the file's own line numbers, and never the links, which
+/// gather in `links` across the file (a link seen in two stretches is one
+/// link). Memory holds one stretch.
+pub fn read_eve_stream(
+    reader: impl std::io::Read,
+    stored_len: u64,
+    limits: &crate::zeek::Limits,
+    links: &mut LinkSet,
+    each: &mut dyn FnMut(Eve),
+) -> Result<(), FileError> {
+    let io_error = |e: std::io::Error| FileError::new(0, e.to_string());
+    let text = crate::zeek_stream::decompressing(reader, stored_len, limits).map_err(io_error)?;
+    for (i, stretch) in crate::stream::Stretches::new(text, crate::Format::Plain).enumerate() {
+        let stretch = stretch.map_err(io_error)?;
+        let shift = stretch.first_line.saturating_sub(1);
+        crate::text::ensure_text(&stretch.bytes).map_err(|mut e| {
+            e.line = e.line.saturating_add(shift);
+            e
+        })?;
+        if i == 0 && !is_eve(&stretch.bytes) {
+            return Err(not_eve());
+        }
+        let mut eve = Eve::default();
+        read_lines(&stretch.bytes, shift, &mut eve, links);
+        each(eve);
+    }
+    Ok(())
+}
+
+/// Every event of `input`, whose first line is the file's line `shift + 1`.
+fn read_lines(input: &[u8], shift: u32, eve: &mut Eve, links: &mut LinkSet) {
     for line in crate::text::lines(input) {
+        let number = line.number.saturating_add(shift);
         let Ok(raw) = line.text else {
-            eve.rejects.push(Reject::new(line.number, None, "line is not valid UTF-8", ""));
+            eve.rejects.push(Reject::new(number, None, "line is not valid UTF-8", ""));
             continue;
         };
         let event: Value = match serde_json::from_str(raw) {
             Ok(v) => v,
             Err(e) => {
-                eve.rejects.push(Reject::new(line.number, None, format!("invalid JSON: {e}"), raw));
+                eve.rejects.push(Reject::new(number, None, format!("invalid JSON: {e}"), raw));
                 continue;
             }
         };
-        if let Err((field, why)) = read_event(&event, &mut eve) {
-            eve.rejects.push(Reject::new(line.number, Some(field), why, raw));
+        if let Err((field, why)) = read_event(&event, eve) {
+            eve.rejects.push(Reject::new(number, Some(field), why, raw));
         } else {
-            read_links(&event, &mut links);
+            read_links(&event, links);
         }
     }
-    eve.links = links.into_links();
-    Ok(eve)
 }
 
 /// The links of one event: a TLS handshake's SNI and JA3S with the server
@@ -221,6 +262,43 @@ mod tests {
 {"timestamp":"2021-06-06T16:00:03.000000+0200","event_type":"stats","stats":{}}
 {"timestamp":"2021-06-06T16:00:04.000000+0200","event_type":"flow","src_ip":"not-ip","dest_ip":"198.51.100.7"}
 {"timestamp": "#;
+
+    /// The sample repeated past several stretches, gzipped: streamed, it
+    /// gives what reading it whole gives, with the same line numbers, and
+    /// each link once.
+    #[test]
+    fn a_file_streamed_a_stretch_at_a_time_reads_as_a_whole_one() {
+        let body = EVE.strip_suffix("{\"timestamp\": ").unwrap();
+        let text = body.repeat(4000) + "{\"timestamp\": ";
+        assert!(text.len() > 3 * crate::stream::STRETCH_BYTES);
+        let whole = read_eve(text.as_bytes()).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        let packed = gz.finish().unwrap();
+        let (mut parts, mut links, mut streamed) = (0, LinkSet::default(), Eve::default());
+        let limits = crate::zeek::Limits::default();
+        read_eve_stream(&packed[..], packed.len() as u64, &limits, &mut links, &mut |eve| {
+            parts += 1;
+            streamed.conns.extend(eve.conns);
+            streamed.names.extend(eve.names);
+            streamed.dns.extend(eve.dns);
+            streamed.alerts.extend(eve.alerts);
+            streamed.rejects.extend(eve.rejects);
+            streamed.skipped += eve.skipped;
+        })
+        .unwrap();
+        streamed.links = links.into_links();
+        assert!(parts >= 3, "{parts} stretches");
+        assert_eq!(streamed.conns, whole.conns);
+        assert_eq!((&streamed.names, &streamed.dns, &streamed.alerts), (&whole.names, &whole.dns, &whole.alerts));
+        assert_eq!(streamed.links, whole.links);
+        assert_eq!(streamed.skipped, whole.skipped);
+        let lines = |e: &Eve| e.rejects.iter().map(|r| (r.line, r.reason.clone())).collect::<Vec<_>>();
+        assert_eq!(lines(&streamed), lines(&whole));
+        assert_eq!(whole.rejects.last().unwrap().line, 6 * 4000 + 1);
+        let not_eve = read_eve_stream(&b"a,b\n1,2\n"[..], 8, &limits, &mut LinkSet::default(), &mut |_| {});
+        assert!(not_eve.unwrap_err().to_string().contains("not Suricata EVE"));
+    }
 
     #[test]
     fn maps_each_event_type_and_reports_bad_lines() {

@@ -1,13 +1,16 @@
 //! Reading a sensor's files: every log but the conn logs is read whole
 //! (names, DNS queries, alerts and links are few beside connections);
 //! Zeek conn logs are left where they are and streamed past the detectors,
-//! twice, by [`Connections::each`].
+//! twice, by [`Connections::each`]. Suricata EVE files are streamed too:
+//! once here for everything but their flows, then for the flows with the
+//! conn logs.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dragnet_core::Link;
 use dragnet_core::telemetry::{Alert, Conn, DnsQuery, NamedConn};
+use dragnet_ingest::links::LinkSet;
 use dragnet_ingest::{netflow, suricata, zeek};
 
 use super::Notes;
@@ -53,9 +56,15 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> Result<Telemetry> {
     // template file is read before the data files that need it.
     let mut decoder = netflow::Decoder::new();
     for f in files {
-        if !netflow && is_conn_log(&f)? {
+        let sniffed = if netflow { Sniffed::Other } else { sniff(&f)? };
+        if sniffed != Sniffed::Other {
             let len = std::fs::metadata(&f).map_err(Error::io("read", &f))?.len();
-            t.conns.logs.push((f, len));
+            if sniffed == Sniffed::Eve {
+                read_eve_events(&f, len, &mut t)?;
+                t.conns.eve.push((f, len));
+            } else {
+                t.conns.logs.push((f, len));
+            }
             t.files += 1;
             continue;
         }
@@ -180,27 +189,67 @@ fn read_capture(path: &Path, raw: &[u8], decoder: &mut netflow::Decoder, t: &mut
     Ok(())
 }
 
-/// Whether `path` holds a Zeek conn log (plain, gzip or zstd), by what its
-/// first bytes expand to.
-fn is_conn_log(path: &Path) -> Result<bool> {
+/// What a file is, for reading it: a log streamed past the detectors, or
+/// anything else (read whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    ZeekConn,
+    Eve,
+    Other,
+}
+
+/// What `path` holds (plain, gzip or zstd), by what its first bytes expand to.
+fn sniff(path: &Path) -> Result<Sniffed> {
     let mut head = Vec::new();
     let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
     file.take(dragnet_ingest::SNIFF_BYTES as u64).read_to_end(&mut head).map_err(Error::io("read", path))?;
     if dragnet_ingest::pcap::is_capture(&head) {
-        return Ok(false);
+        return Ok(Sniffed::Other);
     }
-    let Ok(text) = zeek::decompress_prefix(&head, dragnet_ingest::SNIFF_BYTES) else { return Ok(false) };
-    Ok(!suricata::is_eve(&text) && zeek::log_path(&text).as_deref() == Some("conn"))
+    let Ok(text) = zeek::decompress_prefix(&head, dragnet_ingest::SNIFF_BYTES) else { return Ok(Sniffed::Other) };
+    Ok(if suricata::is_eve(&text) {
+        Sniffed::Eve
+    } else if zeek::log_path(&text).as_deref() == Some("conn") {
+        Sniffed::ZeekConn
+    } else {
+        Sniffed::Other
+    })
 }
 
-/// Every connection the sensor's files hold: those decoded from captures,
-/// NetFlow and EVE (held, as they came with other data), and the Zeek conn
-/// logs, read again each time they are needed.
+/// The first pass over an EVE file: its names, DNS queries, alerts, links
+/// and bad lines; its flows are left for [`Connections::each`].
+fn read_eve_events(path: &Path, len: u64, t: &mut Telemetry) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
+    let mut links = LinkSet::default();
+    let notes = &mut t.notes;
+    let mut rejected = 0;
+    let (names, dns, alerts) = (&mut t.names, &mut t.dns, &mut t.alerts);
+    suricata::read_eve_stream(file, len, &zeek::Limits::default(), &mut links, &mut |eve| {
+        for r in &eve.rejects {
+            notes.push(format!("{}:{}: {}", path.display(), r.line, r.reason));
+        }
+        rejected += eve.rejects.len();
+        names.extend(eve.names);
+        dns.extend(eve.dns);
+        alerts.extend(eve.alerts);
+    })
+    .map_err(|e| Error::invalid(format!("{}:{e}", path.display())))?;
+    t.rejected_lines += rejected;
+    t.links.extend(links.into_links());
+    Ok(())
+}
+
+/// Every connection the sensor's files hold: those decoded from captures
+/// and NetFlow (held, as they came with other data), and the Zeek conn
+/// logs' and EVE files' flows, read again each time they are needed.
 #[derive(Default)]
 pub struct Connections {
     pub held: Vec<Conn>,
     /// Conn logs and their sizes as stored.
     pub logs: Vec<(PathBuf, u64)>,
+    /// EVE files and their sizes as stored (their bad lines were noted
+    /// when the rest of their events were read).
+    pub eve: Vec<(PathBuf, u64)>,
 }
 
 impl Connections {
@@ -219,6 +268,13 @@ impl Connections {
             };
             let limits = zeek::Limits::default();
             dragnet_ingest::zeek_stream::read_conn_stream(file, *len, &limits, &mut |c| each(&c), &mut reject)
+                .map_err(|e| Error::invalid(format!("{}:{e}", path.display())))?;
+        }
+        for (path, len) in &self.eve {
+            let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
+            let mut links = LinkSet::default();
+            let flows = &mut |eve: suricata::Eve| eve.conns.iter().for_each(&mut *each);
+            suricata::read_eve_stream(file, *len, &zeek::Limits::default(), &mut links, flows)
                 .map_err(|e| Error::invalid(format!("{}:{e}", path.display())))?;
         }
         Ok(())
