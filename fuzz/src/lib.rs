@@ -372,7 +372,22 @@ pub fn netflow(data: &[u8]) {
 /// the way `telemetry` does.
 pub fn pcap(data: &[u8]) {
     let is_capture = pcap::is_capture(data);
-    let Ok(capture) = pcap::read(data) else { return };
+    // Read a record at a time, as `telemetry` does: the same datagrams, or an error where reading whole fails.
+    let mut streamed = Vec::new();
+    let other =
+        pcap::read_stream(data, &mut |d| streamed.push((d.ts.to_bits(), d.src, d.src_port, d.payload.to_vec())));
+    let whole = pcap::read(data);
+    match (&whole, other) {
+        (Ok(c), Ok(other)) => {
+            assert_eq!(other, c.other_packets, "streamed and whole other packets differ");
+            let whole: Vec<_> =
+                c.datagrams.iter().map(|d| (d.ts.to_bits(), d.src, d.src_port, d.payload.to_vec())).collect();
+            assert_eq!(streamed, whole, "streamed and whole datagrams differ");
+        }
+        (Err(_), Err(_)) => {}
+        (w, s) => panic!("reading whole gave {:?}, streamed {:?}", w.as_ref().err(), s.err()),
+    }
+    let Ok(capture) = whole else { return };
     assert!(is_capture, "pcap::read accepted what is_capture refused");
     let mut decoder = netflow::Decoder::new();
     for d in &capture.datagrams {

@@ -486,6 +486,36 @@ fn beacon_scoring_past_its_memory_finds_what_it_finds_in_memory() {
     assert!(too_little.stderr.contains("--beacon-memory must be at least 1"), "{}", too_little.stderr);
 }
 
+/// NetFlow export packets, one a file, are decoded again on each pass
+/// with a template cache of its own, so a data set after its template
+/// gives its flows every time and memory never holds them.
+#[test]
+fn netflow_packet_files_are_decoded_again_on_each_pass() {
+    let Some(samples) = samples() else { return };
+    let dir = samples.join("netflow/logstash-codec-netflow");
+    let data = tempfile::tempdir().unwrap();
+    let logs = data.path().join("exports");
+    std::fs::create_dir(&logs).unwrap();
+    // Name order is reading order: the template first.
+    let tpl = std::fs::read(dir.join("ipfix_test_barracuda_tpl.dat")).unwrap();
+    let set = std::fs::read(dir.join("ipfix_test_barracuda_data256.dat")).unwrap();
+    std::fs::write(logs.join("1-template.dat"), &tpl).unwrap();
+    std::fs::write(logs.join("2-data.dat"), &set).unwrap();
+    std::fs::write(logs.join("3-data.dat"), &set).unwrap();
+    std::fs::write(logs.join("4-other.dat"), "not an export packet").unwrap();
+    let mut decoder = dragnet_ingest::netflow::Decoder::new();
+    decoder.decode("files", &tpl).unwrap();
+    let flows = decoder.decode("files", &set).unwrap().flows.len();
+    assert!(flows > 0);
+    let args = ["telemetry", logs.to_str().unwrap(), "--format", "netflow", "--source", "exporter", "--json"];
+    let run = dragnet(data.path(), &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["connections"], 2 * flows, "{report}");
+    assert_eq!((report["files"].as_u64(), report["rejected_lines"].as_u64()), (Some(3), Some(1)), "{report}");
+    assert!(run.stderr.contains("4-other.dat"), "{}", run.stderr);
+}
+
 #[test]
 fn dns_tunnels_are_found_and_stored() {
     let data = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 //! cooked (SLL and SLL2) and BSD loopback; IPv4 and IPv6 without
 //! fragmentation.
 
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use dragnet_core::FileError;
@@ -39,7 +40,7 @@ pub fn is_capture(input: &[u8]) -> bool {
 }
 
 /// Reads a little- or big-endian integer of the file's byte order.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Order(bool);
 
 impl Order {
@@ -70,27 +71,127 @@ pub fn read(input: &[u8]) -> Result<Capture<'_>, FileError> {
     if magic == PCAPNG_MAGIC {
         return read_pcapng(input);
     }
-    let Some(kind) = PCAP_MAGICS.iter().position(|m| *m == magic).filter(|_| input.len() >= 24) else {
-        return Err(FileError::new(1, "not a pcap or pcapng capture (unknown magic number)"));
-    };
-    let big = magic.first() == Some(&0xa1);
-    // The last two magics are the nanosecond variants.
-    let nanos = kind >= 2;
-    let o = Order(big);
-    let link = o.u32(input, 20) & 0x0fff_ffff;
+    let (o, link, nanos) = classic_header(input)?;
     let mut capture = Capture::default();
     let mut at = 24;
     let mut n = 0u32;
     while at < input.len() {
         n += 1;
         let head = input.get(at..at + 16).ok_or_else(|| truncated(n, at))?;
-        let (secs, frac, caplen) = (o.u32(head, 0), o.u32(head, 4), o.u32(head, 8) as usize);
+        let (ts, caplen) = classic_record(o, nanos, head);
         let data = input.get(at + 16..at + 16 + caplen).ok_or_else(|| truncated(n, at))?;
-        let ts = f64::from(secs) + f64::from(frac) / if nanos { 1e9 } else { 1e6 };
         push(&mut capture, link, ts, data);
         at += 16 + caplen;
     }
     Ok(capture)
+}
+
+/// The largest record a streamed capture holds at once: a pcapng block,
+/// or a classic record (snap lengths stop at 256 KiB).
+const MAX_RECORD: usize = 16 << 20;
+
+/// A capture of any size, a record at a time: `each` gets every UDP
+/// datagram (borrowing the one record in memory); the packets that were
+/// something else are counted in the answer.
+pub fn read_stream(reader: impl Read, each: &mut dyn FnMut(Datagram<'_>)) -> Result<usize, FileError> {
+    let mut r = Records { reader, at: 0, buf: Vec::new() };
+    let mut other = 0;
+    let mut emit = |link: u32, ts: f64, frame: &[u8]| match datagram(link, ts, frame) {
+        Some(d) => each(d),
+        None => other += 1,
+    };
+    let magic: [u8; 4] = r.next(4, 1)?.and_then(|b| b.try_into().ok()).unwrap_or_default();
+    if magic == PCAPNG_MAGIC {
+        let mut ng = Pcapng::default();
+        let mut n = 0u32;
+        // The first block's magic is read already.
+        let mut first = Some(magic);
+        loop {
+            n += 1;
+            let at = r.at - if first.is_some() { 4 } else { 0 };
+            let mut block = match first.take() {
+                Some(magic) => [&magic[..], r.exact(8, n)?].concat(),
+                None => match r.next(12, n)? {
+                    Some(head) => head.to_vec(),
+                    None => break,
+                },
+            };
+            let len = ng.block_length(&block, n, at)?;
+            if len > MAX_RECORD {
+                return Err(FileError::new(n, format!("block {n} at byte {at}: {len} bytes, over {MAX_RECORD}")));
+            }
+            block.extend_from_slice(r.exact(len - 12, n)?);
+            ng.block(&block, n, at, &mut emit)?;
+        }
+        return Ok(other);
+    }
+    let rest = r.exact(20, 1)?;
+    let mut header = magic.to_vec();
+    header.extend_from_slice(rest);
+    let (o, link, nanos) = classic_header(&header)?;
+    let mut n = 0u32;
+    while let Some(head) = r.next(16, n + 1)? {
+        n += 1;
+        let (ts, caplen) = classic_record(o, nanos, head);
+        if caplen > MAX_RECORD {
+            return Err(FileError::new(n, format!("packet {n}: {caplen} bytes captured, over {MAX_RECORD}")));
+        }
+        emit(link, ts, r.exact(caplen, n)?);
+    }
+    Ok(other)
+}
+
+/// A reader read a record at a time into one buffer.
+struct Records<R> {
+    reader: R,
+    /// Bytes read so far, for messages.
+    at: usize,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> Records<R> {
+    /// The next `n` bytes; `None` at a clean end; an error when the input
+    /// ends inside them (record `record`).
+    fn next(&mut self, n: usize, record: u32) -> Result<Option<&[u8]>, FileError> {
+        self.buf.clear();
+        let got = (&mut self.reader)
+            .take(n as u64)
+            .read_to_end(&mut self.buf)
+            .map_err(|e| FileError::new(record, e.to_string()))?;
+        if got == 0 && n > 0 {
+            return Ok(None);
+        }
+        if got < n {
+            return Err(truncated(record, self.at));
+        }
+        self.at += n;
+        Ok(Some(&self.buf))
+    }
+
+    fn exact(&mut self, n: usize, record: u32) -> Result<&[u8], FileError> {
+        let at = self.at;
+        match n {
+            0 => Ok(&[]),
+            _ => self.next(n, record)?.ok_or_else(|| truncated(record, at)),
+        }
+    }
+}
+
+/// A classic pcap file header: byte order, link type, nanosecond times.
+fn classic_header(input: &[u8]) -> Result<(Order, u32, bool), FileError> {
+    let magic: [u8; 4] = bytes_at(input, 0);
+    let Some(kind) = PCAP_MAGICS.iter().position(|m| *m == magic).filter(|_| input.len() >= 24) else {
+        return Err(FileError::new(1, "not a pcap or pcapng capture (unknown magic number)"));
+    };
+    let o = Order(magic.first() == Some(&0xa1));
+    // The last two magics are the nanosecond variants.
+    Ok((o, o.u32(input, 20) & 0x0fff_ffff, kind >= 2))
+}
+
+/// A classic record header: the packet's time and captured length.
+fn classic_record(o: Order, nanos: bool, head: &[u8]) -> (f64, usize) {
+    let (secs, frac, caplen) = (o.u32(head, 0), o.u32(head, 4), o.u32(head, 8) as usize);
+    (f64::from(secs) + f64::from(frac) / if nanos { 1e9 } else { 1e6 }, caplen)
 }
 
 fn truncated(packet: u32, offset: usize) -> FileError {
@@ -99,57 +200,85 @@ fn truncated(packet: u32, offset: usize) -> FileError {
 
 fn read_pcapng(input: &[u8]) -> Result<Capture<'_>, FileError> {
     let mut capture = Capture::default();
-    let mut o = Order(false);
-    // Per interface of the current section: link type and seconds per tick.
-    let mut interfaces: Vec<(u32, f64)> = Vec::new();
+    let mut ng = Pcapng::default();
     let mut at = 0;
     let mut n = 0u32;
     while at < input.len() {
         n += 1;
         let head = input.get(at..at + 12).ok_or_else(|| truncated(n, at))?;
+        let len = ng.block_length(head, n, at)?;
+        let block = input.get(at..at + len).ok_or_else(|| truncated(n, at))?;
+        ng.block(block, n, at, &mut |link, ts, frame| push(&mut capture, link, ts, frame))?;
+        at += len;
+    }
+    Ok(capture)
+}
+
+/// What a pcapng file has said so far: its byte order, and per interface
+/// of the current section the link type and seconds per tick.
+#[derive(Default)]
+struct Pcapng {
+    order: Order,
+    interfaces: Vec<(u32, f64)>,
+}
+
+impl Pcapng {
+    /// The length of the block whose first 12 bytes are `head` (a section
+    /// header sets the byte order of what follows).
+    fn block_length(&mut self, head: &[u8], n: u32, at: usize) -> Result<usize, FileError> {
         if bytes_at::<4>(head, 0) == PCAPNG_MAGIC {
-            // A section header sets the byte order of what follows.
-            o = match bytes_at(head, 8) {
+            self.order = match bytes_at(head, 8) {
                 [0x1a, 0x2b, 0x3c, 0x4d] => Order(true),
                 [0x4d, 0x3c, 0x2b, 0x1a] => Order(false),
                 _ => return Err(FileError::new(n, format!("block {n}: bad pcapng byte-order magic"))),
             };
-            interfaces.clear();
+            self.interfaces.clear();
         }
-        let (kind, len) = (o.u32(head, 0), o.u32(head, 4) as usize);
-        if len < 12 || len % 4 != 0 {
+        let len = self.order.u32(head, 4) as usize;
+        if len < 12 || !len.is_multiple_of(4) {
             return Err(FileError::new(n, format!("block {n} at byte {at}: bad length {len}")));
         }
-        let block = input.get(at..at + len).ok_or_else(|| truncated(n, at))?;
-        let body = block.get(8..len - 4).unwrap_or_default();
-        match kind {
+        Ok(len)
+    }
+
+    /// One whole block: an interface noted, or a packet handed to `emit`.
+    fn block<'b>(
+        &mut self,
+        block: &'b [u8],
+        n: u32,
+        at: usize,
+        emit: &mut dyn FnMut(u32, f64, &'b [u8]),
+    ) -> Result<(), FileError> {
+        let o = self.order;
+        let body = block.get(8..block.len().saturating_sub(4)).unwrap_or_default();
+        match o.u32(block, 0) {
             // Interface description: link type, and if_tsresol among its options.
             1 if body.len() >= 8 => {
-                interfaces.push((u32::from(o.u16(body, 0)), tick(o, body.get(8..).unwrap_or_default())))
+                self.interfaces.push((u32::from(o.u16(body, 0)), tick(o, body.get(8..).unwrap_or_default())))
             }
             // Enhanced packet.
             6 if body.len() >= 20 => {
                 let iface = o.u32(body, 0) as usize;
-                let (link, per_tick) = *interfaces
+                let (link, per_tick) = *self
+                    .interfaces
                     .get(iface)
                     .ok_or_else(|| FileError::new(n, format!("block {n}: packet on undeclared interface {iface}")))?;
                 let ticks = (u64::from(o.u32(body, 4)) << 32) | u64::from(o.u32(body, 8));
                 let caplen = o.u32(body, 12) as usize;
-                let data = body.get(20..20 + caplen).ok_or_else(|| truncated(n, at))?;
-                push(&mut capture, link, ticks as f64 * per_tick, data);
+                let data = body.get(20..20usize.saturating_add(caplen)).ok_or_else(|| truncated(n, at))?;
+                emit(link, ticks as f64 * per_tick, data);
             }
             // Simple packet: no timestamp, interface 0.
             3 if body.len() >= 4 => {
-                let link = interfaces.first().map_or(1, |i| i.0);
+                let link = self.interfaces.first().map_or(1, |i| i.0);
                 let caplen = o.u32(body, 0) as usize;
                 let data = body.get(4..).unwrap_or_default();
-                push(&mut capture, link, 0.0, data.get(..caplen).unwrap_or(data));
+                emit(link, 0.0, data.get(..caplen).unwrap_or(data));
             }
             _ => {}
         }
-        at += len;
+        Ok(())
     }
-    Ok(capture)
 }
 
 /// Seconds per timestamp tick from an interface's `if_tsresol` option
@@ -173,12 +302,16 @@ fn tick(o: Order, mut options: &[u8]) -> f64 {
 
 /// Adds the packet's UDP datagram, or counts it as something else.
 fn push<'a>(capture: &mut Capture<'a>, link: u32, ts: f64, frame: &'a [u8]) {
-    match ip_packet(link, frame).and_then(udp) {
-        Some((src, src_port, dst, dst_port, payload)) => {
-            capture.datagrams.push(Datagram { ts, src, src_port, dst, dst_port, payload })
-        }
+    match datagram(link, ts, frame) {
+        Some(d) => capture.datagrams.push(d),
         None => capture.other_packets += 1,
     }
+}
+
+/// The packet's UDP datagram, if it is one.
+fn datagram(link: u32, ts: f64, frame: &[u8]) -> Option<Datagram<'_>> {
+    let (src, src_port, dst, dst_port, payload) = ip_packet(link, frame).and_then(udp)?;
+    Some(Datagram { ts, src, src_port, dst, dst_port, payload })
 }
 
 /// The IP packet inside a link-layer frame.
@@ -299,6 +432,26 @@ mod tests {
         s.parse().unwrap()
     }
 
+    type Owned = (f64, IpAddr, u16, IpAddr, u16, Vec<u8>);
+
+    fn owned(d: &Datagram<'_>) -> Owned {
+        (d.ts, d.src, d.src_port, d.dst, d.dst_port, d.payload.to_vec())
+    }
+
+    /// A capture read a record at a time gives what reading it whole gives,
+    /// and fails where that fails.
+    fn streams_as_whole(file: &[u8]) {
+        let mut streamed = Vec::new();
+        let got = read_stream(file, &mut |d| streamed.push(owned(&d)));
+        match read(file) {
+            Ok(c) => {
+                assert_eq!(got.unwrap(), c.other_packets);
+                assert_eq!(streamed, c.datagrams.iter().map(owned).collect::<Vec<_>>());
+            }
+            Err(_) => assert!(got.is_err()),
+        }
+    }
+
     #[test]
     fn what_we_write_reads_back_for_both_families() {
         let mut file = file_header();
@@ -321,9 +474,13 @@ mod tests {
                 (1_700_000_001.5, addr("2001:db8::1"), 4739, &b"v6"[..])
             ]
         );
+        streams_as_whole(&file);
         // Cut anywhere inside the last record: a clear error, never a panic.
-        for cut in 25..file.len() {
+        for cut in 0..file.len() {
             let _ = read(&file[..cut]);
+            if cut >= 24 {
+                streams_as_whole(&file[..cut]);
+            }
         }
         assert!(read(&file[..file.len() - 1]).unwrap_err().message.contains("cut short"));
         // Records whose own length is short of an IP or UDP header: counted, never a panic.
@@ -383,6 +540,9 @@ mod tests {
         epb.extend_from_slice(&(frame.len() as u32).to_le_bytes());
         epb.extend_from_slice(&frame);
         file.extend(block(6, &epb));
+        for cut in 0..=file.len() {
+            streams_as_whole(&file[..cut]);
+        }
         let c = read(&file).unwrap();
         assert_eq!(c.datagrams.len(), 1, "{c:?}");
         let d = &c.datagrams[0];

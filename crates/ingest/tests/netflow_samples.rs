@@ -96,6 +96,13 @@ fn captures_written_by_scapy_give_the_same_flows() {
         assert!(dragnet_ingest::pcap::is_capture(&bytes), "{capture}");
         let c = dragnet_ingest::pcap::read(&bytes).unwrap_or_else(|e| panic!("{capture}: {e}"));
         assert_eq!((c.datagrams.len(), c.other_packets), (names.len(), 0), "{capture}");
+        // Read a record at a time, as `telemetry` reads captures: the same datagrams.
+        let mut streamed = Vec::new();
+        let other = dragnet_ingest::pcap::read_stream(&bytes[..], &mut |d| streamed.push((d.ts, d.payload.to_vec())))
+            .unwrap_or_else(|e| panic!("{capture}: {e}"));
+        assert_eq!(other, 0);
+        let whole: Vec<(f64, Vec<u8>)> = c.datagrams.iter().map(|d| (d.ts, d.payload.to_vec())).collect();
+        assert_eq!(streamed, whole, "{capture}");
         let mut decoder = Decoder::new();
         for ((d, want), (flows, name)) in c.datagrams.iter().zip(&told).zip(expected.iter().zip(&names)) {
             assert_eq!(d.src.to_string(), want["exporter"].as_str().unwrap(), "{capture} {name}");

@@ -56,31 +56,43 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> Result<Telemetry> {
     // template file is read before the data files that need it.
     let mut decoder = netflow::Decoder::new();
     for f in files {
-        let sniffed = if netflow { Sniffed::Other } else { sniff(&f)? };
-        if sniffed != Sniffed::Other {
+        let sniffed = sniff(&f)?;
+        let streamed = match sniffed {
+            Sniffed::Capture => true,
+            Sniffed::Eve | Sniffed::ZeekConn => !netflow,
+            Sniffed::Other => false,
+        };
+        if streamed {
             let len = std::fs::metadata(&f).map_err(Error::io("read", &f))?.len();
-            if sniffed == Sniffed::Eve {
-                read_eve_events(&f, len, &mut t)?;
-                t.conns.eve.push((f, len));
-            } else {
-                t.conns.logs.push((f, len));
+            match sniffed {
+                Sniffed::Eve => {
+                    read_eve_events(&f, len, &mut t)?;
+                    t.conns.eve.push((f, len));
+                }
+                Sniffed::Capture => {
+                    // Decoded here for what it says of itself, then again on each pass for its flows.
+                    let counts = decode_capture(&f, &mut decoder, &mut |_| {})?;
+                    t.without_template += counts.without_template;
+                    if let Some(e) = counts.first_error {
+                        t.notes.push(format!(
+                            "{}: {} datagrams were not NetFlow/IPFIX, the first: {e}",
+                            f.display(),
+                            counts.refused
+                        ));
+                    }
+                    t.rejected_lines += counts.refused;
+                    t.conns.flows.push((f, FlowFile::Capture));
+                }
+                _ => t.conns.logs.push((f, len)),
             }
             t.files += 1;
             continue;
         }
-        let raw = std::fs::read(&f).map_err(Error::io("read", &f))?;
-        if dragnet_ingest::pcap::is_capture(&raw) {
-            read_capture(&f, &raw, &mut decoder, &mut t)?;
-            continue;
-        }
         if netflow {
-            match decoder.decode("files", &raw) {
-                Ok(packet) => {
-                    t.without_template += packet.without_template;
-                    let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    for (i, flow) in packet.flows.iter().enumerate() {
-                        t.conns.held.push(flow.to_conn(format!("{name}#{i}"), packet.export_time));
-                    }
+            let raw = std::fs::read(&f).map_err(Error::io("read", &f))?;
+            match decode_packet(&f, &raw, &mut decoder, &mut |_| {}) {
+                Ok(without_template) => {
+                    t.without_template += without_template;
                     t.files += 1;
                 }
                 Err(e) => {
@@ -88,8 +100,11 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> Result<Telemetry> {
                     t.rejected_lines += 1;
                 }
             }
+            // Replayed on each pass, refused or not, so that the template cache goes as it went here.
+            t.conns.flows.push((f, FlowFile::Packet));
             continue;
         }
+        let raw = std::fs::read(&f).map_err(Error::io("read", &f))?;
         let bytes = zeek::decompress(&raw).map_err(|e| Error::invalid(format!("{}: {e}", f.display())))?;
         let located = |e: dragnet_core::FileError| Error::invalid(format!("{}:{e}", f.display()));
         if suricata::is_eve(&bytes) {
@@ -159,34 +174,57 @@ pub fn read_telemetry(paths: &[PathBuf], netflow: bool) -> Result<Telemetry> {
     Ok(t)
 }
 
-/// A capture file of export packets: each UDP datagram is decoded with the
-/// templates of its exporter (source address); datagrams that are not
-/// NetFlow/IPFIX are counted and reported once.
-fn read_capture(path: &Path, raw: &[u8], decoder: &mut netflow::Decoder, t: &mut Telemetry) -> Result<()> {
-    let capture = dragnet_ingest::pcap::read(raw).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+/// What decoding a capture found besides its flows.
+#[derive(Default)]
+struct CaptureCounts {
+    without_template: usize,
+    refused: usize,
+    first_error: Option<String>,
+}
+
+/// A capture file of export packets, read a record at a time: each UDP
+/// datagram is decoded with the templates of its exporter (source
+/// address) and its flows handed to `each`; datagrams that are not
+/// NetFlow/IPFIX are counted.
+fn decode_capture(path: &Path, decoder: &mut netflow::Decoder, each: &mut dyn FnMut(&Conn)) -> Result<CaptureCounts> {
+    let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut refused = 0;
-    let mut first_error = None;
-    for (i, d) in capture.datagrams.iter().enumerate() {
+    let mut counts = CaptureCounts::default();
+    let mut i = 0;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    dragnet_ingest::pcap::read_stream(reader, &mut |d| {
+        i += 1;
         match decoder.decode(&d.src.to_string(), d.payload) {
             Ok(packet) => {
-                t.without_template += packet.without_template;
+                counts.without_template += packet.without_template;
                 for (j, flow) in packet.flows.iter().enumerate() {
-                    t.conns.held.push(flow.to_conn(format!("{name}#{i}.{j}"), packet.export_time));
+                    each(&flow.to_conn(format!("{name}#{}.{j}", i - 1), packet.export_time));
                 }
             }
             Err(e) => {
-                refused += 1;
-                first_error.get_or_insert_with(|| format!("datagram {} from {}: {e}", i + 1, d.src));
+                counts.refused += 1;
+                counts.first_error.get_or_insert_with(|| format!("datagram {i} from {}: {e}", d.src));
             }
         }
+    })
+    .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    Ok(counts)
+}
+
+/// One NetFlow/IPFIX export packet (a file): its flows handed to `each`;
+/// how many of its data sets came before their template.
+fn decode_packet(
+    path: &Path,
+    raw: &[u8],
+    decoder: &mut netflow::Decoder,
+    each: &mut dyn FnMut(&Conn),
+) -> std::result::Result<usize, String> {
+    let packet = decoder.decode("files", raw).map_err(|e| e.to_string())?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for (i, flow) in packet.flows.iter().enumerate() {
+        each(&flow.to_conn(format!("{name}#{i}"), packet.export_time));
     }
-    if let Some(e) = first_error {
-        t.notes.push(format!("{}: {refused} datagrams were not NetFlow/IPFIX, the first: {e}", path.display()));
-    }
-    t.rejected_lines += refused;
-    t.files += 1;
-    Ok(())
+    Ok(packet.without_template)
 }
 
 /// What a file is, for reading it: a log streamed past the detectors, or
@@ -195,6 +233,8 @@ fn read_capture(path: &Path, raw: &[u8], decoder: &mut netflow::Decoder, t: &mut
 enum Sniffed {
     ZeekConn,
     Eve,
+    /// A pcap or pcapng capture (of NetFlow export packets).
+    Capture,
     Other,
 }
 
@@ -204,7 +244,7 @@ fn sniff(path: &Path) -> Result<Sniffed> {
     let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
     file.take(dragnet_ingest::SNIFF_BYTES as u64).read_to_end(&mut head).map_err(Error::io("read", path))?;
     if dragnet_ingest::pcap::is_capture(&head) {
-        return Ok(Sniffed::Other);
+        return Ok(Sniffed::Capture);
     }
     let Ok(text) = zeek::decompress_prefix(&head, dragnet_ingest::SNIFF_BYTES) else { return Ok(Sniffed::Other) };
     Ok(if suricata::is_eve(&text) {
@@ -239,9 +279,9 @@ fn read_eve_events(path: &Path, len: u64, t: &mut Telemetry) -> Result<()> {
     Ok(())
 }
 
-/// Every connection the sensor's files hold: those decoded from captures
-/// and NetFlow (held, as they came with other data), and the Zeek conn
-/// logs' and EVE files' flows, read again each time they are needed.
+/// Every connection the sensor's files hold: the Zeek conn logs', EVE
+/// files', captures' and NetFlow packets' flows, read again each time they
+/// are needed (only tests hand connections in held).
 #[derive(Default)]
 pub struct Connections {
     pub held: Vec<Conn>,
@@ -250,6 +290,17 @@ pub struct Connections {
     /// EVE files and their sizes as stored (their bad lines were noted
     /// when the rest of their events were read).
     pub eve: Vec<(PathBuf, u64)>,
+    /// NetFlow/IPFIX export packets and captures of them, decoded again on
+    /// each pass in the order they were read, with one template cache a
+    /// pass (what they said of themselves was noted when they were read).
+    pub flows: Vec<(PathBuf, FlowFile)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowFile {
+    /// One export packet a file.
+    Packet,
+    Capture,
 }
 
 impl Connections {
@@ -276,6 +327,18 @@ impl Connections {
             let flows = &mut |eve: suricata::Eve| eve.conns.iter().for_each(&mut *each);
             suricata::read_eve_stream(file, *len, &zeek::Limits::default(), &mut links, flows)
                 .map_err(|e| Error::invalid(format!("{}:{e}", path.display())))?;
+        }
+        let mut decoder = netflow::Decoder::new();
+        for (path, kind) in &self.flows {
+            match kind {
+                FlowFile::Capture => {
+                    decode_capture(path, &mut decoder, &mut *each)?;
+                }
+                FlowFile::Packet => {
+                    let raw = std::fs::read(path).map_err(Error::io("read", path))?;
+                    let _ = decode_packet(path, &raw, &mut decoder, &mut *each);
+                }
+            }
         }
         Ok(())
     }
