@@ -327,7 +327,8 @@ pub fn suricata(data: &[u8]) {
     let mut links = dragnet_ingest::links::LinkSet::default();
     let mut parts = Vec::new();
     let limits = zeek::Limits::default();
-    let streamed = suricata::read_eve_stream(data, data.len() as u64, &limits, &mut links, &mut |e| parts.push(e));
+    let streamed =
+        suricata::read_eve_stream(data, data.len() as u64, &limits, Some(&mut links), &mut |e| parts.push(e));
     // A compressed input is expanded by the stream only.
     let compressed = data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
     if let (Ok(whole), Ok(()), false) = (whole, streamed, compressed) {

@@ -143,13 +143,22 @@ pub fn submit(args: &SubmitArgs, json: bool) -> anyhow::Result<ExitCode> {
             })
             .collect()
     };
-    match dragnet_fleet::submit(&args.nats.nats, &args.nats.queue()?, jobs) {
+    publish(&args.nats, jobs, json)
+}
+
+/// Publishes the jobs and says what was queued; exit status 75 when the
+/// queue is full.
+fn publish(nats: &NatsArgs, jobs: Vec<(Job, Vec<dragnet_fleet::Bytes>)>, json: bool) -> anyhow::Result<ExitCode> {
+    match dragnet_fleet::submit(&nats.nats, &nats.queue()?, jobs) {
         Ok(submitted) => {
             if json {
                 print_json(&submitted)?;
             } else {
                 for s in &submitted {
-                    println!("{}: job {} ({} bytes)", s.origin, s.job, s.size);
+                    match s.objects.is_empty() {
+                        true => println!("{}: job {}", s.origin, s.job),
+                        false => println!("{}: job {} ({} bytes)", s.origin, s.job, s.size),
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -217,47 +226,24 @@ fn done(job: &Job, r: &serde_json::Value) -> String {
     }
 }
 
-/// Publishes one job without payloads (or with the ones given).
-fn queue_one(nats: &NatsArgs, job: Job, payloads: Vec<dragnet_fleet::Bytes>, json: bool) -> anyhow::Result<ExitCode> {
-    match dragnet_fleet::submit(&nats.nats, &nats.queue()?, vec![(job, payloads)]) {
-        Ok(submitted) => {
-            if json {
-                print_json(&submitted)?;
-            } else {
-                for s in &submitted {
-                    println!("{}: job {}", s.origin, s.job);
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e @ dragnet_fleet::Error::Full { .. }) => {
-            eprintln!("error: {e}");
-            Ok(ExitCode::from(TRY_LATER))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 pub fn fleet(command: &FleetCommand, json: bool) -> anyhow::Result<ExitCode> {
     match command {
         FleetCommand::Probe { round, nats } => {
             // Refused here as `dragnet probe run` refuses it, not on a worker.
-            round.config()?;
-            let (name, payloads) = match &round.candidates {
-                Some(path) => {
-                    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-                    (Some(path.display().to_string()), vec![dragnet_fleet::Bytes::from(bytes)])
-                }
+            let file = round.candidates_file()?;
+            round.config_with(file.as_ref())?;
+            let (name, payloads) = match file {
+                Some((name, text)) => (Some(name), vec![dragnet_fleet::Bytes::from(text.into_bytes())]),
                 None => (None, Vec::new()),
             };
             let job = Job::probe(round.operation.clone(), round.settings(), name.as_deref());
-            return queue_one(nats, job, payloads, json);
+            return publish(nats, vec![(job, payloads)], json);
         }
-        FleetCommand::Package { agency, nats } => return queue_one(nats, Job::package(agency), Vec::new(), json),
+        FleetCommand::Package { agency, nats } => return publish(nats, vec![(Job::package(agency), Vec::new())], json),
         FleetCommand::Export { format, viewer, selection, nats } => {
             let selection = selection.engine(format);
             selection.request()?;
-            return queue_one(nats, Job::export(selection, viewer.as_deref()), Vec::new(), json);
+            return publish(nats, vec![(Job::export(selection, viewer.as_deref()), Vec::new())], json);
         }
         FleetCommand::Result { job, out, nats } => {
             let bytes = dragnet_fleet::result(&nats.nats, &nats.queue()?, job)?;

@@ -85,12 +85,20 @@ impl RoundArgs {
     /// The round's configuration, the candidates file read (refused as
     /// `dragnet probe run` refuses it, also before a fleet job is queued).
     pub fn config(&self) -> anyhow::Result<Config> {
-        let candidates = match &self.candidates {
-            Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
-                probe::parse_candidates(&path.display().to_string(), &text)?
-            }
+        self.config_with(self.candidates_file()?.as_ref())
+    }
+
+    /// The `--candidates` file's name and text, when one is given.
+    pub fn candidates_file(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(path) = &self.candidates else { return Ok(None) };
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        Ok(Some((path.display().to_string(), text)))
+    }
+
+    /// The round's configuration with the candidates file already read.
+    pub fn config_with(&self, candidates: Option<&(String, String)>) -> anyhow::Result<Config> {
+        let candidates = match candidates {
+            Some((name, text)) => probe::parse_candidates(name, text)?,
             None => Vec::new(),
         };
         Ok(self.settings().config(candidates)?)

@@ -39,7 +39,7 @@ pub fn read_eve(input: &[u8]) -> Result<Eve, FileError> {
     }
     let mut eve = Eve::default();
     let mut links = LinkSet::default();
-    read_lines(input, 0, &mut eve, &mut links);
+    read_lines(input, 0, &mut eve, Some(&mut links));
     eve.links = links.into_links();
     Ok(eve)
 }
@@ -52,12 +52,12 @@ fn not_eve() -> FileError {
 /// read), a stretch of whole lines at a time: `each` gets each stretch's
 /// events, with the file's own line numbers, and never the links, which
 /// gather in `links` across the file (a link seen in two stretches is one
-/// link). Memory holds one stretch.
+/// link; `None`: a pass that wants only the events). Memory holds one stretch.
 pub fn read_eve_stream(
     reader: impl std::io::Read,
     stored_len: u64,
     limits: &crate::zeek::Limits,
-    links: &mut LinkSet,
+    mut links: Option<&mut LinkSet>,
     each: &mut dyn FnMut(Eve),
 ) -> Result<(), FileError> {
     let io_error = |e: std::io::Error| FileError::new(0, e.to_string());
@@ -73,14 +73,14 @@ pub fn read_eve_stream(
             return Err(not_eve());
         }
         let mut eve = Eve::default();
-        read_lines(&stretch.bytes, shift, &mut eve, links);
+        read_lines(&stretch.bytes, shift, &mut eve, links.as_deref_mut());
         each(eve);
     }
     Ok(())
 }
 
 /// Every event of `input`, whose first line is the file's line `shift + 1`.
-fn read_lines(input: &[u8], shift: u32, eve: &mut Eve, links: &mut LinkSet) {
+fn read_lines(input: &[u8], shift: u32, eve: &mut Eve, mut links: Option<&mut LinkSet>) {
     for line in crate::text::lines(input) {
         let number = line.number.saturating_add(shift);
         let Ok(raw) = line.text else {
@@ -96,7 +96,7 @@ fn read_lines(input: &[u8], shift: u32, eve: &mut Eve, links: &mut LinkSet) {
         };
         if let Err((field, why)) = read_event(&event, eve) {
             eve.rejects.push(Reject::new(number, Some(field), why, raw));
-        } else {
+        } else if let Some(links) = links.as_deref_mut() {
             read_links(&event, links);
         }
     }
@@ -277,7 +277,7 @@ mod tests {
         let packed = gz.finish().unwrap();
         let (mut parts, mut links, mut streamed) = (0, LinkSet::default(), Eve::default());
         let limits = crate::zeek::Limits::default();
-        read_eve_stream(&packed[..], packed.len() as u64, &limits, &mut links, &mut |eve| {
+        read_eve_stream(&packed[..], packed.len() as u64, &limits, Some(&mut links), &mut |eve| {
             parts += 1;
             streamed.conns.extend(eve.conns);
             streamed.names.extend(eve.names);
@@ -296,7 +296,7 @@ mod tests {
         let lines = |e: &Eve| e.rejects.iter().map(|r| (r.line, r.reason.clone())).collect::<Vec<_>>();
         assert_eq!(lines(&streamed), lines(&whole));
         assert_eq!(whole.rejects.last().unwrap().line, 6 * 4000 + 1);
-        let not_eve = read_eve_stream(&b"a,b\n1,2\n"[..], 8, &limits, &mut LinkSet::default(), &mut |_| {});
+        let not_eve = read_eve_stream(&b"a,b\n1,2\n"[..], 8, &limits, None, &mut |_| {});
         assert!(not_eve.unwrap_err().to_string().contains("not Suricata EVE"));
     }
 

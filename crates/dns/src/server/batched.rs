@@ -120,10 +120,6 @@ impl Sender {
     /// client asks again). A refused segmented send turns segmenting off
     /// and the rest goes one datagram a message.
     fn send_all(&mut self, fd: i32, answers: &mut [Answer], peers: &mut [libc::sockaddr_storage]) {
-        let answers = match answers.get_mut(..BATCH) {
-            Some(a) => a,
-            None => answers,
-        };
         if self.segmenting {
             answers.sort_by(|a, b| (peer_bytes(peers, a), a.bytes.len()).cmp(&(peer_bytes(peers, b), b.bytes.len())));
         }

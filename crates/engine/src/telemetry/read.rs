@@ -264,7 +264,7 @@ fn read_eve_events(path: &Path, len: u64, t: &mut Telemetry) -> Result<()> {
     let notes = &mut t.notes;
     let mut rejected = 0;
     let (names, dns, alerts) = (&mut t.names, &mut t.dns, &mut t.alerts);
-    suricata::read_eve_stream(file, len, &zeek::Limits::default(), &mut links, &mut |eve| {
+    suricata::read_eve_stream(file, len, &zeek::Limits::default(), Some(&mut links), &mut |eve| {
         for r in &eve.rejects {
             notes.push(format!("{}:{}: {}", path.display(), r.line, r.reason));
         }
@@ -323,9 +323,9 @@ impl Connections {
         }
         for (path, len) in &self.eve {
             let file = std::fs::File::open(path).map_err(Error::io("read", path))?;
-            let mut links = LinkSet::default();
+            // The links were gathered on the first read; a pass wants only the flows.
             let flows = &mut |eve: suricata::Eve| eve.conns.iter().for_each(&mut *each);
-            suricata::read_eve_stream(file, *len, &zeek::Limits::default(), &mut links, flows)
+            suricata::read_eve_stream(file, *len, &zeek::Limits::default(), None, flows)
                 .map_err(|e| Error::invalid(format!("{}:{e}", path.display())))?;
         }
         let mut decoder = netflow::Decoder::new();
