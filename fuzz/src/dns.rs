@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use dragnet_dns::index::{Index, IndexBuilder, Rpz};
-use dragnet_dns::{Zone, respond_in, transfer};
+use dragnet_dns::{Zone, respond_all, respond_in, transfer};
 
 fn fixture() -> &'static (Vec<Zone>, Index) {
     static FIXTURE: OnceLock<(Vec<Zone>, Index)> = OnceLock::new();
@@ -26,14 +26,22 @@ fn fixture() -> &'static (Vec<Zone>, Index) {
 /// Any bytes as a query: never a panic; a message too short for a header
 /// or itself a response gets nothing; every answer echoes the id, is a
 /// response, and fits a plain UDP datagram; a transfer's messages do too
-/// (but for their size).
+/// (but for their size); in a batch, each message gets the answer it gets
+/// alone.
 pub fn packet(data: &[u8]) {
     let (zones, index) = fixture();
     for m in transfer(data, zones, index).unwrap_or_default() {
         assert_eq!(m.get(..2), data.get(..2), "the id is echoed");
         assert!(m.get(2).is_some_and(|f| f & 0x80 != 0), "a response");
     }
-    match respond_in(data, zones, index) {
+    let alone = respond_in(data, zones, index);
+    // In a batch, beside its own halves, as the UDP loop answers it.
+    let half = data.len() / 2;
+    let parts = [data, data.get(..half).unwrap_or_default(), data.get(half..).unwrap_or_default()];
+    let batch = respond_all(parts, zones, index);
+    let each: Vec<Option<Vec<u8>>> = parts.iter().map(|p| respond_in(p, zones, index)).collect();
+    assert_eq!(batch, each, "a batch is answered as each message alone");
+    match alone {
         None => assert!(data.len() < 12 || data.get(2).is_some_and(|f| f & 0x80 != 0), "dropped a query"),
         Some(r) => {
             assert!(r.len() >= 12);

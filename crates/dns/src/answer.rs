@@ -10,7 +10,7 @@
 //! A response policy zone answers its triggers (`CNAME .`) to queries and
 //! its whole content to AXFR and IXFR over TCP ([`transfer`]).
 
-use crate::index::{Index, category};
+use crate::index::{Code, Index, category};
 use crate::wire::{self, Malformed, QNAME_POINTER, Query, Response, Section, rcode, rtype};
 
 /// What a zone serves.
@@ -71,7 +71,8 @@ impl Zone {
     }
 
     fn soa(&self, serial: u32) -> Vec<u8> {
-        let mut rdata = self.ns_wire.clone();
+        let mut rdata = Vec::with_capacity(self.ns_wire.len() + self.hostmaster_wire.len() + 20);
+        rdata.extend_from_slice(&self.ns_wire);
         rdata.extend_from_slice(&self.hostmaster_wire);
         for n in [serial, 3600, 600, 604_800, self.ttl] {
             rdata.extend_from_slice(&n.to_be_bytes());
@@ -150,27 +151,90 @@ pub fn respond(packet: &[u8], zone: &Zone, index: &Index) -> Option<Vec<u8>> {
 /// short to carry an id, or itself a response). A name in none of
 /// `zones` is refused.
 pub fn respond_in(packet: &[u8], zones: &[Zone], index: &Index) -> Option<Vec<u8>> {
+    match step(packet, zones, index) {
+        Step::Done(response) => response,
+        Step::Look { q, zone, asked } => Some(answer(&q, zone, index, asked, look_up(index, asked))),
+    }
+}
+
+/// The responses to a batch of messages, in order (as [`respond_in`]
+/// gives them one by one). The IPv4 lookups of the whole batch are made
+/// together, level by level through the index, so that their memory reads
+/// overlap instead of each waiting for the one before: on a large list
+/// they are cache misses, and a server answering one lookup at a time
+/// spent an eighth of its CPU waiting on them.
+pub fn respond_all<'p>(
+    packets: impl IntoIterator<Item = &'p [u8]>,
+    zones: &[Zone],
+    index: &Index,
+) -> Vec<Option<Vec<u8>>> {
+    let steps: Vec<Step<'_, '_>> = packets.into_iter().map(|p| step(p, zones, index)).collect();
+    let addresses: Vec<u32> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Look { asked: Asked::V4(a), .. } if *a != TEST_POINT => Some(*a),
+            _ => None,
+        })
+        .collect();
+    let mut codes = index.find_all_v4(&addresses).into_iter();
+    steps
+        .into_iter()
+        .map(|s| match s {
+            Step::Done(response) => response,
+            Step::Look { q, zone, asked } => {
+                let code = match asked {
+                    Asked::V4(a) if a != TEST_POINT => codes.next().flatten(),
+                    _ => look_up(index, asked),
+                };
+                Some(answer(&q, zone, index, asked, code))
+            }
+        })
+        .collect()
+}
+
+/// A message parsed: its response already, or a DNSBL lookup to make first.
+enum Step<'a, 'z> {
+    Done(Option<Vec<u8>>),
+    Look { q: Query<'a>, zone: &'z Zone, asked: Asked },
+}
+
+fn step<'a, 'z>(packet: &'a [u8], zones: &'z [Zone], index: &Index) -> Step<'a, 'z> {
     let q = match wire::parse(packet) {
         Ok(q) => q,
-        Err(Malformed::NoHeader | Malformed::NotAQuery) => return None,
-        Err(Malformed::Bad { id, opcode }) => return Some(Response::error(id, opcode, rcode::FORMERR)),
+        Err(Malformed::NoHeader | Malformed::NotAQuery) => return Step::Done(None),
+        Err(Malformed::Bad { id, opcode }) => return Step::Done(Some(Response::error(id, opcode, rcode::FORMERR))),
     };
     if q.opcode != 0 {
-        return Some(finish(Response::to(&q, rcode::NOTIMP), &q));
+        return Step::Done(Some(finish(Response::to(&q, rcode::NOTIMP), &q)));
     }
     if q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY {
-        return Some(finish(Response::to(&q, rcode::REFUSED), &q));
+        return Step::Done(Some(finish(Response::to(&q, rcode::REFUSED), &q)));
     }
     let Some((zone, host)) = zones.iter().find_map(|z| Some((z, below(z, &q.labels)?))) else {
-        return Some(finish(Response::to(&q, rcode::REFUSED), &q));
+        return Step::Done(Some(finish(Response::to(&q, rcode::REFUSED), &q)));
     };
     if host.is_empty() {
-        return Some(apex(&q, zone, index));
+        return Step::Done(Some(apex(&q, zone, index)));
     }
-    Some(match zone.kind {
-        ZoneKind::Dnsbl => answer(&q, zone, index, asked(host)),
-        ZoneKind::Rpz => policy(&q, zone, index, host),
-    })
+    match zone.kind {
+        ZoneKind::Dnsbl => {
+            let asked = asked(host);
+            Step::Look { q, zone, asked }
+        }
+        ZoneKind::Rpz => Step::Done(Some(policy(&q, zone, index, host))),
+    }
+}
+
+/// RFC 5782's listed test point, 127.0.0.2.
+const TEST_POINT: u32 = 0x7f00_0002;
+
+fn look_up(index: &Index, asked: Asked) -> Option<Code> {
+    match asked {
+        Asked::V4(TEST_POINT) => Some(2),
+        Asked::V4(a) => index.find_v4(a),
+        Asked::V6(a) => index.find_v6(a),
+        Asked::Apex | Asked::Nothing => None,
+    }
 }
 
 /// A trigger of the policy zone answers `CNAME .`; anything else NXDOMAIN.
@@ -268,14 +332,11 @@ impl Transfer<'_, '_> {
     }
 }
 
-fn answer(q: &Query<'_>, zone: &Zone, index: &Index, asked: Asked) -> Vec<u8> {
-    let code = match asked {
-        Asked::Apex => return apex(q, zone, index),
-        Asked::V4(0x7f00_0002) => Some(2),
-        Asked::V4(a) => index.find_v4(a),
-        Asked::V6(a) => index.find_v6(a),
-        Asked::Nothing => None,
-    };
+/// The answer to a DNSBL question, once its address's `code` is looked up.
+fn answer(q: &Query<'_>, zone: &Zone, index: &Index, asked: Asked, code: Option<Code>) -> Vec<u8> {
+    if let Asked::Apex = asked {
+        return apex(q, zone, index);
+    }
     let Some(code) = code else {
         let mut r = Response::to(q, rcode::NXDOMAIN);
         r.record(Section::Authority, &zone.name_wire, rtype::SOA, zone.ttl, &zone.soa(index.serial));

@@ -20,6 +20,6 @@ pub mod refresh;
 pub mod server;
 pub mod wire;
 
-pub use answer::{Zone, ZoneKind, respond, respond_in, transfer};
+pub use answer::{Zone, ZoneKind, respond, respond_all, respond_in, transfer};
 pub use index::{Index, IndexBuilder, Rpz};
 pub use server::{Listening, Shared, serve};

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::answer::{Zone, respond_in, transfer};
+use crate::answer::{Zone, respond_all, respond_in, transfer};
 use crate::index::Index;
 
 /// TCP connections served at once; more are closed at once.
@@ -48,6 +48,11 @@ impl Shared {
 
     fn answer(&self, packet: &[u8], index: &Index) -> Option<Vec<u8>> {
         respond_in(packet, &self.zones, index)
+    }
+
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+    fn answer_all<'p>(&self, packets: impl IntoIterator<Item = &'p [u8]>, index: &Index) -> Vec<Option<Vec<u8>>> {
+        respond_all(packets, &self.zones, index)
     }
 }
 

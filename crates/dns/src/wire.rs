@@ -84,7 +84,8 @@ pub fn parse(data: &[u8]) -> Result<Query<'_>, Malformed> {
         return Err(bad);
     }
     let mut at = 12;
-    let mut labels = Vec::new();
+    // A DNSBL name has six or more labels: no regrowing for most.
+    let mut labels = Vec::with_capacity(8);
     loop {
         let len = usize::from(*data.get(at).ok_or(bad)?);
         if len == 0 {

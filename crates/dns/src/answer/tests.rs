@@ -205,3 +205,31 @@ fn ixfr_sends_only_what_changed_since_the_secondarys_serial() {
     let text = String::from_utf8_lossy(&transfer(&ixfr("rpz.example.org", 1), &zones, &index).unwrap()[0]).into_owned();
     assert!(text.contains("\u{1}a\u{7}example") && text.contains("\u{1}d\u{7}example"), "{text:?}");
 }
+
+#[test]
+fn a_batch_is_answered_as_each_message_alone() {
+    let mut packets: Vec<Vec<u8>> = [
+        ("7.1.10.45.dnsbl.example.org", rtype::A),
+        ("1.0.0.127.dnsbl.example.org", rtype::A),
+        ("2.0.0.127.dnsbl.example.org", rtype::TXT),
+        ("dnsbl.example.org", rtype::SOA),
+        ("9.9.20.45.dnsbl.example.org", rtype::ANY),
+        ("7.1.10.45.elsewhere.example", rtype::A),
+        ("8.1.10.45.dnsbl.example.org", rtype::A),
+        ("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.8.f.4.0.1.0.a.2.dnsbl.example.org", rtype::A),
+        ("256.1.10.45.dnsbl.example.org", rtype::A),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (name, qtype))| query(name, *qtype, i % 2 == 0))
+    .collect();
+    packets.push(vec![0x12]);
+    packets.push(vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0xff]);
+    let (zones, index) = (vec![zone()], index());
+    let alone: Vec<Option<Vec<u8>>> = packets.iter().map(|p| respond_in(p, &zones, &index)).collect();
+    assert_eq!(respond_all(packets.iter().map(Vec::as_slice), &zones, &index), alone);
+    let rcodes: Vec<Option<u8>> = alone.iter().map(|r| r.as_deref().map(|r| header(r).0)).collect();
+    let (ok, nx) = (Some(rcode::NOERROR), Some(rcode::NXDOMAIN));
+    let (formerr, refused) = (Some(rcode::FORMERR), Some(rcode::REFUSED));
+    assert_eq!(rcodes, [ok, nx, ok, ok, ok, refused, nx, ok, nx, None, formerr]);
+}
