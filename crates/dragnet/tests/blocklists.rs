@@ -3,8 +3,8 @@
 //! bytes for the same state, and each firewall and resolver format loaded
 //! by its real consumer: `named-checkzone` for the RPZ, `nft -c -f` and
 //! `ipset restore` in a network namespace this test makes, dnsmasq for the
-//! hosts file, adblockparser for the adblock list and Suricata for the IP
-//! reputation files.
+//! hosts file, adblockparser for the adblock list, Suricata for the IP
+//! reputation files and routeros-diff for the RouterOS script.
 
 mod common;
 
@@ -367,6 +367,47 @@ assert not wrong, wrong
 print("ok", len([l for l in lines if l.startswith("||")]))
 "#;
     let out = Command::new(python).arg("-c").arg(script).arg(&list).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.starts_with("ok"), "{said}");
+}
+
+/// RouterOS itself is not packaged anywhere these tests can reach, so the
+/// RouterOS script is read by routeros-diff (PyPI), a parser of RouterOS
+/// configuration written for network automation: it must find the two
+/// address-list menus, each emptying the list by name and then adding
+/// exactly the CIDR export's networks to it.
+#[test]
+fn routeros_diff_reads_the_mikrotik_script_as_the_cidr_cover() {
+    let Some(python) = dragnet_testkit::oracle("python3") else { return };
+    let folder = tempfile::tempdir().unwrap();
+    let d = &folder.path().join("data");
+    world(d);
+    for (format, file) in [("mikrotik", "list.rsc"), ("cidr", "cidr.txt")] {
+        let out = folder.path().join(file);
+        run(d, &["export", "--format", format, "--name", "dragnet-c2", "--out", out.to_str().unwrap()]);
+    }
+    let script = r#"
+import sys
+from routeros_diff.parser import RouterOSConfig
+d = sys.argv[1]
+config = RouterOSConfig.parse(open(d + "/list.rsc").read())
+cover = [l.strip() for l in open(d + "/cidr.txt") if l.strip()]
+assert config.keys() == ["/ip firewall address-list", "/ipv6 firewall address-list"], config.keys()
+added = []
+for section in config.sections:
+    first, *adds = section.expressions
+    assert first.command == "remove", str(first)
+    find = {a.key: a.value and str(a.value.value) for a in first.find_expression.args}
+    assert first.find_expression.command == "find" and find == {"where": None, "list": "dragnet-c2"}, str(first)
+    for add in adds:
+        args = {a.key: str(a.value.value) for a in add.args}
+        assert add.command == "add" and args.keys() == {"list", "address"}, str(add)
+        assert args["list"] == "dragnet-c2", str(add)
+        added.append(args["address"])
+assert added == cover, (added, cover)
+print("ok", len(added))
+"#;
+    let out = Command::new(python).arg("-c").arg(script).arg(folder.path()).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && said.starts_with("ok"), "{said}");
 }

@@ -300,10 +300,13 @@ fn mikrotik(entries: &[Entry], meta: &Meta, w: &mut Writer) {
     let blocks = cover(entries, w);
     let name = &meta.name;
     w.comment(&format!("# Dragnet blocklist for RouterOS: /import file-name=FILE (address list \"{name}\")"));
+    // Laid out as RouterOS's own `/export` writes: a menu path on a line,
+    // then the commands given in it.
     for (path, v6) in [("/ip firewall address-list", false), ("/ipv6 firewall address-list", true)] {
-        w.comment(&format!("{path} remove [find where list=\"{name}\"]"));
+        w.comment(path);
+        w.comment(&format!("remove [find where list=\"{name}\"]"));
         for b in blocks.iter().filter(|b| b.v6 == v6) {
-            w.line(&format!("{path} add list=\"{name}\" address={b}"));
+            w.line(&format!("add list=\"{name}\" address={b}"));
         }
     }
 }

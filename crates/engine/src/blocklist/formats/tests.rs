@@ -140,11 +140,13 @@ fn mikrotik_replaces_its_address_lists() {
     assert_eq!(
         written(Format::Mikrotik).text,
         "# Dragnet blocklist for RouterOS: /import file-name=FILE (address list \"dragnet\")\n\
-         /ip firewall address-list remove [find where list=\"dragnet\"]\n\
-         /ip firewall address-list add list=\"dragnet\" address=198.51.100.6/31\n\
-         /ip firewall address-list add list=\"dragnet\" address=203.0.113.0/24\n\
-         /ipv6 firewall address-list remove [find where list=\"dragnet\"]\n\
-         /ipv6 firewall address-list add list=\"dragnet\" address=2001:db8::1/128\n"
+         /ip firewall address-list\n\
+         remove [find where list=\"dragnet\"]\n\
+         add list=\"dragnet\" address=198.51.100.6/31\n\
+         add list=\"dragnet\" address=203.0.113.0/24\n\
+         /ipv6 firewall address-list\n\
+         remove [find where list=\"dragnet\"]\n\
+         add list=\"dragnet\" address=2001:db8::1/128\n"
     );
 }
 
