@@ -23,6 +23,26 @@ fn fixture() -> &'static (Vec<Zone>, Index) {
     })
 }
 
+/// Queries the fuzzed message is batched with: a listed address, an
+/// unlisted one, the listed test point and a listed network's address.
+fn lookups() -> &'static [Vec<u8>] {
+    static LOOKUPS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    LOOKUPS.get_or_init(|| {
+        ["7.1.10.45", "8.1.10.45", "2.0.0.127", "9.9.20.45"]
+            .iter()
+            .map(|host| {
+                let mut q = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+                for label in format!("{host}.dnsbl.example.org").split('.') {
+                    q.push(u8::try_from(label.len()).expect("a short label"));
+                    q.extend_from_slice(label.as_bytes());
+                }
+                q.extend_from_slice(&[0, 0, 1, 0, 1]);
+                q
+            })
+            .collect()
+    })
+}
+
 /// Any bytes as a query: never a panic; a message too short for a header
 /// or itself a response gets nothing; every answer echoes the id, is a
 /// response, and fits a plain UDP datagram; a transfer's messages do too
@@ -34,14 +54,15 @@ pub fn packet(data: &[u8]) {
         assert_eq!(m.get(..2), data.get(..2), "the id is echoed");
         assert!(m.get(2).is_some_and(|f| f & 0x80 != 0), "a response");
     }
-    let alone = respond_in(data, zones, index);
-    // In a batch, beside its own halves, as the UDP loop answers it.
+    // In a batch, between listed, unlisted and test-point lookups and
+    // beside its own halves, as the UDP loop answers it.
     let half = data.len() / 2;
-    let parts = [data, data.get(..half).unwrap_or_default(), data.get(half..).unwrap_or_default()];
-    let batch = respond_all(parts, zones, index);
+    let mut parts: Vec<&[u8]> = lookups().iter().map(Vec::as_slice).collect();
+    parts.insert(2, data);
+    parts.extend([data.get(..half).unwrap_or_default(), data.get(half..).unwrap_or_default()]);
     let each: Vec<Option<Vec<u8>>> = parts.iter().map(|p| respond_in(p, zones, index)).collect();
-    assert_eq!(batch, each, "a batch is answered as each message alone");
-    match alone {
+    assert_eq!(respond_all(parts.iter().copied(), zones, index), each, "a batch is answered as each message alone");
+    match each.get(2).cloned().flatten() {
         None => assert!(data.len() < 12 || data.get(2).is_some_and(|f| f & 0x80 != 0), "dropped a query"),
         Some(r) => {
             assert!(r.len() >= 12);

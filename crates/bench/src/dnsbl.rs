@@ -33,7 +33,7 @@ pub fn load(path: &Path) -> anyhow::Result<(Index, f64, usize)> {
 }
 
 /// Load figures and the in-process lookup rates (20 M random addresses,
-/// one by one and in batches of 64).
+/// one by one and in batches of 64, each the better of two runs).
 pub fn measure(path: &Path) -> anyhow::Result<serde_json::Value> {
     let (index, seconds, kept) = load(path)?;
     let mut rng: u64 = 0x2545_f491_4f6c_dd1d;
@@ -45,22 +45,31 @@ pub fn measure(path: &Path) -> anyhow::Result<serde_json::Value> {
             (rng >> 32) as u32
         })
         .collect();
-    let started = Instant::now();
-    let hits = probes.iter().filter(|a| index.find_v4(**a).is_some()).count();
-    let lookup = started.elapsed().as_secs_f64();
+    let one_by_one = || probes.iter().filter(|a| index.find_v4(**a).is_some()).count();
     // As the UDP loop makes them: a batch's lookups together.
-    let started = Instant::now();
-    let batched_hits: usize =
-        probes.chunks(64).map(|batch| index.find_all_v4(batch).iter().filter(|c| c.is_some()).count()).sum();
-    let batched = started.elapsed().as_secs_f64();
-    anyhow::ensure!(batched_hits == hits, "batched lookups found {batched_hits}, one by one {hits}");
+    let batched = || probes.chunks(64).map(|b| index.find_all_v4(b).iter().filter(|c| c.is_some()).count()).sum();
+    // Each way twice, taking turns, the best of each: neither always runs on a warm cache.
+    let (mut lookup, mut batch, mut hits) = (f64::MAX, f64::MAX, 0);
+    for _ in 0..2 {
+        let (found, seconds) = timed(one_by_one);
+        (hits, lookup) = (found, lookup.min(seconds));
+        let (found, seconds) = timed(batched);
+        anyhow::ensure!(found == hits, "batched lookups found {found}, one by one {hits}");
+        batch = batch.min(seconds);
+    }
     Ok(serde_json::json!({
         "entries": index.entries, "ranges": index.ranges(), "load_seconds": seconds,
         "index_bytes": index.bytes(), "index_bytes_per_entry": index.bytes() as f64 / index.entries.max(1) as f64,
         "heap_bytes_kept": kept,
         "lookups": probes.len(), "hits": hits, "lookups_per_second": probes.len() as f64 / lookup,
-        "batched_lookups_per_second": probes.len() as f64 / batched,
+        "batched_lookups_per_second": probes.len() as f64 / batch,
     }))
+}
+
+fn timed(f: impl Fn() -> usize) -> (usize, f64) {
+    let started = Instant::now();
+    let found = f();
+    (found, started.elapsed().as_secs_f64())
 }
 
 /// Serves the list's index as `zone` on `address` until killed.

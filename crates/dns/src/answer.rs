@@ -84,7 +84,6 @@ impl Zone {
 /// What the part of the name below the zone asks about.
 #[derive(Debug, Clone, Copy)]
 enum Asked {
-    Apex,
     V4(u32),
     V6(u128),
     Nothing,
@@ -103,7 +102,6 @@ fn below<'a, 'b>(zone: &Zone, labels: &'b [&'a [u8]]) -> Option<&'b [&'a [u8]]> 
 
 fn asked(host: &[&[u8]]) -> Asked {
     match host.len() {
-        0 => Asked::Apex,
         4 => match octets(host) {
             Some(a) => Asked::V4(a),
             None => Asked::Nothing,
@@ -151,9 +149,9 @@ pub fn respond(packet: &[u8], zone: &Zone, index: &Index) -> Option<Vec<u8>> {
 /// short to carry an id, or itself a response). A name in none of
 /// `zones` is refused.
 pub fn respond_in(packet: &[u8], zones: &[Zone], index: &Index) -> Option<Vec<u8>> {
-    match step(packet, zones, index) {
-        Step::Done(response) => response,
-        Step::Look { q, zone, asked } => Some(answer(&q, zone, index, asked, look_up(index, asked))),
+    match parse(packet, zones, index) {
+        Parsed::Answered(response) => response,
+        Parsed::Lookup { q, zone, asked } => Some(answer(&q, zone, index, asked, look_up(index, asked))),
     }
 }
 
@@ -168,23 +166,23 @@ pub fn respond_all<'p>(
     zones: &[Zone],
     index: &Index,
 ) -> Vec<Option<Vec<u8>>> {
-    let steps: Vec<Step<'_, '_>> = packets.into_iter().map(|p| step(p, zones, index)).collect();
-    let addresses: Vec<u32> = steps
+    let parsed: Vec<Parsed<'_, '_>> = packets.into_iter().map(|p| parse(p, zones, index)).collect();
+    let addresses: Vec<u32> = parsed
         .iter()
-        .filter_map(|s| match s {
-            Step::Look { asked: Asked::V4(a), .. } if *a != TEST_POINT => Some(*a),
-            _ => None,
+        .filter_map(|p| match p {
+            Parsed::Lookup { asked, .. } => in_index_v4(*asked),
+            Parsed::Answered(_) => None,
         })
         .collect();
     let mut codes = index.find_all_v4(&addresses).into_iter();
-    steps
+    parsed
         .into_iter()
-        .map(|s| match s {
-            Step::Done(response) => response,
-            Step::Look { q, zone, asked } => {
-                let code = match asked {
-                    Asked::V4(a) if a != TEST_POINT => codes.next().flatten(),
-                    _ => look_up(index, asked),
+        .map(|p| match p {
+            Parsed::Answered(response) => response,
+            Parsed::Lookup { q, zone, asked } => {
+                let code = match in_index_v4(asked) {
+                    Some(_) => codes.next().flatten(),
+                    None => look_up(index, asked),
                 };
                 Some(answer(&q, zone, index, asked, code))
             }
@@ -192,48 +190,59 @@ pub fn respond_all<'p>(
         .collect()
 }
 
-/// A message parsed: its response already, or a DNSBL lookup to make first.
-enum Step<'a, 'z> {
-    Done(Option<Vec<u8>>),
-    Look { q: Query<'a>, zone: &'z Zone, asked: Asked },
+/// A message parsed: answered already, or a DNSBL lookup to make first.
+enum Parsed<'a, 'z> {
+    Answered(Option<Vec<u8>>),
+    Lookup { q: Query<'a>, zone: &'z Zone, asked: Asked },
 }
 
-fn step<'a, 'z>(packet: &'a [u8], zones: &'z [Zone], index: &Index) -> Step<'a, 'z> {
+fn parse<'a, 'z>(packet: &'a [u8], zones: &'z [Zone], index: &Index) -> Parsed<'a, 'z> {
     let q = match wire::parse(packet) {
         Ok(q) => q,
-        Err(Malformed::NoHeader | Malformed::NotAQuery) => return Step::Done(None),
-        Err(Malformed::Bad { id, opcode }) => return Step::Done(Some(Response::error(id, opcode, rcode::FORMERR))),
+        Err(Malformed::NoHeader | Malformed::NotAQuery) => return Parsed::Answered(None),
+        Err(Malformed::Bad { id, opcode }) => {
+            return Parsed::Answered(Some(Response::error(id, opcode, rcode::FORMERR)));
+        }
     };
     if q.opcode != 0 {
-        return Step::Done(Some(finish(Response::to(&q, rcode::NOTIMP), &q)));
+        return Parsed::Answered(Some(finish(Response::to(&q, rcode::NOTIMP), &q)));
     }
     if q.qclass != wire::CLASS_IN && q.qclass != wire::CLASS_ANY {
-        return Step::Done(Some(finish(Response::to(&q, rcode::REFUSED), &q)));
+        return Parsed::Answered(Some(finish(Response::to(&q, rcode::REFUSED), &q)));
     }
     let Some((zone, host)) = zones.iter().find_map(|z| Some((z, below(z, &q.labels)?))) else {
-        return Step::Done(Some(finish(Response::to(&q, rcode::REFUSED), &q)));
+        return Parsed::Answered(Some(finish(Response::to(&q, rcode::REFUSED), &q)));
     };
     if host.is_empty() {
-        return Step::Done(Some(apex(&q, zone, index)));
+        return Parsed::Answered(Some(apex(&q, zone, index)));
     }
     match zone.kind {
         ZoneKind::Dnsbl => {
             let asked = asked(host);
-            Step::Look { q, zone, asked }
+            Parsed::Lookup { q, zone, asked }
         }
-        ZoneKind::Rpz => Step::Done(Some(policy(&q, zone, index, host))),
+        ZoneKind::Rpz => Parsed::Answered(Some(policy(&q, zone, index, host))),
     }
 }
 
 /// RFC 5782's listed test point, 127.0.0.2.
 const TEST_POINT: u32 = 0x7f00_0002;
 
+/// The IPv4 address to find in the index for `asked`, if any: what
+/// [`respond_all`] looks up together, and the codes it hands out in turn.
+fn in_index_v4(asked: Asked) -> Option<u32> {
+    match asked {
+        Asked::V4(a) if a != TEST_POINT => Some(a),
+        _ => None,
+    }
+}
+
 fn look_up(index: &Index, asked: Asked) -> Option<Code> {
     match asked {
         Asked::V4(TEST_POINT) => Some(2),
         Asked::V4(a) => index.find_v4(a),
         Asked::V6(a) => index.find_v6(a),
-        Asked::Apex | Asked::Nothing => None,
+        Asked::Nothing => None,
     }
 }
 
@@ -334,9 +343,6 @@ impl Transfer<'_, '_> {
 
 /// The answer to a DNSBL question, once its address's `code` is looked up.
 fn answer(q: &Query<'_>, zone: &Zone, index: &Index, asked: Asked, code: Option<Code>) -> Vec<u8> {
-    if let Asked::Apex = asked {
-        return apex(q, zone, index);
-    }
     let Some(code) = code else {
         let mut r = Response::to(q, rcode::NXDOMAIN);
         r.record(Section::Authority, &zone.name_wire, rtype::SOA, zone.ttl, &zone.soa(index.serial));

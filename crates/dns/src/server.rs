@@ -164,6 +164,8 @@ pub fn notify(zone: &Zone, secondaries: &[SocketAddr]) -> std::io::Result<()> {
 
 #[cfg(target_os = "linux")]
 mod batched;
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod pacing;
 
 /// Length-prefixed messages (RFC 1035 §4.2.2), answered in turn.
 fn tcp_connection(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {

@@ -2,9 +2,8 @@
 //! `recvmmsg` and their answers sent with one `sendmmsg`. Under load the
 //! system calls, not the answers, are what a DNSBL spends its time on;
 //! batching them is what lets it answer more queries per CPU-second.
-//! When a read finds a few queries waiting, but not many, the thread
-//! pauses a tenth of a millisecond before the next, so that the next read
-//! takes a batch.
+//! After a thin batch the thread may pause before its next read, so that
+//! queries gather into a full one, while that pays ([`super::pacing`]).
 //! Answers of one size to one client go out as one segmented send
 //! (`UDP_SEGMENT`): the kernel takes them through its UDP and IP layers
 //! once and cuts them into datagrams at the end, where it would otherwise
@@ -13,20 +12,10 @@
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 
+use super::pacing::{PAUSE, Pacing};
 use super::{Current, Shared};
 
 const BATCH: usize = 256;
-/// A read that finds more than one query but fewer than this waiting (so
-/// queries come in together, but not yet enough of them to fill a batch)
-/// is followed by a [`PAUSE`] before the next, so that they gather into a
-/// batch instead of each waking the thread: under load that halves the
-/// kernel's work a query (fewer wake-ups, longer segmented sends). No
-/// answer is held back by it (the pause comes after the batch is
-/// answered); a query that arrives during it waits, by at most the pause.
-/// A lone query, as from a client that waits for each answer before
-/// asking again, is never followed by one.
-const BUSY: usize = 32;
-const PAUSE: std::time::Duration = std::time::Duration::from_micros(100);
 /// Largest datagram read; a longer query is cut and answered FORMERR.
 const DATAGRAM: usize = 1500;
 /// `UDP_SEGMENT` (linux/udp.h, Linux 4.18): the size each datagram of a
@@ -48,12 +37,13 @@ pub(super) fn udp_loop(socket: &UdpSocket, shared: &Shared) {
     let mut headers: Vec<libc::mmsghdr> = vec![unsafe { std::mem::zeroed() }; BATCH];
     let mut answers: Vec<Answer> = Vec::with_capacity(BATCH);
     let mut sender = Sender::new();
+    let mut pacing = Pacing::default();
     let peer_size = u32::try_from(std::mem::size_of::<libc::sockaddr_storage>()).unwrap_or(128);
-    // Slots the kernel wrote into and that need setting again (all, at first).
-    let mut used = BATCH;
     loop {
+        // Every slot is set again each time: the pointers are taken afresh
+        // from the slices borrowed here, never kept from an earlier borrow.
         let slots = buffers.iter_mut().zip(peers.iter_mut()).zip(iovecs.iter_mut()).zip(headers.iter_mut());
-        for (((buffer, peer), iovec), header) in slots.take(used) {
+        for (((buffer, peer), iovec), header) in slots {
             *iovec = libc::iovec { iov_base: buffer.as_mut_ptr().cast(), iov_len: DATAGRAM };
             header.msg_hdr.msg_name = std::ptr::from_mut(peer).cast();
             header.msg_hdr.msg_namelen = peer_size;
@@ -69,9 +59,9 @@ pub(super) fn udp_loop(socket: &UdpSocket, shared: &Shared) {
             libc::recvmmsg(fd, headers.as_mut_ptr(), BATCH as u32, libc::MSG_WAITFORONE, std::ptr::null_mut())
         };
         let Ok(received) = usize::try_from(received) else { continue };
-        used = received.min(BATCH);
+        let received = received.min(BATCH);
         let index = current.get(shared);
-        let batch = headers.iter().zip(&buffers).take(used);
+        let batch = headers.iter().zip(&buffers).take(received);
         let packets = batch.clone().map(|(header, buffer)| {
             let length = usize::try_from(header.msg_len).unwrap_or(0).min(DATAGRAM);
             buffer.get(..length).unwrap_or_default()
@@ -84,7 +74,7 @@ pub(super) fn udp_loop(socket: &UdpSocket, shared: &Shared) {
             }
         }
         sender.send_all(fd, &mut answers, &mut peers);
-        if (2..BUSY).contains(&used) {
+        if pacing.pause_after(received) {
             std::thread::sleep(PAUSE);
         }
     }
