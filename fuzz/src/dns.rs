@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use dragnet_dns::index::{Index, IndexBuilder, Rpz};
-use dragnet_dns::{Zone, respond_all, respond_in, transfer};
+use dragnet_dns::{Zone, respond_all, respond_in, transfer, wire};
 
 fn fixture() -> &'static (Vec<Zone>, Index) {
     static FIXTURE: OnceLock<(Vec<Zone>, Index)> = OnceLock::new();
@@ -31,13 +31,8 @@ fn lookups() -> &'static [Vec<u8>] {
         ["7.1.10.45", "8.1.10.45", "2.0.0.127", "9.9.20.45"]
             .iter()
             .map(|host| {
-                let mut q = vec![0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
-                for label in format!("{host}.dnsbl.example.org").split('.') {
-                    q.push(u8::try_from(label.len()).expect("a short label"));
-                    q.extend_from_slice(label.as_bytes());
-                }
-                q.extend_from_slice(&[0, 0, 1, 0, 1]);
-                q
+                let name = wire::encode_name(&format!("{host}.dnsbl.example.org")).expect("a valid name");
+                wire::question(0xabcd, 0x0100, &name, wire::rtype::A)
             })
             .collect()
     })

@@ -150,11 +150,7 @@ pub fn notify(zone: &Zone, secondaries: &[SocketAddr]) -> std::io::Result<()> {
     }
     let id = u16::try_from(std::process::id() & 0xffff).unwrap_or(0) ^ 0x5a5a;
     // Opcode NOTIFY (4), authoritative; one question: the zone's SOA.
-    let mut message = id.to_be_bytes().to_vec();
-    message.extend_from_slice(&[0x24, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    message.extend_from_slice(zone.name_wire());
-    message.extend_from_slice(&crate::wire::rtype::SOA.to_be_bytes());
-    message.extend_from_slice(&crate::wire::CLASS_IN.to_be_bytes());
+    let message = crate::wire::question(id, 0x2400, zone.name_wire(), crate::wire::rtype::SOA);
     for secondary in secondaries {
         let socket = UdpSocket::bind(if secondary.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
         socket.send_to(&message, secondary)?;

@@ -245,6 +245,20 @@ impl Response {
     }
 }
 
+/// A message of one question for `name` (wire encoded) of type `qtype`,
+/// class IN, as a client or a primary sends it: `flags` are the header's
+/// second two bytes (0x0100 a query asking for recursion, 0x2400 a NOTIFY).
+pub fn question(id: u16, flags: u16, name: &[u8], qtype: u16) -> Vec<u8> {
+    let mut message = Vec::with_capacity(16 + name.len());
+    message.extend_from_slice(&id.to_be_bytes());
+    message.extend_from_slice(&flags.to_be_bytes());
+    message.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    message.extend_from_slice(name);
+    message.extend_from_slice(&qtype.to_be_bytes());
+    message.extend_from_slice(&CLASS_IN.to_be_bytes());
+    message
+}
+
 /// A name as wire labels: `example.org` → `7example3org0`. Labels over 63
 /// bytes or names over 255 are refused.
 pub fn encode_name(name: &str) -> Option<Vec<u8>> {

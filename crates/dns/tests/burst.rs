@@ -8,17 +8,11 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use dragnet_dns::index::IndexBuilder;
+use dragnet_dns::wire;
 
 /// A query for `name` (type A) with id `id`.
 fn query(id: u16, name: &str) -> Vec<u8> {
-    let mut q = id.to_be_bytes().to_vec();
-    q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.split('.') {
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.extend_from_slice(&[0, 0, 1, 0, 1]);
-    q
+    wire::question(id, 0x0100, &wire::encode_name(name).unwrap(), wire::rtype::A)
 }
 
 #[test]
@@ -42,11 +36,10 @@ fn each_query_of_a_burst_gets_its_own_whole_answer() {
     let names = ["7.2.0.192.bl.example", "8.2.0.192.bl.example"];
     let mut sizes: HashMap<(usize, &str), usize> = HashMap::new();
     for round in 0..20u16 {
-        for (c, client) in clients.iter().enumerate() {
+        for client in &clients {
             for i in 0..60u16 {
                 client.send(&query(round * 1000 + i, names[usize::from(i % 2)])).unwrap();
             }
-            let _ = c;
         }
         for (c, client) in clients.iter().enumerate() {
             let mut seen = Vec::new();

@@ -17,11 +17,10 @@ fn index() -> Index {
 }
 
 fn query(name: &str, qtype: u16, edns: bool) -> Vec<u8> {
-    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, u8::from(edns)];
-    q.extend(wire::encode_name(name).unwrap());
-    q.extend(qtype.to_be_bytes());
-    q.extend(wire::CLASS_IN.to_be_bytes());
+    let mut q = wire::question(0x1234, 0x0100, &wire::encode_name(name).unwrap(), qtype);
     if edns {
+        // ARCOUNT 1: an OPT record follows.
+        q[11] = 1;
         q.extend([0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0]);
     }
     q
